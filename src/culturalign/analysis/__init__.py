@@ -1,0 +1,1 @@
+"""Statistics: alignment, self-consistency, bootstrap, regressions, reproduction."""

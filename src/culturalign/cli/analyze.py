@@ -1,0 +1,7 @@
+"""`culturalign analyze` commands."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

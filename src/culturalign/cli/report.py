@@ -1,0 +1,7 @@
+"""`culturalign report` commands."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

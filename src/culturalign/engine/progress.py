@@ -1,0 +1,56 @@
+"""A rich progress bar per stage: done/total, rate and ETA, failures counted beside."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console(stderr=True)
+
+
+class StageProgress:
+    def __init__(self, stage: str, total: int, done: int = 0, enabled: bool = True) -> None:
+        self.stage = stage
+        self.failed = 0
+        self.enabled = enabled
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("failed {task.fields[failed]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            # Keep a final line in logs (CI, redirected output) rather than redrawing.
+            transient=False,
+            refresh_per_second=4 if sys.stderr.isatty() else 0.2,
+        )
+        self._task = self._progress.add_task(stage, total=total, completed=done, rate="", failed=0)
+
+    def __enter__(self) -> StageProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def advance(self, failed: bool = False) -> None:
+        self.failed += int(failed)
+        task = self._progress.tasks[0]
+        speed = task.speed
+        rate = f"{speed:.1f}/s" if speed else ""
+        self._progress.update(self._task, advance=1, failed=self.failed, rate=rate)

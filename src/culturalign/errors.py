@@ -1,0 +1,22 @@
+"""Errors a user can fix. The CLI prints them as one line and exits with code 2."""
+
+
+class UserError(Exception):
+    """Bad input: the message says what is wrong and how to fix it, in one line."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+
+class ConfigError(UserError):
+    """An experiment or codebook file that does not validate."""
+
+
+class DataError(UserError):
+    """A data file (survey, table, instrument) that cannot be used as given."""
+
+
+class BackendError(UserError):
+    """A model backend that cannot be reached or configured."""

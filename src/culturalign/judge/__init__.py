@@ -1,0 +1,1 @@
+"""Stance judges: labelling interviewees, per-response scores, validation and agreement."""

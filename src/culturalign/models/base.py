@@ -1,0 +1,129 @@
+"""The narrow contract every backend honours.
+
+A backend turns a list of chat messages plus generation parameters into a ModelOutput.
+It never raises for a failed call: the failure goes into ModelOutput.error, so that the
+engine can store it beside the request. Heavy imports (openai, llama_cpp, vllm) happen
+inside the backend's own module, only when that backend is used.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class GenerateConfig(BaseModel):
+    """Generation parameters; every field that is set changes the request's store key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, gt=0)
+    seed: int | None = None
+    stop: list[str] | None = None
+    # JSON schema the answer must follow: structured output on OpenAI-compatible servers,
+    # a grammar on llama.cpp. None means free text.
+    json_schema: dict[str, Any] | None = None
+
+    def merged(self, override: GenerateConfig | None) -> GenerateConfig:
+        """These parameters with every field set in `override` taking precedence."""
+        if override is None:
+            return self
+        data = self.model_dump(exclude_none=True)
+        data.update(override.model_dump(exclude_none=True))
+        return GenerateConfig(**data)
+
+
+class ModelSpec(BaseModel):
+    """One model as an experiment names it: which backend, which weights, which limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="label used in results, e.g. gemma-2-9b-it")
+    backend: str = Field(description="openai, llamacpp, vllm or mock")
+    model: str | None = Field(
+        default=None,
+        description="backend model id or GGUF path; defaults to `name` (llamacpp: the embedded Gemma 3 270M)",
+    )
+    family: str | None = None
+    origin: str | None = Field(default=None, description="who made it, e.g. US or CN (group comparisons)")
+    base_url: str | None = None
+    api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    prompt_style: Literal["chat", "completion"] = Field(
+        default="chat", description="completion renders messages as plain text, for base models"
+    )
+    max_concurrency: int = Field(default=8, ge=1, le=1024)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=6, ge=0, le=50)
+    price_input_per_mtok: float | None = Field(default=None, ge=0, description="USD per million input tokens")
+    price_output_per_mtok: float | None = Field(default=None, ge=0, description="USD per million output tokens")
+    params: GenerateConfig = Field(default_factory=GenerateConfig)
+    options: dict[str, Any] = Field(default_factory=dict, description="backend-specific settings")
+
+    @property
+    def model_id(self) -> str:
+        return self.model or self.name
+
+    def identity(self) -> dict[str, Any]:
+        """What about this model changes its answers (hashed into the store key)."""
+        return {
+            "backend": self.backend,
+            "model": self.model_id,
+            "prompt_style": self.prompt_style,
+            "options": {k: v for k, v in sorted(self.options.items()) if k not in _NON_OUTPUT_OPTIONS},
+        }
+
+
+# Options that change speed or placement but never the text a model writes.
+_NON_OUTPUT_OPTIONS = frozenset({"n_threads", "verbose", "port", "host"})
+
+
+class ModelOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_s: float = 0.0
+    retries: int = 0
+    error: str | None = None
+    finish_reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ModelBackend(abc.ABC):
+    """One model behind one backend. Instances are created by registry.get_backend."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    @abc.abstractmethod
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        """Answer one request; failures are returned in ModelOutput.error, never raised."""
+
+    async def check(self) -> None:
+        """Raise BackendError with a one-line reason if the backend cannot work (before a run starts)."""
+
+    async def aclose(self) -> None:
+        """Release connections, threads or weights."""
+
+
+def render_completion_prompt(messages: list[ChatMessage]) -> str:
+    """Messages as one plain-text prompt, for base models that have no chat template."""
+    parts = [m.content.strip() for m in messages if m.role in ("system", "user")]
+    return "\n\n".join(p for p in parts if p) + "\n\n"

@@ -1,0 +1,123 @@
+"""A deterministic backend inside the package, so tests and examples need no server.
+
+Its answers depend only on the request (messages, parameters, a seed option), so a rerun
+gives the same text. Modes (option `mode`):
+- auto: `json` when the request carries a JSON schema, otherwise `list`;
+- list: a numbered list of short summaries built from the prompt's own words (so that a
+  language detector sees the prompt's language);
+- choice: a sentence ending in a number from 1 to `choices` (default 5);
+- json: a value that satisfies the request's JSON schema;
+- echo: the last user message.
+Option `latency_s` sleeps before answering; `fail_rate` turns that share of requests
+(chosen by hash, so reproducibly) into errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import re
+import time
+from typing import Any
+
+from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput
+
+
+class MockBackend(ModelBackend):
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        started = time.perf_counter()
+        options = self.spec.options
+        latency = float(options.get("latency_s", 0.0))
+        if latency:
+            await asyncio.sleep(latency)
+        rng = random.Random(_request_seed(messages, config, options))
+        prompt = "\n".join(m.content for m in messages)
+        n_in = len(prompt.split())
+        if rng.random() < float(options.get("fail_rate", 0.0)):
+            return ModelOutput(error="mock: injected failure", latency_s=time.perf_counter() - started, input_tokens=n_in)
+        mode = options.get("mode", "auto")
+        if mode == "auto":
+            mode = "json" if config.json_schema else "list"
+        text = _ANSWERERS[mode](rng, messages, config, options)
+        return ModelOutput(
+            text=text,
+            input_tokens=n_in,
+            output_tokens=len(text.split()),
+            latency_s=time.perf_counter() - started,
+            finish_reason="stop",
+        )
+
+
+def _request_seed(messages: list[ChatMessage], config: GenerateConfig, options: dict[str, Any]) -> int:
+    payload = json.dumps(
+        [[m.role, m.content] for m in messages] + [config.model_dump(exclude_none=True), options.get("seed", 0)],
+        sort_keys=True,
+    )
+    return int.from_bytes(hashlib.sha256(payload.encode()).digest()[:8], "big")
+
+
+def _prompt_words(messages: list[ChatMessage]) -> list[str]:
+    text = " ".join(m.content for m in messages if m.role == "user") or messages[-1].content
+    words = re.findall(r"[^\W\d_]{3,}", text)
+    return words or ["ok"]
+
+
+def _answer_list(rng: random.Random, messages: list[ChatMessage], config: GenerateConfig, options: dict) -> str:
+    words = _prompt_words(messages)
+    count = int(options.get("items", 10))
+    lines = []
+    for i in range(1, count + 1):
+        picked = " ".join(rng.choice(words) for _ in range(rng.randint(8, 14)))
+        lines.append(f"{i}. {picked[0].upper()}{picked[1:]}.")
+    return "\n".join(lines)
+
+
+def _answer_choice(rng: random.Random, messages: list[ChatMessage], config: GenerateConfig, options: dict) -> str:
+    return f"{rng.randint(1, int(options.get('choices', 5)))}"
+
+
+def _answer_echo(rng: random.Random, messages: list[ChatMessage], config: GenerateConfig, options: dict) -> str:
+    return messages[-1].content
+
+
+def _answer_json(rng: random.Random, messages: list[ChatMessage], config: GenerateConfig, options: dict) -> str:
+    schema = config.json_schema or {"type": "object"}
+    return json.dumps(_instance(schema, rng, schema), ensure_ascii=False)
+
+
+def _instance(schema: dict[str, Any], rng: random.Random, root: dict[str, Any]) -> Any:
+    """A random value satisfying the common subset of JSON schema that judges use."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _instance(root.get("$defs", root.get("definitions", {}))[name], rng, root)
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return _instance(rng.choice(schema[key]), rng, root)
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: _instance(sub, rng, root) for name, sub in props.items()}
+    if kind == "array":
+        low = int(schema.get("minItems", 1))
+        high = int(schema.get("maxItems", max(low, 10)))
+        return [_instance(schema.get("items", {}), rng, root) for _ in range(rng.randint(low, high))]
+    if kind == "integer":
+        return rng.randint(int(schema.get("minimum", 0)), int(schema.get("maximum", 10)))
+    if kind == "number":
+        return rng.uniform(float(schema.get("minimum", 0.0)), float(schema.get("maximum", 1.0)))
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    return "mock"
+
+
+_ANSWERERS = {"list": _answer_list, "choice": _answer_choice, "json": _answer_json, "echo": _answer_echo}

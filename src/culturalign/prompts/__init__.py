@@ -1,0 +1,1 @@
+"""Prompt templates, topic paraphrases, deterministic sampling and translations."""

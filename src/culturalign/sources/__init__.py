@@ -1,0 +1,1 @@
+"""Data sources: codebooks, survey files, published tables and their downloads."""

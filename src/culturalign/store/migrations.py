@@ -1,0 +1,51 @@
+"""Schema migrations, append-only: never edit a released step, add a new one."""
+
+MIGRATIONS: list[str] = [
+    # 1: runs, the call cache, which calls each run asked for, and stage results.
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        probe TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        package_version TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+    );
+    CREATE TABLE calls (
+        key TEXT PRIMARY KEY,
+        model_name TEXT NOT NULL,
+        model_json TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        messages_json TEXT NOT NULL,
+        sample_index INTEGER NOT NULL,
+        response TEXT,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        latency_s REAL,
+        retries INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        finish_reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE run_requests (
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        stage TEXT NOT NULL,
+        key TEXT NOT NULL,
+        meta_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, stage, key)
+    );
+    CREATE TABLE results (
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        stage TEXT NOT NULL,
+        key TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, stage, key)
+    );
+    CREATE INDEX run_requests_key ON run_requests(key);
+    """,
+]
