@@ -9,15 +9,18 @@ calls that were in flight, and the rerun asks exactly those again.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Sequence
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from culturalign.engine.progress import StageProgress
-from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
+from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
 from culturalign.models.registry import get_backend
+from culturalign.models.retry import BACKEND
 from culturalign.store.db import RunStore
+from culturalign.store.stats import begin_stage, end_stage
 from culturalign.store.keys import request_key
 
 
@@ -63,32 +66,74 @@ async def execute(
     by_model: dict[str, list[tuple[str, Request]]] = defaultdict(list)
     for key, request in pending:
         by_model[request.model.name].append((key, request))
+    # Every backend is built before the first call, so a missing key or package stops the
+    # stage before anything is asked.
+    backends = {name: get_backend(items[0][1].model) for name, items in by_model.items()}
+    totals = Counter(r.model.name for r in unique.values())
+    cached_per_model = Counter(unique[key].model.name for key in cached)
 
     with StageProgress(stage, total=len(unique), done=len(cached), enabled=show_progress) as progress:
         await asyncio.gather(
-            *(_ask_model(store, items, progress, counts) for items in by_model.values())
+            *(
+                _ask_model(
+                    store,
+                    backends[name],
+                    items,
+                    progress,
+                    counts,
+                    begin_stage(store, run_id, stage, name, totals[name], cached_per_model[name], len(items)),
+                )
+                for name, items in by_model.items()
+            )
         )
     return counts
 
 
 async def _ask_model(
-    store: RunStore, items: list[tuple[str, Request]], progress: StageProgress, counts: dict[str, int]
+    store: RunStore,
+    backend: ModelBackend,
+    items: list[tuple[str, Request]],
+    progress: StageProgress,
+    counts: dict[str, int],
+    log_id: int,
 ) -> None:
-    spec = items[0][1].model
-    backend = get_backend(spec)
-    gate = asyncio.Semaphore(spec.max_concurrency)
+    gate = asyncio.Semaphore(backend.spec.max_concurrency)
+    mine = {"answered": 0, "failed": 0}
+    started = time.perf_counter()
 
     async def ask(key: str, request: Request) -> None:
         async with gate:
             try:
                 output = await backend.generate(list(request.messages), request.params)
             except Exception as exc:  # a backend bug must not lose the rest of the run
-                output = ModelOutput(error=f"{type(exc).__name__}: {exc}")
+                output = ModelOutput(error=f"{BACKEND}: {type(exc).__name__}: {exc}")
+        # One autocommitted statement per answer: a crash loses only what is still in flight.
         store.save_call(key, request.model, request.params, request.messages, request.sample_index, output)
-        counts["answered" if output.ok else "failed"] += 1
+        outcome = "answered" if output.ok else "failed"
+        counts[outcome] += 1
+        mine[outcome] += 1
         progress.advance(failed=not output.ok)
 
     try:
         await asyncio.gather(*(ask(key, request) for key, request in items))
     finally:
+        end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started)
         await backend.aclose()
+
+
+def check_backends(specs: Iterable[ModelSpec]) -> None:
+    """Build each distinct model's backend and run its `check()`: a missing key, package or
+    server raises BackendError (one line) before a run starts."""
+    asyncio.run(acheck_backends(specs))
+
+
+async def acheck_backends(specs: Iterable[ModelSpec]) -> None:
+    seen: dict[str, ModelSpec] = {}
+    for spec in specs:
+        seen.setdefault(spec.name, spec)
+    for spec in seen.values():
+        backend = get_backend(spec)
+        try:
+            await backend.check()
+        finally:
+            await backend.aclose()

@@ -48,4 +48,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX run_requests_key ON run_requests(key);
     """,
+    # 2: one row per (run, stage, model) each time the runner works on a stage, for the
+    # end-of-run summary (cached vs asked, wall time) and `culturalign runs`.
+    """
+    CREATE TABLE stage_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        stage TEXT NOT NULL,
+        model_name TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        wall_s REAL,
+        total INTEGER NOT NULL,
+        cached INTEGER NOT NULL,
+        asked INTEGER NOT NULL,
+        answered INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX stage_runs_run ON stage_runs(run_id, stage);
+    """,
 ]

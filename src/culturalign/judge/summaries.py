@@ -1,0 +1,53 @@
+"""Splitting a response into its numbered interviewee summaries, numbered as the response does.
+
+The wvs parse stage has its own splitter for the pipeline; this small one lets the judge's
+validation line its labels up with hand labels that name interviewees by the response's
+own numbers ("3." is interviewee 3), whatever markdown surrounds the number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# "1." / "1)" at the start of a line, optionally inside bullets, headings or bold markers.
+_ITEM_START = re.compile(r"^[ \t]*(?:[-*#>]+[ \t]*)?(?:\*\*|__)?[ \t]*(\d{1,2})[ \t]*[.)](?!\d)", re.MULTILINE)
+# A first paragraph this short is a heading ("**1. Maria, 28:**"): its text follows below.
+_HEADING_ONLY_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Summary:
+    number: int
+    text: str
+
+
+def split_summaries(response: str) -> list[Summary]:
+    """The numbered list items of a response, in order; empty when the response has none."""
+    starts = list(_ITEM_START.finditer(response))
+    summaries: list[Summary] = []
+    for index, match in enumerate(starts):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(response)
+        body = response[match.end() : end]
+        if index + 1 == len(starts):
+            body = _drop_closing_remarks(body)
+        text = _clean(body)
+        if text:
+            summaries.append(Summary(number=int(match.group(1)), text=text))
+    return summaries
+
+
+def _drop_closing_remarks(body: str) -> str:
+    """The last item ends where the response's closing paragraph begins."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", body) if p.strip()]
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        kept.append(paragraph)
+        if len(_clean("\n".join(kept))) > _HEADING_ONLY_CHARS:
+            break
+    return "\n".join(kept)
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"(\*\*|__)", "", text)
+    return " ".join(text.split()).strip(" \"'“”")

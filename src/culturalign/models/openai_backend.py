@@ -1,0 +1,272 @@
+"""Any OpenAI-compatible HTTP server (OpenAI, vLLM, SGLang, Ollama, llama.cpp server, LM Studio).
+
+Uses the official `openai` SDK with its own retries switched off: this backend retries
+itself so that every attempt is counted and the final failure carries its reason.
+Retried: 429 (honouring Retry-After), 5xx, 408, timeouts, dropped connections and bodies
+that are not the JSON an answer should be. Not retried: other 4xx (a bad key or an unknown
+model will not get better by asking again).
+
+Structured output: with `GenerateConfig.json_schema` set, the request carries
+`response_format` of type json_schema; a server that rejects it (400/422) is asked again
+with json_object, then with no format, and the backend remembers the level that worked.
+Options: `retry_base_s`, `retry_cap_s` (backoff), `extra_body` (dict sent with every request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from typing import Any
+
+import openai
+
+from culturalign.errors import BackendError
+from culturalign.models import retry
+from culturalign.models.base import (
+    ChatMessage,
+    GenerateConfig,
+    ModelBackend,
+    ModelOutput,
+    ModelSpec,
+    render_completion_prompt,
+)
+from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
+
+# Structured-output levels, strongest first; a server that rejects one gets the next.
+_JSON_LEVELS = ("json_schema", "json_object", "none")
+_CHECK_TIMEOUT_S = 5.0
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class _Fatal(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _FormatRejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_api_key(spec: ModelSpec) -> str:
+    """The key from the variable named by api_key_env; local servers without one get "EMPTY"."""
+    env = spec.api_key_env or (None if spec.base_url else "OPENAI_API_KEY")
+    if env is None:
+        return "EMPTY"
+    value = os.environ.get(env, "").strip()
+    if not value:
+        raise BackendError(
+            f"model {spec.name!r}: environment variable {env} (api_key_env) is not set; export it with the API key"
+        )
+    return value
+
+
+class OpenAIBackend(ModelBackend):
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec)
+        self._api_key = read_api_key(spec)
+        options = spec.options
+        self.policy = retry.RetryPolicy(
+            max_retries=spec.max_retries,
+            base_s=float(options.get("retry_base_s", 0.5)),
+            cap_s=float(options.get("retry_cap_s", 30.0)),
+        )
+        self.limiter = RateLimiter(spec.requests_per_minute, spec.tokens_per_minute)
+        self.json_level = _JSON_LEVELS[0]
+        self._extra_body: dict[str, Any] = dict(options.get("extra_body") or {})
+        self._client: openai.AsyncOpenAI | None = None
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        # Created on first use, inside the event loop that will drive its connections.
+        if self._client is None:
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key,
+                base_url=self.spec.base_url,
+                max_retries=0,
+                timeout=self.spec.timeout_s,
+            )
+        return self._client
+
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        started = time.perf_counter()
+        estimated = estimate_request_tokens(messages, config)
+        retries = 0
+        while True:
+            await self.limiter.acquire(estimated)
+            try:
+                output = await self._ask_once(messages, config)
+            except _FormatRejected:
+                continue  # asked again at a weaker structured-output level; not a retry
+            except _Fatal as exc:
+                return ModelOutput(error=exc.reason, retries=retries, latency_s=time.perf_counter() - started)
+            except _Retryable as exc:
+                too_long = exc.retry_after_s is not None and exc.retry_after_s > retry.MAX_RETRY_AFTER_S
+                if retries >= self.policy.max_retries or too_long:
+                    note = "server asked to wait too long" if too_long else f"gave up after {retries} retries"
+                    return ModelOutput(
+                        error=f"{exc.reason} ({note})", retries=retries, latency_s=time.perf_counter() - started
+                    )
+                await asyncio.sleep(self.policy.delay(retries, exc.retry_after_s))
+                retries += 1
+                continue
+            used = (output.input_tokens or 0) + (output.output_tokens or 0)
+            self.limiter.settle(estimated, used or None)
+            return output.model_copy(update={"retries": retries, "latency_s": time.perf_counter() - started})
+
+    async def _ask_once(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        level = self.json_level if config.json_schema else "none"
+        try:
+            if self.spec.prompt_style == "completion":
+                response = await self.client.completions.create(**self._completion_kwargs(messages, config, level))
+                return _completion_output(response)
+            response = await self.client.chat.completions.create(**self._chat_kwargs(messages, config, level))
+            return _chat_output(response)
+        except openai.APIStatusError as exc:
+            if exc.status_code in (400, 422) and level != "none":
+                self._weaken_json_level(level)
+                raise _FormatRejected(_status_reason(exc)) from None
+            raise _classify_status(exc) from None
+        except openai.APITimeoutError:
+            raise _Retryable(f"{retry.TIMEOUT}: no answer within {self.spec.timeout_s:g} s") from None
+        except openai.APIConnectionError as exc:
+            raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc.__cause__ or exc))}") from None
+        except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+            raise _Retryable(f"{retry.MALFORMED}: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
+
+    def _weaken_json_level(self, rejected: str) -> None:
+        position = _JSON_LEVELS.index(rejected)
+        if _JSON_LEVELS.index(self.json_level) <= position:
+            self.json_level = _JSON_LEVELS[position + 1]
+
+    def _sampling_kwargs(self, config: GenerateConfig) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.spec.model_id}
+        for name in ("temperature", "top_p", "max_tokens", "seed", "stop"):
+            value = getattr(config, name)
+            if value is not None:
+                kwargs[name] = value
+        if self._extra_body:
+            kwargs["extra_body"] = dict(self._extra_body)
+        return kwargs
+
+    def _chat_kwargs(self, messages: list[ChatMessage], config: GenerateConfig, level: str) -> dict[str, Any]:
+        kwargs = self._sampling_kwargs(config)
+        kwargs["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        response_format = _response_format(config.json_schema, level)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        return kwargs
+
+    def _completion_kwargs(self, messages: list[ChatMessage], config: GenerateConfig, level: str) -> dict[str, Any]:
+        kwargs = self._sampling_kwargs(config)
+        kwargs["prompt"] = render_completion_prompt(messages)
+        response_format = _response_format(config.json_schema, level)
+        if response_format is not None:
+            # The completions endpoint has no response_format in OpenAI's API; vLLM and
+            # llama.cpp servers accept it as an extra field.
+            kwargs["extra_body"] = {**kwargs.get("extra_body", {}), "response_format": response_format}
+        return kwargs
+
+    async def check(self) -> None:
+        """One short request to /models: an unreachable server or a refused key stops the run before it starts."""
+        where = self.spec.base_url or "api.openai.com"
+        try:
+            await self.client.models.list(timeout=min(_CHECK_TIMEOUT_S, self.spec.timeout_s))
+        except openai.AuthenticationError:
+            raise BackendError(
+                f"model {self.spec.name!r}: {where} refused the API key; check the variable named by api_key_env"
+            ) from None
+        except openai.APIConnectionError as exc:
+            raise BackendError(
+                f"model {self.spec.name!r}: cannot reach {where} ({_one_line(str(exc.__cause__ or exc))});"
+                " start the server or correct base_url"
+            ) from None
+        except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
+            pass  # reachable; some servers simply do not list models
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _response_format(schema: dict[str, Any] | None, level: str) -> dict[str, Any] | None:
+    if schema is None or level == "none":
+        return None
+    if level == "json_object":
+        return {"type": "json_object"}
+    return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+
+
+def _chat_output(response: Any) -> ModelOutput:
+    if isinstance(response, str | bytes):
+        raise ValueError("the server's body is not JSON")
+    choice = response.choices[0]
+    content = choice.message.content
+    if content is not None and not isinstance(content, str):
+        raise TypeError("message content is not text")
+    return ModelOutput(
+        text=content or "",
+        finish_reason=choice.finish_reason,
+        input_tokens=_usage(response, "prompt_tokens"),
+        output_tokens=_usage(response, "completion_tokens"),
+    )
+
+
+def _completion_output(response: Any) -> ModelOutput:
+    if isinstance(response, str | bytes):
+        raise ValueError("the server's body is not JSON")
+    choice = response.choices[0]
+    if not isinstance(choice.text, str):
+        raise TypeError("completion text is not text")
+    return ModelOutput(
+        text=choice.text,
+        finish_reason=choice.finish_reason,
+        input_tokens=_usage(response, "prompt_tokens"),
+        output_tokens=_usage(response, "completion_tokens"),
+    )
+
+
+def _usage(response: Any, field: str) -> int | None:
+    usage = getattr(response, "usage", None)
+    value = getattr(usage, field, None) if usage is not None else None
+    return value if isinstance(value, int) else None
+
+
+def _classify_status(exc: openai.APIStatusError) -> Exception:
+    status = exc.status_code
+    if status == 429:
+        headers = exc.response.headers
+        wait = retry.parse_retry_after(headers.get("retry-after"))
+        if wait is None and headers.get("retry-after-ms"):
+            wait = (retry.parse_retry_after(headers.get("retry-after-ms")) or 0.0) / 1000.0
+        return _Retryable(f"{retry.RATE_LIMITED}: {_status_reason(exc)}", wait)
+    if status == 408:
+        return _Retryable(f"{retry.TIMEOUT}: {_status_reason(exc)}")
+    if status >= 500:
+        return _Retryable(
+            f"{retry.SERVER_ERROR}: {_status_reason(exc)}", retry.parse_retry_after(exc.response.headers.get("retry-after"))
+        )
+    return _Fatal(f"{retry.REJECTED}: {_status_reason(exc)}")
+
+
+def _status_reason(exc: openai.APIStatusError) -> str:
+    detail = exc.body if exc.body is not None else exc.message
+    if not isinstance(detail, str):
+        detail = json.dumps(detail, ensure_ascii=False, default=str)
+    return f"http {exc.status_code} {_one_line(detail)}"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -1,0 +1,206 @@
+"""Gaps, deviation ratio (Eq. 1 of Sukiennik et al.), rankings and their bootstrap intervals.
+
+Everything works on one dense cube of answers: values[model, country, language, item, repeat]
+(the chosen option 1-5, NaN where no valid answer was read). A repeat is one trial: its 24
+answers give one score per dimension. For a (model, country) under a prompt condition:
+
+    Difference_i = mean over dimensions of |score_i,d - GT_d|           (trial i)
+    DR = [ mean over d of |GT_d - global mean GT_d| ] / [ mean over trials of Difference_i ]
+
+Conditions: aligned (the country's own language), english, chinese, average (scores averaged
+over every prompt language of the run, per trial), other (averaged over all but en and zh).
+A dimension whose items failed in a trial drops out of that trial's mean (NaN-aware means).
+Bootstrap: each round redraws, for every (model, country, language, item), the repeats with
+replacement, so intervals show how much the figures move with the sampled answers; at
+temperature 0 with identical repeats they have zero width, which is the honest answer.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from culturalign.probes.vsm.scores import Scaling, raw_indices
+
+CONDITIONS = ("aligned", "english", "chinese", "average", "other")
+
+
+@dataclass
+class Cube:
+    values: np.ndarray  # [M, C, L, I, R]
+    models: list[str]
+    countries: list[str]
+    languages: list[str]
+    own_language: list[str]  # per country
+    origins: list[str | None] = field(default_factory=list)  # per model
+
+
+def _nanmean(x: np.ndarray, axis) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x, axis=axis)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den == 0, np.where(num == 0, np.nan, np.inf), num / den)
+
+
+def trial_scores(values: np.ndarray, scaling: Scaling) -> np.ndarray:
+    """[M, C, L, I, R] answers -> [M, C, L, R, D] scaled dimension scores per trial."""
+    return scaling.apply(raw_indices(np.moveaxis(values, 3, -1)))
+
+
+def condition_scores(scores: np.ndarray, cube: Cube) -> np.ndarray:
+    """[M, C, L, R, D] -> [M, C, K, R, D] with K = CONDITIONS; NaN where a condition has no language."""
+    m, c, _, r, d = scores.shape
+    out = np.full((m, c, len(CONDITIONS), r, d), np.nan)
+    lang_at = {lang: i for i, lang in enumerate(cube.languages)}
+    for ci, own in enumerate(cube.own_language):
+        if own in lang_at:
+            out[:, ci, 0] = scores[:, ci, lang_at[own]]
+    if "en" in lang_at:
+        out[:, :, 1] = scores[:, :, lang_at["en"]]
+    if "zh" in lang_at:
+        out[:, :, 2] = scores[:, :, lang_at["zh"]]
+    out[:, :, 3] = _nanmean(scores, axis=2)
+    others = [i for lang, i in lang_at.items() if lang not in ("en", "zh")]
+    if others:
+        out[:, :, 4] = _nanmean(scores[:, :, others], axis=2)
+    return out
+
+
+@dataclass
+class Evaluation:
+    score: np.ndarray  # [M, C, K, D] mean over trials
+    gap: np.ndarray  # [M, C, K, D] mean |score - GT| over trials
+    mean_difference: np.ndarray  # [M, C, K]
+    dr: np.ndarray  # [M, C, K]
+    dr_dim: np.ndarray  # [M, C, K, D]
+    n_trials: np.ndarray  # [M, C, K] trials with at least one dimension score
+    numerator: np.ndarray  # [C]
+
+    @property
+    def country_dr(self) -> np.ndarray:  # [C, K]
+        return _nanmean(self.dr, axis=0)
+
+    @property
+    def model_dr(self) -> np.ndarray:  # [M, K]
+        return _nanmean(self.dr, axis=1)
+
+    @property
+    def country_difference(self) -> np.ndarray:  # [C, K]
+        return _nanmean(self.mean_difference, axis=0)
+
+    @property
+    def model_difference(self) -> np.ndarray:  # [M, K]
+        return _nanmean(self.mean_difference, axis=1)
+
+    @property
+    def dimension_dr(self) -> np.ndarray:  # [K, D]
+        return _nanmean(self.dr_dim, axis=(0, 1))
+
+    def group_dr(self, members: np.ndarray) -> np.ndarray:
+        """[C, K] mean DR over the models where `members` is true."""
+        return _nanmean(self.dr[members], axis=0) if members.any() else np.full(self.dr.shape[1:], np.nan)
+
+
+def evaluate(cond_scores: np.ndarray, gt: np.ndarray, global_mean: np.ndarray) -> Evaluation:
+    """Gaps and deviation ratios for [M, C, K, R, D] scores against gt [C, D]."""
+    gt_b = gt[None, :, None, None, :]
+    abs_gap = np.abs(cond_scores - gt_b)
+    difference = _nanmean(abs_gap, axis=-1)  # [M, C, K, R]
+    mean_difference = _nanmean(difference, axis=-1)
+    spread = np.abs(gt - global_mean[None, :])  # [C, D]
+    numerator = spread.mean(axis=-1)
+    gap = _nanmean(abs_gap, axis=3)
+    return Evaluation(
+        score=_nanmean(cond_scores, axis=3),
+        gap=gap,
+        mean_difference=mean_difference,
+        dr=_ratio(numerator[None, :, None], mean_difference),
+        dr_dim=_ratio(spread[None, :, None, :], gap),
+        n_trials=np.sum(~np.isnan(difference), axis=-1),
+        numerator=numerator,
+    )
+
+
+def evaluate_cube(cube: Cube, scaling: Scaling, gt: np.ndarray, global_mean: np.ndarray) -> Evaluation:
+    return evaluate(condition_scores(trial_scores(cube.values, scaling), cube), gt, global_mean)
+
+
+# name -> function of an Evaluation giving the array to put intervals on
+STATISTICS = {
+    "score": lambda e: e.score,
+    "gap": lambda e: e.gap,
+    "mean_difference": lambda e: e.mean_difference,
+    "dr": lambda e: e.dr,
+    "dr_dim": lambda e: e.dr_dim,
+    "country_dr": lambda e: e.country_dr,
+    "model_dr": lambda e: e.model_dr,
+    "country_difference": lambda e: e.country_difference,
+    "model_difference": lambda e: e.model_difference,
+    "dimension_dr": lambda e: e.dimension_dr,
+}
+
+
+def resample_repeats(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Redraw the repeats of every (model, country, language, item) with replacement."""
+    idx = rng.integers(0, values.shape[-1], size=values.shape)
+    return np.take_along_axis(values, idx, axis=-1)
+
+
+@dataclass
+class Intervals:
+    low: dict[str, np.ndarray]
+    high: dict[str, np.ndarray]
+    rounds: int
+    group_draws: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [B, C, K]
+
+
+def bootstrap(
+    cube: Cube,
+    scaling: Scaling,
+    gt: np.ndarray,
+    global_mean: np.ndarray,
+    rounds: int,
+    seed: int,
+    groups: dict[str, np.ndarray] | None = None,
+    level: float = 0.95,
+) -> Intervals:
+    """Percentile intervals for every statistic (and per-round group DRs for comparisons)."""
+    groups = groups or {}
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[np.ndarray]] = {name: [] for name in STATISTICS}
+    group_draws: dict[str, list[np.ndarray]] = {name: [] for name in groups}
+    for _ in range(rounds):
+        ev = evaluate_cube(Cube(resample_repeats(cube.values, rng), *_labels(cube)), scaling, gt, global_mean)
+        for name, stat in STATISTICS.items():
+            draws[name].append(stat(ev))
+        for name, members in groups.items():
+            group_draws[name].append(ev.group_dr(members))
+    tail = (1 - level) / 2 * 100
+    low, high = {}, {}
+    for name, values in draws.items():
+        if not values:
+            continue
+        stacked = np.stack(values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            low[name] = np.nanpercentile(stacked, tail, axis=0)
+            high[name] = np.nanpercentile(stacked, 100 - tail, axis=0)
+    return Intervals(low, high, rounds, {k: np.stack(v) for k, v in group_draws.items() if v})
+
+
+def _labels(cube: Cube) -> tuple:
+    return cube.models, cube.countries, cube.languages, cube.own_language, cube.origins
+
+
+def rank_descending(values: np.ndarray) -> np.ndarray:
+    """1 = highest; NaN gets no rank (returned as 0)."""
+    order = np.argsort(np.where(np.isnan(values), -np.inf, -values), kind="stable")
+    ranks = np.empty(len(values), dtype=int)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return np.where(np.isnan(values), 0, ranks)

@@ -1,0 +1,248 @@
+"""What the wvs analysis hands the report: headline numbers, the paper's figures, tables and
+example responses with their judge labels.
+
+Every part is built only from the files the analysis wrote; a part whose files are missing
+(a run without capability scores has no RQ1) is replaced by a sentence saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+from matplotlib.figure import Figure as MplFigure
+
+from culturalign.errors import DataError
+from culturalign.report import figures as fig
+from culturalign.report.examples import examples_from_store
+from culturalign.report.provenance import judge_summary, load_manifest
+from culturalign.report.sections import Figure, Section, Table
+from culturalign.report.style import save_figure
+from culturalign.store.db import RunStore
+from culturalign.tables import read_table
+
+EXAMPLES_PER_MODEL = 3
+
+
+class _Analysis:
+    """Lazy access to the analysis tables; a missing table is None, not an error."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._cache: dict[str, pl.DataFrame | None] = {}
+
+    def table(self, name: str) -> pl.DataFrame | None:
+        if name not in self._cache:
+            path = next((self.directory / f"{name}{s}" for s in (".csv", ".parquet")
+                         if (self.directory / f"{name}{s}").is_file()), None)
+            self._cache[name] = read_table(path) if path is not None else None
+        return self._cache[name]
+
+    def has(self, *names: str) -> bool:
+        return all(self.table(n) is not None and not self.table(n).is_empty() for n in names)
+
+
+def _ci(mean: float, low: float, high: float) -> str:
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _draw(section: Section, figures_dir: Path, stem: str, title: str, caption: str,
+          draw: Callable[[], MplFigure]) -> None:
+    """Add one figure to the section, or a sentence saying why it could not be drawn."""
+    try:
+        png, svg = save_figure(draw(), figures_dir, stem)
+    except DataError as exc:
+        section.paragraphs.append(f"{title}: not drawn ({exc}).")
+        return
+    section.figures.append(Figure(title=title, png=png, svg=svg, caption=caption))
+
+
+def _missing(section: Section, *names: str) -> None:
+    section.paragraphs.append(f"This analysis has no {' / '.join(n + '.csv' for n in names)}, so this part is empty.")
+
+
+# -- sections ----------------------------------------------------------------------------------
+def summary_section(data: _Analysis, manifest: dict) -> Section:
+    section = Section(title="Summary")
+    section.paragraphs.append(
+        "Alignment is the Spearman correlation between the value polarity score (VPS) of each model response "
+        "and the survey VPS of the population for the response's item; intervals are 95% bootstrap percentile "
+        f"intervals ({manifest.get('rounds', '?')} rounds), n is the number of responses."
+    )
+    judge_text, warnings = judge_summary(manifest.get("judge_validation"), manifest.get("judge_error_rate"))
+    section.headline.append(("Judge agreement with hand labels", judge_text))
+    section.warnings.extend(warnings)
+    if data.has("alignment"):
+        own = data.table("alignment").filter(
+            (pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language"))
+        )
+        for language in sorted(own["language"].unique().to_list()):
+            rows = own.filter(pl.col("language") == language).sort("mean", descending=True)
+            for label, row in (("highest", rows.row(0, named=True)), ("lowest", rows.row(-1, named=True))):
+                section.headline.append((
+                    f"{language}: {label} alignment with {language} speakers",
+                    f"{row['model']}: ρ = {_ci(row['mean'], row['ci_low'], row['ci_high'])}, n = {row['n_responses']}",
+                ))
+    if data.has("us_bias"):
+        bias = data.table("us_bias")
+        biased = bias.filter((pl.col("coef") > 0) & (pl.col("p") < 0.05)).height
+        section.headline.append((
+            "US-centric bias (RQ2, OLS, p < .05)",
+            f"{biased} of {bias.height} model × language cells more aligned with the US than with local populations",
+        ))
+    if data.has("rq1"):
+        slopes = fig.capability_terms(data.table("rq1"))
+        significant = slopes.filter(pl.col("p") < 0.05)
+        positive = significant.filter(pl.col("coef") > 0).height
+        section.headline.append((
+            "Capability predicts alignment (RQ1, mixed model, p < .05)",
+            f"{significant.height} of {slopes.height} family × language slopes: {positive} positive, "
+            f"{significant.height - positive} negative",
+        ))
+    if data.has("consistency", "human_consistency"):
+        human_low = float(data.table("human_consistency")["self_consistency"].min())
+        cons = data.table("consistency")
+        below = cons.filter(pl.col("ci_high") < human_low).height
+        section.headline.append((
+            "Models less self-consistent than people",
+            f"{below} of {cons.height} model × language cells: upper 95% bound below the lowest human value "
+            f"({human_low:.2f})",
+        ))
+    return section
+
+
+def rq1_section(data: _Analysis, figures_dir: Path) -> Section:
+    section = Section(title="Does multilingual capability predict alignment? (RQ1)")
+    if not data.has("rq1"):
+        _missing(section, "rq1")
+        return section
+    rq1 = data.table("rq1")
+    section.paragraphs.append(
+        "Linear mixed model: alignment ~ 0 + consistency:language + capability:family:language, random intercept "
+        "per model, one row per model × language × bootstrap round. Rounds are not independent samples, so the "
+        "printed standard errors shrink as rounds are added: read the slopes' signs and sizes, not their p-values."
+    )
+    _draw(section, figures_dir, "fig1_rq1_coefficients", "Capability slopes by language and family",
+          "Points: coefficients; bars: 95% intervals; filled points and stars: p < .05.",
+          lambda: fig.rq1_coefficients_figure(rq1))
+    if data.has("alignment", "consistency", "capability"):
+        _draw(section, figures_dir, "fig4_capability_alignment", "Capability vs adjusted alignment",
+              "Alignment with the prompt language's speakers minus the consistency term of the mixed model; "
+              "lines carry the family's RQ1 slope.",
+              lambda: fig.capability_alignment_figure(data.table("alignment"), data.table("consistency"),
+                                                      data.table("capability"), rq1))
+    section.tables.append(Table(title="RQ1 coefficients", data=rq1))
+    return section
+
+
+def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
+    section = Section(title="US-centric bias (RQ2)")
+    if not data.has("us_bias"):
+        _missing(section, "us_bias")
+        return section
+    families: dict[str, str] = {}
+    if data.has("alignment"):
+        pairs = data.table("alignment").select("model", "family").unique()
+        families = dict(zip(pairs["model"].to_list(), pairs["family"].to_list(), strict=True))
+    section.paragraphs.append(
+        "OLS: alignment ~ us × model:language with the uniform random baseline as reference. A positive coefficient "
+        "means the model, in that language, agrees more with US respondents than with local ones."
+    )
+    _draw(section, figures_dir, "fig5_us_bias", "US-bias coefficients",
+          "Bars: ± 1 standard error of the regression; filled points and stars: p < .05.",
+          lambda: fig.us_bias_figure(data.table("us_bias"), families))
+    section.tables.append(Table(title="US-bias coefficients", data=data.table("us_bias")))
+    if data.has("us_gap"):
+        section.tables.append(Table(
+            title="US minus local alignment gap",
+            data=data.table("us_gap"),
+            caption="The model's own US-minus-native alignment difference, which does not depend on a baseline draw.",
+        ))
+    return section
+
+
+def consistency_section(data: _Analysis, figures_dir: Path) -> Section:
+    section = Section(title="Self-consistency")
+    if not data.has("consistency"):
+        _missing(section, "consistency")
+        return section
+    human = data.table("human_consistency")
+    section.paragraphs.append(
+        "Spearman correlation of VPS between pairs of responses of the same model to the same item, corrected "
+        "for judge error. The grey band spans the survey's own self-consistency (10 respondents redrawn 100 times) "
+        "over the populations."
+    )
+    _draw(section, figures_dir, "fig3_self_consistency", "Self-consistency per model and language",
+          "Points: mean; bars: 95% bootstrap intervals; band: human range.",
+          lambda: fig.self_consistency_figure(data.table("consistency"), human))
+    section.tables.append(Table(title="Self-consistency", data=data.table("consistency")))
+    return section
+
+
+def ground_truth_section(data: _Analysis, figures_dir: Path) -> Section:
+    section = Section(title="The survey ground truth")
+    if not data.has("ground_truth"):
+        _missing(section, "ground_truth")
+        return section
+    truth = data.table("ground_truth")
+    n_items = truth["item"].n_unique()
+    section.paragraphs.append(
+        f"Value polarity scores of {n_items} items: the weighted share of respondents on the item's 'pro' side."
+    )
+    _draw(section, figures_dir, "fig2_ground_truth_correlations", "Correlation of ground truth between countries",
+          "Pearson correlation over the items both countries have; similar countries are placed together.",
+          lambda: fig.ground_truth_correlation_figure(truth, "country"))
+    return section
+
+
+def population_section(data: _Analysis, figures_dir: Path) -> Section:
+    section = Section(title="Alignment with each population")
+    if not data.has("alignment"):
+        _missing(section, "alignment")
+        return section
+    alignment = data.table("alignment")
+    for language in sorted(alignment["language"].drop_nulls().unique().to_list()):
+        _draw(section, figures_dir, f"alignment_{language}", f"Prompt language {language}",
+              "Points: alignment; bars: 95% bootstrap intervals.",
+              lambda language=language: fig.population_alignment_figure(alignment, language))
+    section.tables.append(Table(title="Alignment", data=alignment))
+    return section
+
+
+def examples_section(store: RunStore | None, run_id: str | None) -> Section:
+    section = Section(title="Example responses")
+    if store is None:
+        section.paragraphs.append("No run store was given, so there are no example responses to show.")
+        return section
+    try:
+        run = store.run(run_id)
+    except DataError as exc:
+        section.paragraphs.append(f"No example responses: {exc}.")
+        return section
+    section.examples.extend(examples_from_store(store, run.run_id, EXAMPLES_PER_MODEL))
+    section.paragraphs.append(
+        f"Up to {EXAMPLES_PER_MODEL} responses per model from run {run.run_id}, as the model wrote them, split into "
+        "interviewees with the judge's label on each (pro, con or null)."
+        if section.examples else f"Run {run.run_id} holds no answered generation requests."
+    )
+    return section
+
+
+def report_sections(
+    analysis_dir: Path, store: RunStore | None, *, figures_dir: Path | None = None, run_id: str | None = None
+) -> list[Section]:
+    """The wvs report, section by section; figures go to `figures_dir` (default analysis_dir/figures)."""
+    analysis_dir = Path(analysis_dir)
+    manifest = load_manifest(analysis_dir)
+    figures_dir = figures_dir or analysis_dir / "figures"
+    data = _Analysis(analysis_dir)
+    return [
+        summary_section(data, manifest),
+        rq1_section(data, figures_dir),
+        us_bias_section(data, figures_dir),
+        consistency_section(data, figures_dir),
+        ground_truth_section(data, figures_dir),
+        population_section(data, figures_dir),
+        examples_section(store, run_id or manifest.get("run_id")),
+    ]

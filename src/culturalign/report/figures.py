@@ -1,0 +1,397 @@
+"""The paper's figures, drawn from analysis tables.
+
+Each function takes tables (polars DataFrames with the analysis folder's columns) and returns
+a matplotlib Figure; none reads or writes files (`style.save_figure` does that), so the same
+functions serve the report, notebooks and tests.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.lines import Line2D
+from scipy.cluster.hierarchy import leaves_list, linkage
+from scipy.spatial.distance import squareform
+
+from culturalign.errors import DataError
+from culturalign.report.style import (
+    BAND_GREY,
+    COLUMN_WIDTH_IN,
+    FULL_WIDTH_IN,
+    MARKERS,
+    NEUTRAL_GREY,
+    family_colours,
+    figure_style,
+    new_figure,
+    significance_mark,
+)
+from culturalign.tables import require_columns
+
+ModelStyle = tuple[str, str]  # (colour, marker)
+
+
+# -- shared helpers ----------------------------------------------------------------------
+def natural_key(text: str) -> list[object]:
+    """Sort 'gemma-2-9b' before 'gemma-2-27b': numbers compare as numbers."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+def _nonempty(df: pl.DataFrame, what: str) -> pl.DataFrame:
+    if df.is_empty():
+        raise DataError(f"{what} has no rows; rerun the analysis or check its filters")
+    return df
+
+
+def model_styles(model_families: Mapping[str, str]) -> dict[str, ModelStyle]:
+    """Colour from the family, marker from the model's place in its family (by size)."""
+    colours = family_colours(list(model_families.values()))
+    styles: dict[str, ModelStyle] = {}
+    for family in sorted(set(model_families.values())):
+        members = sorted((m for m, f in model_families.items() if f == family), key=natural_key)
+        for index, model in enumerate(members):
+            styles[model] = (colours[family], MARKERS[index % len(MARKERS)])
+    return styles
+
+
+def _families_of(df: pl.DataFrame) -> dict[str, str]:
+    pairs = df.select("model", "family").unique()
+    return {m: (f if f else "other") for m, f in zip(pairs["model"], pairs["family"], strict=True)}
+
+
+def _ordered_models(families: Mapping[str, str]) -> list[str]:
+    return sorted(families, key=lambda m: (families[m].lower(), natural_key(m)))
+
+
+def _languages(df: pl.DataFrame) -> list[str]:
+    return sorted(df["language"].drop_nulls().unique().to_list())
+
+
+def _panel_grid(fig: MplFigure, n: int, *, sharey: bool = True, sharex: bool = False) -> list[Axes]:
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    axes = fig.subplots(rows, cols, sharey=sharey, sharex=sharex, squeeze=False).ravel().tolist()
+    for extra in axes[n:]:
+        extra.set_visible(False)
+    return axes[:n]
+
+
+def _model_legend(fig: MplFigure, models: Sequence[str], styles: Mapping[str, ModelStyle]) -> None:
+    handles = [
+        Line2D([], [], color=styles[m][0], marker=styles[m][1], linestyle="", markersize=5, label=m) for m in models
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(models), 3))
+
+
+# -- Fig. 1: RQ1 coefficients ----------------------------------------------------------------
+def capability_terms(rq1: pl.DataFrame) -> pl.DataFrame:
+    """The capability slopes of the RQ1 model: rows with a family and not about consistency."""
+    require_columns(rq1, ["term", "family", "language", "coef", "p", "ci_low", "ci_high"], "rq1 table")
+    return rq1.filter(
+        pl.col("family").is_not_null()
+        & (pl.col("family").cast(pl.Utf8) != "")
+        & ~pl.col("term").str.to_lowercase().str.contains("consistency")
+    )
+
+
+def rq1_coefficients_figure(rq1: pl.DataFrame) -> MplFigure:
+    """Capability slope per family, one panel per language, with 95% intervals (paper Fig. 1)."""
+    terms = _nonempty(capability_terms(rq1), "the rq1 table's capability terms")
+    languages = _languages(terms)
+    families = sorted(terms["family"].unique().to_list(), key=str.lower)
+    colours = family_colours(families)
+    with figure_style():
+        fig = new_figure(FULL_WIDTH_IN, 1.2 + 0.35 * len(families))
+        axes = _panel_grid(fig, len(languages), sharey=True, sharex=True)
+        for ax, language in zip(axes, languages, strict=True):
+            rows = terms.filter(pl.col("language") == language)
+            for y, family in enumerate(families):
+                row = rows.filter(pl.col("family") == family)
+                if row.is_empty():
+                    continue
+                coef, low, high, p = (row[c][0] for c in ("coef", "ci_low", "ci_high", "p"))
+                significant = p is not None and p < 0.05
+                ax.errorbar(
+                    coef, y, xerr=[[coef - low], [high - coef]], fmt="o", color=colours[family],
+                    markerfacecolor=colours[family] if significant else "white", capsize=2, markersize=5,
+                )
+                ax.annotate(significance_mark(p), (coef, y), xytext=(0, 4), textcoords="offset points",
+                            ha="center", fontsize=8)
+            ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
+            ax.set_title(language)
+            ax.set_yticks(range(len(families)), families)
+            ax.set_ylim(-0.6, len(families) - 0.4)
+            ax.set_xlabel("capability slope")
+        fig.suptitle("Multilingual capability vs alignment (RQ1): slope with 95% CI; filled and * = p < .05",
+                     fontsize=9)
+    return fig
+
+
+# -- Fig. 2: ground-truth correlations ---------------------------------------------------------
+def ground_truth_correlations(ground_truth: pl.DataFrame, population_kind: str = "country") -> pl.DataFrame:
+    """Pearson correlation of VPS between populations over the items both have (pairwise complete)."""
+    require_columns(ground_truth, ["population_kind", "population", "item", "vps"], "ground-truth table")
+    rows = ground_truth.filter(pl.col("population_kind") == population_kind)
+    wide = rows.pivot(on="population", index="item", values="vps", aggregate_function="mean")
+    populations = sorted(c for c in wide.columns if c != "item")
+    if len(populations) < 2:
+        raise DataError(f"the ground truth has fewer than two {population_kind} populations; nothing to correlate")
+    matrix = wide.select(populations).to_numpy().astype(float)
+    corr = np.full((len(populations), len(populations)), np.nan)
+    for i in range(len(populations)):
+        for j in range(len(populations)):
+            both = ~np.isnan(matrix[:, i]) & ~np.isnan(matrix[:, j])
+            if both.sum() >= 3:
+                corr[i, j] = np.corrcoef(matrix[both, i], matrix[both, j])[0, 1]
+    return pl.DataFrame({"population": populations, **{p: corr[:, k] for k, p in enumerate(populations)}})
+
+
+def _cluster_order(corr: np.ndarray) -> list[int]:
+    """Similar populations next to each other, so blocks of shared values are visible."""
+    if len(corr) < 3 or np.isnan(corr).any():
+        return list(range(len(corr)))
+    distance = np.clip(1 - corr, 0, None)
+    np.fill_diagonal(distance, 0)
+    return leaves_list(linkage(squareform(distance, checks=False), method="average")).tolist()
+
+
+def ground_truth_correlation_figure(ground_truth: pl.DataFrame, population_kind: str = "country") -> MplFigure:
+    """Heatmap of VPS correlations between populations' ground truths (paper Fig. 2)."""
+    table = ground_truth_correlations(ground_truth, population_kind)
+    names = table["population"].to_list()
+    corr = table.select(names).to_numpy()
+    order = _cluster_order(corr)
+    corr = corr[np.ix_(order, order)]
+    names = [names[i] for i in order]
+    n = len(names)
+    side = min(FULL_WIDTH_IN, max(COLUMN_WIDTH_IN, 0.42 * n + 1.6))
+    with figure_style():
+        fig = new_figure(side, side * 0.86)
+        ax = fig.add_subplot()
+        # Survey populations mostly correlate above 0.7: a scale from 0 would paint them one colour.
+        finite = corr[np.isfinite(corr)]
+        low = math.floor(float(finite.min()) * 10) / 10 if finite.size else 0.0
+        low = min(low, 0.9)
+        image = ax.imshow(corr, cmap="cividis", vmin=low, vmax=1.0)
+        ax.set_xticks(range(n), names, rotation=90)
+        ax.set_yticks(range(n), names)
+        ax.grid(False)
+        if n <= 16:
+            for i in range(n):
+                for j in range(n):
+                    if np.isfinite(corr[i, j]):
+                        shade = (corr[i, j] - low) / (1 - low or 1)
+                        ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
+                                color="black" if shade > 0.55 else "white")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="Pearson r of VPS")
+        ax.set_title(f"Ground-truth value polarity: correlation between {population_kind} populations")
+    return fig
+
+
+# -- Fig. 3: self-consistency ----------------------------------------------------------------
+def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.DataFrame | None) -> MplFigure:
+    """Self-consistency per model and language with 95% CIs; the human range as a band (Fig. 3)."""
+    require_columns(consistency, ["model", "family", "language", "mean", "ci_low", "ci_high"], "consistency table")
+    data = _nonempty(consistency, "the consistency table")
+    families = _families_of(data)
+    models = _ordered_models(families)
+    styles = model_styles(families)
+    languages = _languages(data)
+    width = 0.8 / max(len(models), 1)
+    with figure_style():
+        fig = new_figure(FULL_WIDTH_IN, 3.4)
+        ax = fig.add_subplot()
+        if human_consistency is not None and not human_consistency.is_empty():
+            values = human_consistency["self_consistency"].drop_nulls()
+            low, high = float(values.min()), float(values.max())
+            ax.axhspan(low, high, color=BAND_GREY, alpha=0.6, linewidth=0)
+            for edge in (low, high):
+                ax.axhline(edge, color=NEUTRAL_GREY, linestyle="--", linewidth=0.9)
+            ax.text(len(languages) - 0.45, high, f"humans: {low:.2f} to {high:.2f} (n={values.len()} populations)",
+                    ha="right", va="bottom", fontsize=7.5, color="#444444")
+        for k, model in enumerate(models):
+            colour, marker = styles[model]
+            rows = data.filter(pl.col("model") == model)
+            for x, language in enumerate(languages):
+                row = rows.filter(pl.col("language") == language)
+                if row.is_empty():
+                    continue
+                mean, low_ci, high_ci = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
+                ax.errorbar(x - 0.4 + width * (k + 0.5), mean, yerr=[[mean - low_ci], [high_ci - mean]],
+                            fmt=marker, color=colour, markersize=4.5, capsize=1.5, linewidth=0.9)
+        ax.set_xticks(range(len(languages)), languages)
+        ax.set_xlim(-0.5, len(languages) - 0.5)
+        ax.set_xlabel("prompt language")
+        ax.set_ylabel("self-consistency (Spearman, corrected)")
+        ax.set_title("Self-consistency of models (95% CI) and of resampled survey respondents (band)")
+        _model_legend(fig, models, styles)
+    return fig
+
+
+# -- Fig. 4: capability vs adjusted alignment ---------------------------------------------------
+def adjusted_alignment(
+    alignment: pl.DataFrame, consistency: pl.DataFrame, capability: pl.DataFrame, rq1: pl.DataFrame
+) -> pl.DataFrame:
+    """Language-level alignment minus the RQ1 consistency term, beside each model's capability.
+
+    Columns: model, family, language, score, alignment, adjusted. Where the RQ1 table has no
+    consistency coefficient for a language, `adjusted` equals the raw alignment.
+    """
+    require_columns(alignment, ["model", "family", "language", "population_kind", "population", "mean"],
+                    "alignment table")
+    require_columns(capability, ["model", "language", "score"], "capability table")
+    own = alignment.filter((pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language")))
+    cons_terms = rq1.filter(pl.col("term").str.to_lowercase().str.contains("consistency")).select(
+        "language", pl.col("coef").alias("consistency_coef")
+    )
+    return (
+        own.select("model", "family", "language", pl.col("mean").alias("alignment"))
+        .join(capability.select("model", "language", "score"), on=["model", "language"], how="inner")
+        .join(consistency.select("model", "language", pl.col("mean").alias("consistency")),
+              on=["model", "language"], how="left")
+        .join(cons_terms.unique("language"), on="language", how="left")
+        .with_columns(
+            (pl.col("alignment") - pl.col("consistency_coef").fill_null(0) * pl.col("consistency").fill_null(0))
+            .alias("adjusted")
+        )
+        .select("model", "family", "language", "score", "alignment", "adjusted")
+        .sort("language", "family", "model")
+    )
+
+
+def capability_alignment_figure(
+    alignment: pl.DataFrame, consistency: pl.DataFrame, capability: pl.DataFrame, rq1: pl.DataFrame
+) -> MplFigure:
+    """Capability (x) vs alignment adjusted for consistency (y), per language (paper Fig. 4).
+
+    Each family's line has the RQ1 slope, drawn through the family's mean point; a star in the
+    legend marks p < .05.
+    """
+    points = _nonempty(adjusted_alignment(alignment, consistency, capability, rq1),
+                       "the join of alignment and capability (no model has both)")
+    slopes = capability_terms(rq1)
+    families = _families_of(points)
+    styles = model_styles(families)
+    colours = family_colours(list(families.values()))
+    # The RQ1 regressor is the capability score / 100; draw its slope in the plotted unit.
+    per_unit = 0.01 if float(points["score"].max()) > 1.5 else 1.0
+    languages = _languages(points)
+    with figure_style():
+        fig = new_figure(FULL_WIDTH_IN, 2.9 + 0.4 * math.ceil(len(languages) / 4))
+        axes = _panel_grid(fig, len(languages), sharey=True)
+        for ax, language in zip(axes, languages, strict=True):
+            rows = points.filter(pl.col("language") == language)
+            for family in sorted(rows["family"].unique().to_list(), key=str.lower):
+                members = rows.filter(pl.col("family") == family)
+                for model, x, y in members.select("model", "score", "adjusted").iter_rows():
+                    ax.plot(x, y, styles[model][1], color=styles[model][0], markersize=5)
+                slope_row = slopes.filter((pl.col("family") == family) & (pl.col("language") == language))
+                if slope_row.is_empty() or members.height < 2:
+                    continue
+                slope = float(slope_row["coef"][0]) * per_unit
+                x0, y0 = float(members["score"].mean()), float(members["adjusted"].mean())
+                xs = np.array([float(members["score"].min()), float(members["score"].max())])
+                mark = significance_mark(slope_row["p"][0])
+                ax.plot(xs, y0 + slope * (xs - x0), color=colours[family], linewidth=1.2,
+                        linestyle="-" if mark else ":", label=f"{family}{mark}")
+            ax.set_title(language)
+            ax.set_xlabel("capability score")
+            if ax is axes[0]:
+                ax.set_ylabel("alignment adjusted\nfor self-consistency")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="best", fontsize=7, handlelength=1.5)
+        fig.suptitle("Capability vs adjusted alignment; lines: RQ1 slope per family (solid and * = p < .05)",
+                     fontsize=9)
+        _model_legend(fig, _ordered_models(families), styles)
+    return fig
+
+
+# -- Fig. 5: US bias ------------------------------------------------------------------------
+def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | None = None) -> MplFigure:
+    """US-bias coefficient per model and language with +/- 1 SE bars (paper Fig. 5)."""
+    require_columns(us_bias, ["model", "language", "coef", "se", "p"], "US-bias table")
+    data = _nonempty(us_bias, "the US-bias table")
+    families = {m: (model_families or {}).get(m, "other") for m in data["model"].unique().to_list()}
+    models = _ordered_models(families)
+    styles = model_styles(families)
+    languages = _languages(data)
+    with figure_style():
+        fig = new_figure(FULL_WIDTH_IN, 1.3 + 0.22 * len(models))
+        axes = _panel_grid(fig, len(languages), sharey=True, sharex=True)
+        for ax, language in zip(axes, languages, strict=True):
+            rows = data.filter(pl.col("language") == language)
+            for y, model in enumerate(models):
+                row = rows.filter(pl.col("model") == model)
+                if row.is_empty():
+                    continue
+                coef, se, p = float(row["coef"][0]), float(row["se"][0]), row["p"][0]
+                colour, marker = styles[model]
+                significant = p is not None and p < 0.05
+                ax.errorbar(coef, y, xerr=se, fmt=marker, color=colour, capsize=2, markersize=4.5,
+                            markerfacecolor=colour if significant else "white")
+                ax.annotate(significance_mark(p), (coef + se, y), xytext=(2, -3), textcoords="offset points",
+                            fontsize=7)
+            ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
+            ax.set_title(language)
+            ax.set_yticks(range(len(models)), models)
+            ax.set_ylim(len(models) - 0.5, -0.5)
+            ax.set_xlabel("US-bias coefficient")
+        fig.suptitle("US-centric bias (RQ2): > 0 = closer to the US than to local populations; "
+                     "bars = 1 SE; filled and * = p < .05", fontsize=9)
+    return fig
+
+
+# -- supplement: alignment per population -----------------------------------------------------
+def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFigure:
+    """Alignment of each model with each population for one prompt language, 95% bootstrap CIs."""
+    require_columns(alignment, ["model", "family", "language", "population_kind", "population", "mean",
+                                "ci_low", "ci_high"], "alignment table")
+    data = _nonempty(alignment.filter(pl.col("language") == language), f"the alignment rows for language {language}")
+    kind_order = {"language": 0, "global": 2}
+    populations = (
+        data.select("population_kind", "population").unique()
+        .with_columns(pl.col("population_kind").replace_strict(kind_order, default=1, return_dtype=pl.Int64)
+                      .alias("_order"))
+        .sort("_order", "population")
+    )
+    labels = [_population_label(k, p) for k, p in populations.select("population_kind", "population").iter_rows()]
+    families = _families_of(data)
+    models = _ordered_models(families)
+    styles = model_styles(families)
+    step = 0.8 / max(len(models), 1)
+    with figure_style():
+        fig = new_figure(FULL_WIDTH_IN, 1.5 + 0.38 * len(labels) + 0.2 * math.ceil(len(models) / 3))
+        ax = fig.add_subplot()
+        for k, model in enumerate(models):
+            colour, marker = styles[model]
+            rows = data.filter(pl.col("model") == model)
+            for y, (kind, population) in enumerate(populations.select("population_kind", "population").iter_rows()):
+                row = rows.filter((pl.col("population_kind") == kind) & (pl.col("population") == population))
+                if row.is_empty():
+                    continue
+                mean, low, high = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
+                ax.errorbar(mean, y - 0.4 + step * (k + 0.5), xerr=[[mean - low], [high - mean]], fmt=marker,
+                            color=colour, markersize=3.5, capsize=1.2, linewidth=0.8)
+        for y in range(0, len(labels), 2):  # banded rows: the eye keeps a population's points together
+            ax.axhspan(y - 0.5, y + 0.5, color="#F3F3F3", linewidth=0, zorder=0)
+        ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
+        ax.set_yticks(range(len(labels)), labels)
+        ax.grid(axis="y", visible=False)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_xlabel("alignment (Spearman of response VPS with population VPS), 95% bootstrap CI")
+        ax.set_title(f"Prompt language {language}: alignment with each population")
+        _model_legend(fig, models, styles)
+    return fig
+
+
+def _population_label(kind: str, population: str) -> str:
+    if kind == "language":
+        return f"{population} speakers"
+    if kind == "global":
+        return "global"
+    return population if kind == "country" else f"{population} ({kind})"

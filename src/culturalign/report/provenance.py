@@ -1,0 +1,101 @@
+"""Reading an analysis folder's manifest and saying, in words, how far to trust its judge.
+
+Shared by every probe's report sections: a judge's measured agreement goes beside the
+headline numbers, with a plain warning when it is poor or was never measured.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from culturalign.errors import DataError
+
+MANIFEST_NAME = "manifest.json"
+POOR_KAPPA = 0.6
+
+
+def load_manifest(analysis_dir: Path) -> dict[str, Any]:
+    """The analysis manifest as a dict; a one-line error when it is missing or not JSON."""
+    path = analysis_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise DataError(f"{analysis_dir} has no {MANIFEST_NAME}; give an analysis folder written by `culturalign analyze`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}); rerun the analysis to rewrite it") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path} holds a JSON {type(data).__name__}, expected an object; rerun the analysis")
+    return data
+
+
+def estimate_of(value: Any) -> float | None:
+    """A number from a plain value or from an {estimate, low, high} interval."""
+    if isinstance(value, Mapping):
+        value = value.get("estimate")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def format_interval(value: Any, digits: int = 2, percent: bool = False) -> str:
+    """'0.91 [0.87, 0.94]' from an interval dict, '0.91' from a number, '' when unknown."""
+    estimate = estimate_of(value)
+    if estimate is None:
+        return ""
+    scale, suffix = (100.0, "%") if percent else (1.0, "")
+    fmt = f".{0 if percent else digits}f"
+    text = f"{estimate * scale:{fmt}}{suffix}"
+    if isinstance(value, Mapping):
+        low, high = estimate_of(value.get("low")), estimate_of(value.get("high"))
+        if low is not None and high is not None:
+            text += f" [{low * scale:{fmt}}{suffix}, {high * scale:{fmt}}{suffix}]"
+    return text
+
+
+def _first(mapping: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in mapping and mapping[name] is not None:
+            return mapping[name]
+    return None
+
+
+def judge_summary(validation: Mapping[str, Any] | None, error_rate: float | None = None) -> tuple[str, list[str]]:
+    """The judge's measured agreement in one line, and the warnings a reader must see."""
+    if not validation:
+        note = f"; assumed error rate {error_rate:.3f}" if isinstance(error_rate, int | float) else ""
+        return (
+            f"not validated{note}",
+            ["The judge that labelled these responses was not validated against hand labels: "
+             "treat every alignment number as unverified until `culturalign judge validate` has measured it."],
+        )
+    name = _first(validation, "judge", "model", "name")
+    agreement = _first(validation, "agreement", "accuracy")
+    kappa = _first(validation, "cohen_kappa", "kappa")
+    n = _first(validation, "n_summaries", "n", "n_labels")
+    parts = []
+    if agreement is not None:
+        parts.append(f"agreement {format_interval(agreement, percent=True)}")
+    if kappa is not None:
+        parts.append(f"Cohen's kappa {format_interval(kappa)}")
+    mae = _first(validation, "vps_mae", "mae")
+    if mae is not None:
+        parts.append(f"VPS mean absolute error {format_interval(mae, digits=3)}")
+    if n is not None:
+        parts.append(f"n={n} hand-labelled summaries")
+    source = _first(validation, "source")
+    text = (f"{name}: " if name else "") + ", ".join(parts or ["validation recorded without figures"])
+    if source:
+        text += f" ({source})"
+    warnings: list[str] = []
+    kappa_value = estimate_of(kappa)
+    if kappa_value is not None and kappa_value < POOR_KAPPA:
+        warnings.append(
+            f"The judge agrees poorly with hand labels (Cohen's kappa {kappa_value:.2f} < {POOR_KAPPA}): "
+            "the alignment numbers below mostly measure the judge's noise and should not be interpreted."
+        )
+    elif kappa_value is None and estimate_of(agreement) is None:
+        warnings.append("The judge's validation holds no agreement figures: its quality is unknown.")
+    return text, warnings

@@ -1,0 +1,249 @@
+"""Running an experiment: the library function behind `culturalign run` (usable from Python).
+
+    from culturalign.run import run_experiment
+    result = run_experiment("examples/quickstart.toml", limit=8)
+
+Before anything starts, every backend is checked (known backend, key variable set, server
+reachable); a problem is one UserError naming the field, and no run is opened. Then the
+store is opened, the run started or resumed, and the probe's stages run in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from culturalign.config import Experiment, load_experiment
+from culturalign.errors import BackendError, UserError
+from culturalign.models.base import ModelSpec
+from culturalign.models.registry import get_backend
+from culturalign.probes.registry import Probe, RunContext, get_probe
+from culturalign.store.db import RunStore
+
+# Rough size of a token in characters, for estimates before any answer exists.
+CHARS_PER_TOKEN = 4.0
+# Output length assumed for a generation request without max_tokens.
+DEFAULT_OUTPUT_TOKENS = 600
+# A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
+JUDGE_OUTPUT_TOKENS = 60
+JUDGE_PROMPT_OVERHEAD_TOKENS = 250
+
+
+@dataclass(frozen=True)
+class ModelEstimate:
+    model: str
+    stage: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None  # None when the model has no prices configured
+
+
+@dataclass
+class RunResult:
+    store_path: Path
+    output_dir: Path
+    dry_run: bool = False
+    run_id: str | None = None
+    stages: list[str] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+    summary: pl.DataFrame = field(default_factory=pl.DataFrame)
+    estimates: list[ModelEstimate] = field(default_factory=list)
+    report_path: Path | None = None
+
+    @property
+    def estimated_cost_usd(self) -> float | None:
+        priced = [e.cost_usd for e in self.estimates if e.cost_usd is not None]
+        return sum(priced) if priced else None
+
+
+def run_experiment(
+    path_or_experiment: str | Path | Experiment,
+    *,
+    limit: int | None = None,
+    dry_run: bool = False,
+    show_progress: bool = True,
+) -> RunResult:
+    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run."""
+    experiment = path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be a positive number of requests, got {limit}")
+    probe = get_probe(experiment.config.probe)
+    result = RunResult(store_path=experiment.store_path, output_dir=experiment.output_dir, dry_run=dry_run)
+    if dry_run:
+        check_backends(experiment, contact=False)
+        result.estimates = estimate(experiment, probe, limit)
+        return result
+
+    check_backends(experiment, contact=True)
+    config = experiment.as_dict()
+    with RunStore(experiment.store_path) as store:
+        run_id = store.start_run(experiment.config.name, probe.name, config)
+        result.run_id = run_id
+        ctx = RunContext(
+            experiment=experiment,
+            store=store,
+            run_id=run_id,
+            output_dir=experiment.output_dir,
+            show_progress=show_progress,
+            limit=limit,
+            notes=result.notes,
+        )
+        try:
+            for stage in probe.stages:
+                stage.run(ctx)
+                result.stages.append(stage.name)
+        except BaseException:
+            store.finish_run(run_id, status="failed")
+            raise
+        store.finish_run(run_id, status="done")
+        result.summary = run_summary(store, run_id)
+    result.report_path = _report_path(result)
+    return result
+
+
+# -- checks before a run ------------------------------------------------------------------
+def experiment_models(experiment: Experiment) -> Iterator[tuple[str, ModelSpec]]:
+    """Every model an experiment may call, with the field that configures it."""
+    for i, spec in enumerate(experiment.config.models):
+        yield f"models[{i}]", spec
+    for i, spec in enumerate(experiment.config.judges):
+        yield f"judges[{i}]", spec
+    translator = getattr(experiment.settings, "translator", None)
+    if isinstance(translator, ModelSpec):
+        yield f"[{experiment.config.probe}] translator", translator
+
+
+def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
+    """Raise BackendError naming the field of the first model that cannot work.
+
+    `contact` also asks each backend to check itself (server reachable, weights present);
+    dry runs skip that, so they never touch a server."""
+    for where, spec in experiment_models(experiment):
+        try:
+            backend = get_backend(spec)
+        except BackendError as exc:
+            raise BackendError(f"{where}.backend: {exc}") from None
+        if spec.api_key_env and not os.environ.get(spec.api_key_env):
+            raise BackendError(
+                f"{where}.api_key_env: the environment variable {spec.api_key_env} is not set; "
+                f"export it (the key is never written to a file)"
+            )
+        if contact:
+            asyncio.run(_check_one(backend, where))
+
+
+async def _check_one(backend: Any, where: str) -> None:
+    try:
+        await backend.check()
+    except UserError as exc:
+        raise BackendError(f"{where}: {exc}") from None
+    except Exception as exc:  # a check that crashes is as much a stop as one that reports
+        raise BackendError(f"{where}: the backend check failed ({type(exc).__name__}: {exc})") from None
+    finally:
+        await backend.aclose()
+
+
+# -- dry-run estimate ------------------------------------------------------------------------
+def estimate(experiment: Experiment, probe: Probe, limit: int | None = None) -> list[ModelEstimate]:
+    """Calls, tokens and (where prices are set) cost per model, before anything is asked.
+
+    Input tokens are counted from the prompts at ~4 characters a token; output tokens are
+    each request's max_tokens (an upper bound) or a typical length. Judge calls assume
+    every response is kept (another upper bound)."""
+    requests = probe.plan(experiment)
+    if limit is not None:
+        requests = requests[:limit]
+    per_model: dict[str, list[int]] = {}
+    specs: dict[str, ModelSpec] = {}
+    for request in requests:
+        tokens_in = round(sum(len(m.content) for m in request.messages) / CHARS_PER_TOKEN)
+        tokens_out = request.params.max_tokens or DEFAULT_OUTPUT_TOKENS
+        totals = per_model.setdefault(request.model.name, [0, 0, 0])
+        totals[0] += 1
+        totals[1] += tokens_in
+        totals[2] += tokens_out
+        specs[request.model.name] = request.model
+    estimates = [_priced(specs[name], "generate", *totals) for name, totals in per_model.items()]
+    generated_out = sum(t[2] for t in per_model.values())
+    n_requests = sum(t[0] for t in per_model.values())
+    for judge in experiment.config.judges:
+        calls = round(n_requests * probe.followup_calls_per_request)
+        if calls:
+            tokens_in = generated_out + calls * JUDGE_PROMPT_OVERHEAD_TOKENS
+            estimates.append(_priced(judge, "judge", calls, tokens_in, calls * JUDGE_OUTPUT_TOKENS))
+    return estimates
+
+
+def _priced(spec: ModelSpec, stage: str, calls: int, tokens_in: int, tokens_out: int) -> ModelEstimate:
+    cost = None
+    if spec.price_input_per_mtok is not None or spec.price_output_per_mtok is not None:
+        cost = (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
+    return ModelEstimate(spec.name, stage, calls, tokens_in, tokens_out, cost)
+
+
+def estimates_frame(estimates: list[ModelEstimate]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(e.stage, e.model, e.calls, e.input_tokens, e.output_tokens, e.cost_usd) for e in estimates],
+        schema={"stage": pl.Utf8, "model": pl.Utf8, "calls": pl.Int64, "input_tokens": pl.Int64,
+                "output_tokens": pl.Int64, "cost_usd": pl.Float64},
+        orient="row",
+    )
+
+
+# -- after a run ---------------------------------------------------------------------------------
+def run_summary(store: RunStore, run_id: str) -> pl.DataFrame:
+    """Per stage and model: requests, cached, answered, failed, tokens and time."""
+    from culturalign.store.stats import stage_summary
+
+    return stage_summary(store, run_id)
+
+
+def _report_path(result: RunResult) -> Path | None:
+    note = result.notes.get("report")
+    if isinstance(note, dict) and note.get("path"):
+        return Path(note["path"])
+    if isinstance(note, str | Path):
+        return Path(note)
+    default = result.output_dir / "report.html"
+    return default if "report" in result.stages and default.exists() else None
+
+
+def list_runs(store_path: str | Path) -> pl.DataFrame:
+    """The runs a store holds, with their counts, tokens and duration."""
+    from culturalign.store.stats import runs_overview
+
+    path = Path(store_path)
+    if not path.exists():
+        raise UserError(f"no run store at {path}; run an experiment first or check the path")
+    with RunStore(path) as store:
+        return runs_overview(store)
+
+
+def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
+    """Every request of a run with its answer (and the parse results, when there are any) to Parquet or CSV."""
+    from culturalign.tables import write_table
+
+    path = Path(store_path)
+    if not path.exists():
+        raise UserError(f"no run store at {path}; check the path")
+    with RunStore(path) as store:
+        info = store.run(run_id)
+        calls = store.export_calls(info.run_id)
+        parsed = store.results(info.run_id, "parse")
+    if calls.is_empty():
+        raise UserError(f"run {info.run_id} holds no requests yet; nothing to export")
+    if parsed.height and "key" in parsed.columns:
+        parsed = parsed.select(
+            pl.col("key"),
+            *[pl.col(c).alias(f"parse_{c}") for c in ("kept", "reason", "response_language", "n_summaries") if c in parsed.columns],
+        )
+        calls = calls.join(parsed, on="key", how="left")
+    calls = calls.with_columns(pl.lit(info.run_id).alias("run_id"))
+    return write_table(calls, output)
