@@ -118,7 +118,7 @@ def test_json_schema_falls_back_once_and_remembers() -> None:
 
         backend, outs = asyncio.run(go())
     assert all(o.ok and o.retries == 0 for o in outs)
-    assert backend.json_level == "json_object"
+    assert backend.json_level == "json_object_schema"
     assert server.stats.faults["json_schema_rejected"] == 1  # asked with the schema only once
 
 

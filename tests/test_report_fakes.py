@@ -130,10 +130,25 @@ def fake_manifest(judge_validation: dict | None) -> dict:
     }
 
 
-def write_fake_analysis(directory: Path, *, seed: int = 3, judge_validation: dict | None = None) -> Path:
-    """Write every file of the analysis contract into `directory`; returns it."""
+ALL_TABLES = frozenset({"alignment", "consistency", "rq1", "us_bias", "ground_truth", "human_consistency",
+                        "capability", "bootstrap", "us_gap"})
+
+
+def write_fake_analysis(
+    directory: Path, *, seed: int = 3, judge_validation: dict | None = None, only: set[str] | None = None
+) -> Path:
+    """Write the analysis contract's files (or `only` those tables, plus the manifest); returns the folder."""
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
+    _write_tables(directory, rng)
+    for name in ALL_TABLES - (only if only is not None else ALL_TABLES):
+        for path in directory.glob(f"{name}.*"):
+            path.unlink()
+    (directory / "manifest.json").write_text(json.dumps(fake_manifest(judge_validation), indent=2), encoding="utf-8")
+    return directory
+
+
+def _write_tables(directory: Path, rng: np.random.Generator) -> None:
     write_table(fake_alignment(rng), directory / "alignment.csv")
     write_table(fake_consistency(rng), directory / "consistency.csv")
     write_table(fake_rq1(rng), directory / "rq1.csv")
@@ -148,8 +163,6 @@ def write_fake_analysis(directory: Path, *, seed: int = 3, judge_validation: dic
                               for m in MODELS for lang in LANGUAGES for r in range(5)]), directory / "bootstrap.parquet")
     write_table(pl.DataFrame([{"model": m, "language": lang, "us_gap": float(rng.normal(0.03, 0.05))}
                               for m in MODELS for lang in LANGUAGES]), directory / "us_gap.csv")
-    (directory / "manifest.json").write_text(json.dumps(fake_manifest(judge_validation), indent=2), encoding="utf-8")
-    return directory
 
 
 def write_fake_store(path: Path, *, responses_per_model: int = 3) -> tuple[RunStore, str]:

@@ -35,6 +35,10 @@ JUDGE_OUTPUT_TOKENS = 60
 JUDGE_PROMPT_OVERHEAD_TOKENS = 250
 
 
+class StageUnavailable(UserError):
+    """A stage whose code is not part of this installation: the run stops before it, keeping all before."""
+
+
 @dataclass(frozen=True)
 class ModelEstimate:
     model: str
@@ -52,6 +56,7 @@ class RunResult:
     dry_run: bool = False
     run_id: str | None = None
     stages: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # "stage: why" for stages that could not run
     notes: dict[str, Any] = field(default_factory=dict)
     summary: pl.DataFrame = field(default_factory=pl.DataFrame)
     estimates: list[ModelEstimate] = field(default_factory=list)
@@ -97,12 +102,17 @@ def run_experiment(
         )
         try:
             for stage in probe.stages:
-                stage.run(ctx)
+                try:
+                    stage.run(ctx)
+                except StageUnavailable as exc:
+                    # Later stages build on this one: stop here, keep what is done.
+                    result.unavailable.append(f"{stage.name}: {exc}")
+                    break
                 result.stages.append(stage.name)
         except BaseException:
             store.finish_run(run_id, status="failed")
             raise
-        store.finish_run(run_id, status="done")
+        store.finish_run(run_id, status="incomplete" if result.unavailable else "done")
         result.summary = run_summary(store, run_id)
     result.report_path = _report_path(result)
     return result

@@ -143,6 +143,9 @@ class FaultyServer:
 class _Handler(BaseHTTPRequestHandler):
     owner: FaultyServer
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for
+    # the client's delayed ACK (~40 ms), which would dwarf the latencies under test.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass

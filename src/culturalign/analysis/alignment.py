@@ -10,7 +10,7 @@ self-consistency per (model, language) from the same draw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -41,29 +41,39 @@ def _item_codes(items: pl.Series) -> np.ndarray:
 
 
 @dataclass
+class PairSet:
+    """Rows for one self-consistency definition: unit, model, family, language, item, vps."""
+
+    rows: pl.DataFrame
+    exclude_same_unit: bool
+
+
+@dataclass
 class Domain:
     """What one bootstrap round resamples, and the groups computed from each draw.
 
-    `aligned` rows: unit, model, family, language, population_kind, population, vps, truth.
-    `paired` rows (optional): unit, model, family, language, item, vps."""
+    `aligned` rows: unit, model, family, language, population_kind, population, item, vps, truth.
+    `pairs`: named self-consistency definitions computed from the same draws."""
 
     name: str
     aligned: pl.DataFrame
     n_units: int
-    paired: pl.DataFrame | None = None
-    exclude_same_unit: bool = True
+    pairs: dict[str, PairSet] = field(default_factory=dict)
+
+
+@dataclass
+class GroupRounds:
+    keys: pl.DataFrame
+    rounds: np.ndarray  # rounds x groups
+    point: np.ndarray  # groups, on the data as it is
 
 
 @dataclass
 class DomainRounds:
     name: str
-    align_keys: pl.DataFrame
-    align_rounds: np.ndarray  # rounds x groups
-    align_point: np.ndarray  # groups, on the data as it is
-    align_sizes: pl.DataFrame  # n_responses, n_items per group
-    cons_keys: pl.DataFrame | None
-    cons_rounds: np.ndarray | None
-    cons_point: np.ndarray | None
+    alignment: GroupRounds
+    sizes: pl.DataFrame  # keys + n_responses, n_items
+    consistency: dict[str, GroupRounds]
 
 
 def bootstrap_domain(domain: Domain, rng: np.random.Generator, rounds: int) -> DomainRounds:
@@ -73,39 +83,48 @@ def bootstrap_domain(domain: Domain, rng: np.random.Generator, rounds: int) -> D
     design = SpearmanDesign.build(
         aligned["unit"].to_numpy(), codes, aligned["vps"].to_numpy(), aligned["truth"].to_numpy(), domain.n_units
     )
-    pairs = None
-    cons_keys = None
-    if domain.paired is not None and domain.paired.height:
-        pcodes, cons_keys = group_codes(domain.paired, CONSISTENCY_KEYS)
-        pairs = PairDesign.build(
-            domain.paired["unit"].to_numpy(),
-            pcodes,
-            _item_codes(domain.paired["item"]),
-            domain.paired["vps"].to_numpy(),
-            domain.n_units,
-            exclude_same_unit=domain.exclude_same_unit,
+    pair_designs: dict[str, tuple[pl.DataFrame, PairDesign]] = {}
+    for name, pair_set in domain.pairs.items():
+        if pair_set.rows.is_empty():
+            continue
+        pcodes, pkeys = group_codes(pair_set.rows, CONSISTENCY_KEYS)
+        pair_designs[name] = (
+            pkeys,
+            PairDesign.build(
+                pair_set.rows["unit"].to_numpy(),
+                pcodes,
+                _item_codes(pair_set.rows["item"]),
+                pair_set.rows["vps"].to_numpy(),
+                domain.n_units,
+                exclude_same_unit=pair_set.exclude_same_unit,
+            ),
         )
-    align_chunks, cons_chunks = [], []
+    align_chunks: list[np.ndarray] = []
+    pair_chunks: dict[str, list[np.ndarray]] = {name: [] for name in pair_designs}
     for counts in draw_counts(rng, domain.n_units, rounds):
         align_chunks.append(design.spearman(counts))
-        if pairs is not None:
-            cons_chunks.append(pairs.spearman(counts))
-    sizes = (
-        aligned.group_by(ALIGN_KEYS)
-        .agg(pl.len().alias("n_responses"), pl.col("item").n_unique().alias("n_items"))
-        if "item" in aligned.columns
-        else aligned.group_by(ALIGN_KEYS).agg(pl.len().alias("n_responses"), pl.lit(None).alias("n_items"))
-    )
+        for name, (_, pair_design) in pair_designs.items():
+            pair_chunks[name].append(pair_design.spearman(counts))
+    sizes = aligned.group_by(ALIGN_KEYS).agg(pl.len().alias("n_responses"), pl.col("item").n_unique().alias("n_items"))
+
+    def stack(chunks: list[np.ndarray], width: int) -> np.ndarray:
+        return np.vstack(chunks) if chunks else np.empty((0, width))
+
     return DomainRounds(
         name=domain.name,
-        align_keys=keys,
-        align_rounds=np.vstack(align_chunks) if align_chunks else np.empty((0, keys.height)),
-        align_point=design.point(),
-        align_sizes=keys.join(sizes, on=ALIGN_KEYS, how="left", maintain_order="left"),
-        cons_keys=cons_keys,
-        cons_rounds=(np.vstack(cons_chunks) if cons_chunks else None) if pairs is not None else None,
-        cons_point=pairs.point() if pairs is not None else None,
+        alignment=GroupRounds(keys, stack(align_chunks, keys.height), design.point()),
+        sizes=keys.join(sizes, on=ALIGN_KEYS, how="left", maintain_order="left"),
+        consistency={
+            name: GroupRounds(pkeys, stack(pair_chunks[name], pkeys.height), pdesign.point())
+            for name, (pkeys, pdesign) in pair_designs.items()
+        },
     )
+
+
+def corrected(rounds: GroupRounds, error_rate: float) -> GroupRounds:
+    """Attenuation correction of self-consistency for judge error: divide by (1 - e)."""
+    factor = 1.0 / (1.0 - error_rate)
+    return GroupRounds(rounds.keys, rounds.rounds * factor, rounds.point * factor)
 
 
 def summarise(keys: pl.DataFrame, rounds: np.ndarray, point: np.ndarray | None = None, level: float = 0.95) -> pl.DataFrame:
@@ -135,7 +154,7 @@ def summarise(keys: pl.DataFrame, rounds: np.ndarray, point: np.ndarray | None =
 def rounds_long(keys: pl.DataFrame, rounds: np.ndarray, measure: str) -> pl.DataFrame:
     """Rounds as a long table: one row per group and round."""
     n_rounds, n_groups = rounds.shape
-    repeated = keys.select(pl.all().repeat_by(n_rounds).flatten()) if n_groups else keys
+    repeated = keys.select(pl.all().gather(np.repeat(np.arange(n_groups), n_rounds)))
     return repeated.with_columns(
         pl.Series("round", np.tile(np.arange(n_rounds), n_groups), dtype=pl.Int32),
         pl.lit(measure).alias("measure"),

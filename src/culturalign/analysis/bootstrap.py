@@ -205,13 +205,27 @@ class PairDesign:
     vclass_group: np.ndarray
     vclass_group_starts: np.ndarray
     exclude_same_unit: bool
+    vclass_value: np.ndarray
+    method: str
 
     @classmethod
     def build(
-        cls, unit: np.ndarray, group: np.ndarray, item: np.ndarray, value: np.ndarray, n_units: int, *, exclude_same_unit: bool
+        cls,
+        unit: np.ndarray,
+        group: np.ndarray,
+        item: np.ndarray,
+        value: np.ndarray,
+        n_units: int,
+        *,
+        exclude_same_unit: bool,
+        method: str = "spearman",
     ) -> PairDesign:
+        """`method` "pearson" correlates the values themselves instead of their ranks."""
+        if method not in ("spearman", "pearson"):
+            raise ValueError(f"unknown correlation {method!r}")
         group = np.asarray(group, dtype=np.int64)
-        vclass, vfirst = _dense_codes(group, np.asarray(value, dtype=np.float64))
+        value = np.asarray(value, dtype=np.float64)
+        vclass, vfirst = _dense_codes(group, value)
         item_code, ifirst = _dense_codes(group, np.asarray(item, dtype=np.int64))
         cell, cfirst = _dense_codes(group, item_code, vclass)
         n_groups = int(group.max()) + 1 if len(group) else 0
@@ -230,6 +244,8 @@ class PairDesign:
             vclass_group=vclass_group,
             vclass_group_starts=_starts(vclass_group),
             exclude_same_unit=exclude_same_unit,
+            vclass_value=value[vfirst],
+            method=method,
         )
 
     def spearman(self, counts: np.ndarray) -> np.ndarray:
@@ -239,7 +255,10 @@ class PairDesign:
         item_total = self.cells_to_item @ c
         first_weight = c * item_total[self.cell_item] - d
         m = self.cells_to_value @ first_weight
-        r = _class_ranks(m, self.vclass_group, self.vclass_group_starts)
+        if self.method == "spearman":
+            r = _class_ranks(m, self.vclass_group, self.vclass_group_starts)
+        else:
+            r = np.broadcast_to(self.vclass_value[:, None], m.shape)
         p = self.value_to_group @ m
         mr = m * r
         sx = self.value_to_group @ mr

@@ -1,7 +1,77 @@
-"""`culturalign analyze` commands."""
+"""`culturalign analyze` and `culturalign reproduce`: argument parsing only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+reproduce_app = typer.Typer(no_args_is_help=True, help="Reproduce a paper's analysis from its released data.")
+
+
+def _command_line() -> str:
+    return "culturalign " + " ".join(sys.argv[1:])
+
+
+def analyze_command(
+    output: Path = typer.Option(..., "--output", "-o", help="folder for the tables, summaries and manifest"),
+    store: Optional[Path] = typer.Option(None, "--store", help="SQLite run store of a wvs run"),
+    run: Optional[str] = typer.Option(None, "--run", help="run id or name in the store (default: the latest)"),
+    responses: Optional[Path] = typer.Option(
+        None, "--responses", help="response table (CSV/Parquet): model_name, model_family, language, "
+        "response_language, question_key, response_pro_score"
+    ),
+    ground_truth: Optional[str] = typer.Option(
+        None, "--ground-truth", help="ground-truth table or folder of released tables (default: the published tables)"
+    ),
+    rounds: int = typer.Option(1000, "--rounds", min=1, help="bootstrap rounds for the intervals (regressions use the first 100)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the bootstrap and baseline draws"),
+    capability: Optional[Path] = typer.Option(
+        None, "--capability", help="capability table (model, language, score 0-100) for RQ1; benchmark labels are mapped"
+    ),
+    judge_error_rate: Optional[float] = typer.Option(
+        None, "--judge-error-rate", min=0.0, max=0.99, help="judge error e for the attenuation correction (default 0.045)"
+    ),
+    consistency: str = typer.Option(
+        "clean", "--consistency", help="clean (pairs of distinct responses) or released (the paper's, with copies)"
+    ),
+) -> None:
+    """Alignment, self-consistency, RQ1 and RQ2 of a wvs run or a response table (clean definitions by default)."""
+    from culturalign.analysis.outputs import print_summary
+    from culturalign.analysis.run_analysis import analyze
+
+    result = analyze(
+        output=output,
+        store=store,
+        run=run,
+        responses=responses,
+        ground_truth=ground_truth,
+        rounds=rounds,
+        seed=seed,
+        capability=capability,
+        judge_error_rate=judge_error_rate,
+        consistency=consistency,
+        command=_command_line(),
+    )
+    print_summary(result)
+    typer.echo(f"tables written to {output}")
+
+
+@reproduce_app.command("multilingual-multicultural")
+def reproduce_multilingual_multicultural(
+    data: Path = typer.Option(..., "--data", help="folder of the paper's released tables"),
+    output: Path = typer.Option(..., "--output", "-o", help="folder for the tables and the comparison"),
+    seed: int = typer.Option(0, "--seed", help="seed of the bootstrap (the baseline draws are the released ones)"),
+    reruns: int = typer.Option(0, "--reruns", min=0, help="re-run bootstrap and regressions K times: stability.csv"),
+) -> None:
+    """Rystrom, Kirk, Hale: 'Multilingual != Multicultural', rebuilt from its released responses."""
+    from culturalign.analysis.run_analysis import reproduce
+
+    reproduce(data=data, output=output, seed=seed, reruns=reruns, command=_command_line())
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("analyze")(analyze_command)
+    app.add_typer(reproduce_app, name="reproduce", help="Reproduce a paper's analysis from its released data.")

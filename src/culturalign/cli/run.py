@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sys
+
 import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from culturalign.errors import UserError
+
 translations_app = typer.Typer(no_args_is_help=True)
-runs_app = typer.Typer(invoke_without_command=True)
-console = Console()
+# Logs and pipes get wide tables rather than columns cut to 80 characters.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
-    app.add_typer(runs_app, name="runs", help="List the runs of a store, or export one.")
+    app.command("runs")(runs_command)
 
 
 def run_command(
@@ -38,42 +42,39 @@ def run_command(
         )
         return
     console.print(f"Run {result.run_id} in {result.store_path}")
-    print_table("Calls per stage and model", result.summary)
+    print_table("Calls per stage and model", compact_summary(result.summary))
     parsed = result.notes.get("parse")
     if isinstance(parsed, dict):
-        print_table("Responses kept and dropped", pl.DataFrame({"count": list(parsed), "n": list(parsed.values())}))
+        console.print(kept_line(parsed))
+    for note in result.unavailable:
+        console.print(f"[yellow]Stopped before stage {note}[/]")
     if result.report_path is not None:
         console.print(f"Report: {result.report_path}")
 
 
-@runs_app.callback()
 def runs_command(
-    ctx: typer.Context,
-    store: Path | None = typer.Argument(None, help="Run store (SQLite); default culturalign-runs/*.sqlite."),
+    args: list[str] = typer.Argument(None, metavar="[STORE] | export STORE", help="A run store, or `export STORE`."),
+    run: str | None = typer.Option(None, "--run", help="export: run id or name; default the latest run."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="export: output file, .parquet or .csv."),
 ) -> None:
-    """List the runs in a store."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from culturalign.run import list_runs
+    """List the runs of a store (default: every store in culturalign-runs/), or export one run:
+    `culturalign runs export STORE --run ID -o FILE.parquet`."""
+    from culturalign.run import export_run, list_runs
 
-    stores = [store] if store is not None else sorted(Path("culturalign-runs").glob("*.sqlite"))
+    args = list(args or [])
+    if args and args[0] == "export":
+        if len(args) != 2 or output is None:
+            raise UserError("usage: culturalign runs export STORE [--run ID] -o FILE.parquet")
+        console.print(f"Wrote {export_run(Path(args[1]), run, output)}")
+        return
+    if len(args) > 1:
+        raise UserError("usage: culturalign runs [STORE], or culturalign runs export STORE -o FILE.parquet")
+    stores = [Path(args[0])] if args else sorted(Path("culturalign-runs").glob("*.sqlite"))
     if not stores:
         console.print("No run stores found in culturalign-runs/; name one: culturalign runs STORE.sqlite")
         return
     for path in stores:
-        print_table(f"Runs in {path}", list_runs(path))
-
-
-@runs_app.command("export")
-def runs_export_command(
-    store: Path = typer.Argument(..., help="Run store (SQLite)."),
-    run: str | None = typer.Option(None, "--run", help="Run id or name; default the latest run."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file, .parquet or .csv."),
-) -> None:
-    """Export every request of a run with its answer."""
-    from culturalign.run import export_run
-
-    console.print(f"Wrote {export_run(store, run, output)}")
+        print_table(f"Runs in {path}", compact_runs(list_runs(path)))
 
 
 @translations_app.command("export")
@@ -103,10 +104,38 @@ def translations_import_command(
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")
 
 
+SUMMARY_COLUMNS = ["stage", "model", "requests", "cached", "answered", "failed", "input_tokens", "output_tokens", "wall_s"]
+
+
+def compact_summary(summary: pl.DataFrame) -> pl.DataFrame:
+    keep = [c for c in SUMMARY_COLUMNS if c in summary.columns]
+    return summary.select(keep).rename({"input_tokens": "tok_in", "output_tokens": "tok_out"}, strict=False)
+
+
+RUNS_COLUMNS = ["run_id", "name", "probe", "status", "started_at", "requests", "answered", "failed", "missing",
+                "input_tokens", "output_tokens", "duration_s"]
+
+
+def compact_runs(runs: pl.DataFrame) -> pl.DataFrame:
+    keep = [c for c in RUNS_COLUMNS if c in runs.columns]
+    frame = runs.select(keep).rename({"input_tokens": "tok_in", "output_tokens": "tok_out"}, strict=False)
+    if "started_at" in frame.columns:
+        frame = frame.with_columns(pl.col("started_at").str.slice(0, 19).str.replace("T", " "))
+    return frame
+
+
+def kept_line(counts: dict[str, int]) -> str:
+    reasons = [f"{k.removeprefix('dropped_')} {v}" for k, v in counts.items() if k.startswith("dropped_") and v]
+    return (
+        f"Responses: {counts.get('kept', 0)} kept of {counts.get('parsed', 0)}; "
+        f"dropped {counts.get('dropped', 0)}{' (' + ', '.join(reasons) + ')' if reasons else ''}"
+    )
+
+
 def print_table(title: str, frame: pl.DataFrame) -> None:
     table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        table.add_column(column)
+    for index, column in enumerate(frame.columns):
+        table.add_column(column, no_wrap=index == 0)
     for row in frame.iter_rows():
         table.add_row(*("" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
     console.print(table)

@@ -1,5 +1,64 @@
-"""`culturalign statements ...` commands."""
+"""`culturalign statements ...` commands: argument parsing only; the work is in the probe's modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("qc")
+def qc(
+    human: Path = typer.Option(..., "--human", help="CSV: statement_id, dimension, annotator, relevant and/or polarity"),
+    labels: Path = typer.Option(..., "--labels", help="labelled-set file, or an analysis folder holding statement_labels"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the table here (.csv/.parquet); "
+                                       "ANALYSIS/qc.csv puts it in the report"),
+    rounds: int = typer.Option(1000, help="bootstrap rounds for the MAE intervals"),
+    seed: int = typer.Option(0, help="seed of the bootstrap"),
+) -> None:
+    """Relevance precision and polarity MAE of the labels against human annotators (Table 2 layout)."""
+    from culturalign.probes.statements.qc import quality_control
+
+    table = quality_control(human, labels, output, rounds=rounds, seed=seed)
+    with_pl_config()
+    typer.echo(str(table))
+    if output is not None:
+        typer.echo(f"wrote {output}")
+
+
+@app.command("export-labels")
+def export_labels(
+    store: Path = typer.Argument(..., help="the run store (.sqlite) of a statements run"),
+    output: Path = typer.Option(..., "--output", "-o", help="labelled-set file to write (.csv or .parquet)"),
+    run_id: str | None = typer.Option(None, "--run", help="run id or name; default the latest run"),
+) -> None:
+    """Export a run's labelled set (every pair with its relevance votes and polarity label) and its votes."""
+    from culturalign.probes.statements.labelling import export_labels as export
+
+    path = export(store, run_id, output)
+    typer.echo(f"wrote {path} and {path.with_name(f'{path.stem}.votes{path.suffix}')}")
+
+
+@app.command("starter")
+def starter(
+    output: Path | None = typer.Option(None, "--output", "-o", help="copy the starter statements here to edit them"),
+    min_votes: int = typer.Option(3, help="vote threshold to count kept statements"),
+) -> None:
+    """Show (or copy out) the shipped starter set of debate statements."""
+    from culturalign.probes.statements.statements import load_statements, starter_set_path
+    from culturalign.tables import read_table, write_table
+
+    kept = load_statements(None, min_votes)
+    if output is not None:
+        write_table(read_table(starter_set_path()), output)
+        typer.echo(f"wrote {output}")
+    typer.echo(f"{kept.height} statements with at least {min_votes} votes in {starter_set_path().name}")
+
+
+def with_pl_config() -> None:
+    import polars as pl
+
+    pl.Config.set_tbl_cols(20)
+    pl.Config.set_tbl_width_chars(200)

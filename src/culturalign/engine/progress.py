@@ -7,6 +7,7 @@ import sys
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    ProgressColumn,
     MofNCompleteColumn,
     Progress,
     TaskProgressColumn,
@@ -14,21 +15,32 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 console = Console(stderr=True)
+
+
+class RateColumn(ProgressColumn):
+    """Answers per second, computed when the bar is drawn (a few times a second), not per answer."""
+
+    def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f}/s" if speed else "")
 
 
 class StageProgress:
     def __init__(self, stage: str, total: int, done: int = 0, enabled: bool = True) -> None:
         self.stage = stage
         self.failed = 0
+        self.done = done
+        self.total = total
         self.enabled = enabled
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
+            RateColumn(),
             TextColumn("failed {task.fields[failed]}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
@@ -39,7 +51,7 @@ class StageProgress:
             transient=False,
             refresh_per_second=4 if sys.stderr.isatty() else 0.2,
         )
-        self._task = self._progress.add_task(stage, total=total, completed=done, rate="", failed=0)
+        self._task = self._progress.add_task(stage, total=total, completed=done, failed=0)
 
     def __enter__(self) -> StageProgress:
         self._progress.start()
@@ -50,7 +62,6 @@ class StageProgress:
 
     def advance(self, failed: bool = False) -> None:
         self.failed += int(failed)
-        task = self._progress.tasks[0]
-        speed = task.speed
-        rate = f"{speed:.1f}/s" if speed else ""
-        self._progress.update(self._task, advance=1, failed=self.failed, rate=rate)
+        self.done += 1
+        if self.enabled:
+            self._progress.update(self._task, advance=1, failed=self.failed)

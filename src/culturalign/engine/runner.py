@@ -2,8 +2,9 @@
 
 Retries, backoff and rate limits belong to the backends (they know their server's
 errors); the runner owns concurrency per model, de-duplication against the store and
-progress. Because each answer is committed on arrival, killing a run loses at most the
-calls that were in flight, and the rerun asks exactly those again.
+progress. Because each answer is committed on arrival (answers arriving together share one
+commit), killing a run loses at most the calls that were in flight, and the rerun asks
+exactly those again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from culturalign.engine.progress import StageProgress
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
 from culturalign.models.registry import get_backend
 from culturalign.models.retry import BACKEND
-from culturalign.store.db import RunStore
+from culturalign.store.db import CallRecord, RunStore
 from culturalign.store.stats import begin_stage, end_stage
 from culturalign.store.keys import request_key
 
@@ -100,6 +101,7 @@ async def _ask_model(
     gate = asyncio.Semaphore(backend.spec.max_concurrency)
     mine = {"answered": 0, "failed": 0}
     started = time.perf_counter()
+    writer = _GroupCommit(store)
 
     async def ask(key: str, request: Request) -> None:
         async with gate:
@@ -107,8 +109,7 @@ async def _ask_model(
                 output = await backend.generate(list(request.messages), request.params)
             except Exception as exc:  # a backend bug must not lose the rest of the run
                 output = ModelOutput(error=f"{BACKEND}: {type(exc).__name__}: {exc}")
-        # One autocommitted statement per answer: a crash loses only what is still in flight.
-        store.save_call(key, request.model, request.params, request.messages, request.sample_index, output)
+        await writer.save((key, request.model, request.params, request.messages, request.sample_index, output))
         outcome = "answered" if output.ok else "failed"
         counts[outcome] += 1
         mine[outcome] += 1
@@ -117,8 +118,36 @@ async def _ask_model(
     try:
         await asyncio.gather(*(ask(key, request) for key, request in items))
     finally:
+        writer.flush()
         end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started)
         await backend.aclose()
+
+
+class _GroupCommit:
+    """Answers that arrive in the same turn of the event loop are committed in one transaction.
+
+    The first answer of a batch yields once, letting every other finished request add its
+    answer, then commits them all. Under light load a batch is one answer (a commit per
+    answer, as before); under heavy load a commit carries many, which keeps SQLite from
+    becoming the bottleneck. An answer counts as stored once its batch is committed, so a
+    crash loses only answers received in that same instant, and the rerun asks them again.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.pending: list[CallRecord] = []
+
+    async def save(self, record: CallRecord) -> None:
+        self.pending.append(record)
+        if len(self.pending) > 1:
+            return  # the first answer of this batch commits it
+        await asyncio.sleep(0)
+        self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            self.store.save_calls(batch)
 
 
 def check_backends(specs: Iterable[ModelSpec]) -> None:

@@ -62,16 +62,20 @@ def find_model(judge: str, experiment_path: Path | None) -> ModelSpec | None:
     return None
 
 
+def check_judge_name(judge: str, model: ModelSpec | None) -> None:
+    if model is None and judge not in known_candidates():
+        raise UserError(
+            f"unknown judge {judge!r}: use a candidate ({', '.join(known_candidates())}) "
+            "or name a model of the experiment given with --experiment"
+        )
+
+
 def judge_references(
     references: Sequence[ReferenceResponse], judge: str, model: ModelSpec | None = None, show_progress: bool = True
 ) -> list[JudgeVerdict]:
     """Verdicts for the reference responses from a named candidate or a model spec."""
     if model is None:
-        if judge not in known_candidates():
-            raise UserError(
-                f"unknown judge {judge!r}: use a candidate ({', '.join(known_candidates())}) "
-                "or name a model of the experiment given with --experiment"
-            )
+        check_judge_name(judge, model)
         return get_candidate(judge).judge_tasks([r.task for r in references])
     prepared = {r.response_id: prepare(r.task) for r in references}
     with RunStore(cache_subdir("judge-validation") / "judgements.sqlite") as store:
@@ -93,9 +97,10 @@ def validate_judge(
     statements: Statements | None = None,
     show_progress: bool = True,
 ) -> ValidationOutcome:
+    model = find_model(judge, experiment_path)
+    check_judge_name(judge, model)
     labels = load_reference_labels(labels_path)
     references = reference_responses(labels, load_responses(responses_path), statements or codebook_statements())
-    model = find_model(judge, experiment_path)
     verdicts = judge_references(references, judge, model, show_progress=show_progress)
     aligned = align(labels, references, verdicts)
     report = validate_aligned(aligned, judge, rounds=rounds, seed=seed)

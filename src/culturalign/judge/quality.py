@@ -83,14 +83,21 @@ def judge_quality(name: str) -> JudgeQuality:
     return JudgeQuality(
         name=name,
         validated=True,
-        agreement=entry["agreement"],
-        kappa=entry["kappa"],
-        vps_mae=entry.get("vps_mae"),
+        agreement=_number(entry.get("agreement")),
+        kappa=_number(entry.get("kappa")),
+        vps_mae=_number(entry.get("vps_mae")),
         n_summaries=entry.get("n_summaries"),
         n_responses=entry.get("n_responses"),
         reference=data.get("reference"),
         threshold=threshold,
     )
+
+
+def _number(value: Any) -> float | None:
+    """TOML has no null: an undefined measurement is written as nan."""
+    if value is None or value != value:
+        return None
+    return float(value)
 
 
 def error_rate_for(name: str) -> float:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 # "1." / "1)" at the start of a line, optionally inside bullets, headings or bold markers.
 _ITEM_START = re.compile(r"^[ \t]*(?:[-*#>]+[ \t]*)?(?:\*\*|__)?[ \t]*(\d{1,2})[ \t]*[.)](?!\d)", re.MULTILINE)
-# A first paragraph this short is a heading ("**1. Maria, 28:**"): its text follows below.
-_HEADING_ONLY_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -40,12 +38,18 @@ def split_summaries(response: str) -> list[Summary]:
 def _drop_closing_remarks(body: str) -> str:
     """The last item ends where the response's closing paragraph begins."""
     paragraphs = [p for p in re.split(r"\n\s*\n", body) if p.strip()]
-    kept: list[str] = []
-    for paragraph in paragraphs:
-        kept.append(paragraph)
-        if len(_clean("\n".join(kept))) > _HEADING_ONLY_CHARS:
-            break
-    return "\n".join(kept)
+    if not paragraphs:
+        return ""
+    if _is_heading(paragraphs[0]) and len(paragraphs) > 1:
+        return "\n".join(paragraphs[:2])
+    return paragraphs[0]
+
+
+def _is_heading(paragraph: str) -> bool:
+    """A heading such as "**Maria, 28, teacher:**" whose text follows in the next paragraph."""
+    stripped = paragraph.strip()
+    bolded = stripped.startswith(("**", "__")) and stripped.endswith(("**", "__"))
+    return bolded or _clean(stripped).endswith(":") or not _clean(stripped)
 
 
 def _clean(text: str) -> str:

@@ -8,6 +8,7 @@ language, so that a translation is simply a mapping key -> text:
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -50,6 +51,13 @@ class TemplateSet:
     language: str
     chat: tuple[Template, ...]
     completion: tuple[Template, ...]
+    # (regex, replacement) pairs that fit a topic phrase into the templates' grammar
+    topic_rewrites: tuple[tuple[str, str], ...] = ()
+
+    def adapt_topic(self, topic: str) -> str:
+        for pattern, replacement in self.topic_rewrites:
+            topic = re.sub(pattern, replacement, topic, count=1)
+        return topic
 
     def of_kind(self, kind: TemplateKind) -> tuple[Template, ...]:
         return self.chat if kind == "chat" else self.completion
@@ -111,7 +119,16 @@ def assemble_templates(language: str, texts: dict[str, str]) -> TemplateSet:
         language,
         tuple(localise(t) for t in source.chat),
         tuple(localise(t) for t in source.completion),
+        shipped_topic_rewrites(language),
     )
+
+
+@cache
+def shipped_topic_rewrites(language: str) -> tuple[tuple[str, str], ...]:
+    path = source_file() if language == SOURCE_LANGUAGE else shipped_translation_file(language)
+    if not path.exists():
+        return ()
+    return _read_template_file(path, language).topic_rewrites
 
 
 def _read_template_file(path: Path, language: str) -> TemplateSet:
@@ -130,4 +147,11 @@ def _read_template_file(path: Path, language: str) -> TemplateSet:
             templates[kind].append(Template(f"{kind}/{entry['id']}", text, str(entry.get("list_start", ""))))
     if not templates["chat"] or not templates["completion"]:
         raise DataError(f"{path.name}: needs at least one [[chat]] template and one [[completion]] frame")
-    return TemplateSet(language, tuple(templates["chat"]), tuple(templates["completion"]))
+    rewrites = []
+    for rule in data.get("topic_rewrite", []):
+        try:
+            re.compile(rule["pattern"])
+            rewrites.append((str(rule["pattern"]), str(rule["replacement"])))
+        except (KeyError, TypeError, re.error):
+            raise DataError(f"{path.name}: every [[topic_rewrite]] needs a valid regex pattern and a replacement") from None
+    return TemplateSet(language, tuple(templates["chat"]), tuple(templates["completion"]), tuple(rewrites))

@@ -79,9 +79,10 @@ def recorded_analysis_dir(store: RunStore, run: RunInfo) -> Path | None:
 def analyse_on_the_fly(store: RunStore, run: RunInfo, out_dir: Path) -> Path:
     """Run the probe's analysis stage for a stored run, writing into `out_dir`/analysis."""
     from culturalign.config import parse_experiment
+    from culturalign.probes.registry import get_probe
 
-    module = importlib.import_module(f"culturalign.probes.{run.probe}")
-    stage = getattr(module, "analysis_stage", None)
+    # The probe's own analysis stage, as `culturalign run` would call it.
+    stage = next((s.run for s in get_probe(run.probe).stages if s.name in ("analyze", "analysis")), None)
     if stage is None:
         raise DataError(f"no analysis found for run {run.run_id} and probe {run.probe!r} cannot analyse on the fly; "
                         "run `culturalign analyze` first and pass its folder")
@@ -155,6 +156,13 @@ def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir:
     return rows
 
 
+def summary_line(manifest: dict[str, Any], run: RunInfo | None) -> str:
+    bits = [f"run {run.name} ({run.status})" if run else "no run store given",
+            f"analysed {manifest.get('created_at', 'at an unrecorded time')}",
+            f"culturalign {manifest.get('package_version', __version__)}"]
+    return " · ".join(bits)
+
+
 def _plain(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
@@ -224,6 +232,7 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
     page = ReportPage(
         title=f"culturalign report: {probe}" + (f", run {run.name}" if run else ""),
         subtitle=f"What the {probe} probe measured, each number with its uncertainty, and how it was made.",
+        summary_line=summary_line(manifest, run),
         provenance=provenance_rows(manifest, run, analysis_dir),
         config_text=json.dumps(run.config, indent=2, ensure_ascii=False, default=str) if run else "",
         sections=[section_view(i, s) for i, s in enumerate(sections, start=1)],

@@ -67,10 +67,13 @@ def examples_from_store(store: RunStore, run_id: str, per_model: int = 3) -> lis
     if generated.is_empty():
         return []
     summaries = _results_by_parent(store, run_id, "parse", _SUMMARY_COLUMNS)
+    drop_reasons = _results_by_parent(store, run_id, "parse", ("reason",))
     labels = _results_by_parent(store, run_id, "judge", _LABEL_COLUMNS)
+    failures = _results_by_parent(store, run_id, "judge", ("failure",))
     answered = generated.filter(pl.col("response").is_not_null())
     # Prefer responses the judge labelled: those show what the numbers are made of.
-    answered = answered.with_columns(pl.col("key").is_in(list(labels)).alias("_judged")).sort(
+    judged = [k for k, v in labels.items() if v]
+    answered = answered.with_columns(pl.col("key").is_in(judged).alias("_judged")).sort(
         "_judged", descending=True, maintain_order=True
     )
     examples: list[Example] = []
@@ -80,7 +83,12 @@ def examples_from_store(store: RunStore, run_id: str, per_model: int = 3) -> lis
         for row in rows.iter_rows(named=True):
             key = row["key"]
             item = row.get("item")
-            note_bits = [f"item {item}" if item else "", "not labelled by a judge" if key not in labels else ""]
+            note_bits = [
+                f"item {item}" if item else "",
+                f"dropped by the parser: {drop_reasons[key]}" if drop_reasons.get(key) else "",
+                f"judge failed: {failures[key]}" if failures.get(key) else "",
+                "not labelled by a judge" if labels.get(key) is None and not failures.get(key) else "",
+            ]
             examples.append(
                 Example(
                     model=model,

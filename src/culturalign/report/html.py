@@ -81,6 +81,7 @@ class SectionView:
 class ReportPage:
     title: str
     subtitle: str
+    summary_line: str
     provenance: list[tuple[str, str]]
     config_text: str
     sections: list[SectionView]

@@ -121,7 +121,9 @@ def save_figure(fig: MplFigure, directory: Path, stem: str) -> tuple[Path, Path]
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{stem}.", suffix=suffix)
             os.close(fd)
             try:
-                fig.savefig(tmp, format=suffix[1:])
+                # No creation date in the SVG: the same data gives the same bytes.
+                metadata = {"Date": None} if suffix == ".svg" else None
+                fig.savefig(tmp, format=suffix[1:], metadata=metadata)
                 os.chmod(tmp, 0o644 & ~_current_umask())  # mkstemp makes files private; figures are not
                 os.replace(tmp, target)
             except BaseException:

@@ -76,11 +76,11 @@ class Item(BaseModel):
     def _consistent(self) -> "Item":
         outside = [a for a in self.pro_answers if not self.scale.min <= a <= self.scale.max]
         if outside:
-            raise ValueError(f"pro_answers {outside} lie outside the scale {self.scale.min}-{self.scale.max}")
+            raise ValueError(f"pro_answers: {outside} lie outside the scale {self.scale.min}-{self.scale.max}")
         if len(set(self.pro_answers)) == self.scale.max - self.scale.min + 1:
-            raise ValueError("pro_answers cover every answer: leave at least one con answer")
+            raise ValueError("pro_answers: they cover every answer; leave at least one con answer")
         if "en" not in self.text:
-            raise ValueError("text needs at least an English [text.en] entry")
+            raise ValueError("text: needs at least an English [text.en] entry")
         return self
 
     @property
@@ -202,7 +202,11 @@ def _one_line(exc: ValidationError, source: str) -> str:
     loc = [str(part) for part in error["loc"]]
     message = error["msg"].removeprefix("Value error, ")
     if len(loc) >= 2 and loc[0] == "items":
-        field = ".".join(loc[2:]) or "(the item as a whole)"
+        field = ".".join(loc[2:])
+        if not field:
+            # item-level checks put the field name in front of their message
+            named = re.match(r"^([a-z_.]+): (.*)$", message)
+            field, message = (named.group(1), named.group(2)) if named else ("(the item as a whole)", message)
         return f"codebook {source}: item {loc[1]}, field {field}: {message}"
     return f"codebook {source}: field {'.'.join(loc) or '(top level)'}: {message}"
 

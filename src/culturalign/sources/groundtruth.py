@@ -126,6 +126,12 @@ def _load_folder(folder: Path) -> pl.DataFrame:
 
 
 def _check_unique(df: pl.DataFrame, source: str) -> pl.DataFrame:
+    outside = df.filter((pl.col("vps") < 0) | (pl.col("vps") > 1) | pl.col("vps").is_nan())
+    if outside.height:
+        first = outside.row(0, named=True)
+        raise DataError(
+            f"{source} has a VPS outside 0-1 ({first['vps']}) for {first['population']} item {first['item']}; a VPS is a share of respondents"
+        )
     duplicated = df.select("population_kind", "population", "item").is_duplicated()
     if duplicated.any():
         first = df.filter(duplicated).row(0, named=True)
@@ -210,3 +216,18 @@ def build_ground_truth(*args, **kwargs) -> GroundTruth:
     from culturalign.sources.survey import build_ground_truth as build
 
     return build(*args, **kwargs)
+
+
+def summarise(gt: pl.DataFrame) -> pl.DataFrame:
+    """Per population kind: how many populations and items, and the VPS range."""
+    return (
+        gt.group_by("population_kind")
+        .agg(
+            pl.col("population").n_unique().alias("populations"),
+            pl.col("item").n_unique().alias("items"),
+            pl.len().alias("rows"),
+            pl.col("vps").min().alias("vps_min"),
+            pl.col("vps").max().alias("vps_max"),
+        )
+        .sort("population_kind")
+    )

@@ -84,15 +84,21 @@ def _resolve_columns(header: list[str], wanted: list[str], path: Path) -> dict[s
     return {w: by_lower[w.lower()] for w in wanted}
 
 
-def read_survey(path: str | Path, columns: list[str]) -> pl.DataFrame:
-    """Only `columns` of a survey file (names matched ignoring case, returned as asked)."""
+def read_survey(path: str | Path, columns: list[str], numeric: Sequence[str] = ()) -> pl.DataFrame:
+    """Only `columns` of a survey file (names matched ignoring case, returned as asked).
+    Columns named in `numeric` are read from CSV as floats, whatever the first rows look like."""
     path = Path(path)
     mapping = _resolve_columns(survey_header(path), columns, path)
     actual = list(dict.fromkeys(mapping.values()))
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            df = pl.read_csv(path, columns=actual, infer_schema_length=10000)
+            # Fixing the type of every needed column spares a long type inference (answers as
+            # floats, anything else as text); scan + select parses only these columns, which
+            # read_csv(columns=...) does several times slower.
+            wanted_types = {col: (pl.Float64 if name in numeric else pl.String) for name, col in mapping.items()}
+            lazy = pl.scan_csv(path, schema_overrides=wanted_types)
+            df = lazy.select(actual).collect()
         else:
             import pyreadstat
 
@@ -220,7 +226,7 @@ def build_ground_truth(
         dim_cols.append(cols.country)
     survey_path = Path(survey_path)
     needed = list(dict.fromkeys([*dim_cols, *cols.weights, *(i.survey_column for i in chosen)]))
-    raw = read_survey(survey_path, needed)
+    raw = read_survey(survey_path, needed, numeric=[*cols.weights, *(i.survey_column for i in chosen)])
     raw = raw.rename({i.survey_column: i.key for i in chosen if i.survey_column != i.key})
     raw = raw.with_columns(_weight_expr(raw, cols.weights, survey_path.name).alias(_WEIGHT))
     frame = _indicator_frame(raw.select([*dim_cols, _WEIGHT, *(i.key for i in chosen)]), chosen, coding)
@@ -234,28 +240,56 @@ def build_ground_truth(
     return GroundTruth(vps=vps, self_consistency=human)
 
 
-def _draw_without_replacement(rng: np.random.Generator, n: int, size: int, repeats: int) -> np.ndarray:
-    """`repeats` rows of `size` distinct indices below n (all n when n < size): redraw rows with a repeat."""
-    if n <= size:
-        return np.tile(np.arange(n), (repeats, 1))
-    draws = rng.integers(0, n, size=(repeats, size))
+def _draw_without_replacement(rng: np.random.Generator, pools: np.ndarray, size: int, repeats: int) -> np.ndarray:
+    """For each pool size n (all > size): `repeats` rows of `size` distinct indices below n.
+    Rows holding a repeat are drawn again, which keeps every set of distinct indices equally likely."""
+    pools = np.asarray(pools, dtype=np.int64)
+    draws = (rng.random((pools.size, repeats, size)) * pools[:, None, None]).astype(np.int64)
     while True:
-        ordered = np.sort(draws, axis=1)
-        clash = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        ordered = np.sort(draws, axis=2)
+        clash = (ordered[:, :, 1:] == ordered[:, :, :-1]).any(axis=2)
         if not clash.any():
             return draws
-        draws[clash] = rng.integers(0, n, size=(int(clash.sum()), size))
+        which, _ = np.nonzero(clash)
+        draws[clash] = (rng.random((which.size, size)) * pools[which][:, None]).astype(np.int64)
 
 
 def _pairwise_spearman(matrix: np.ndarray) -> np.ndarray:
-    """Spearman correlation of every pair of rows (repeats) over the columns (items)."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(matrix, axis=1)
+    """Spearman correlation of every pair of rows (repeats) over the columns (items).
+    Ranks with ties sharing their mean rank, in numpy: importing scipy.stats costs seconds."""
+    below = (matrix[:, :, None] > matrix[:, None, :]).sum(axis=2)
+    equal = (matrix[:, :, None] == matrix[:, None, :]).sum(axis=2)
+    ranks = below + (equal + 1) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(ranks)
     upper = np.triu_indices(corr.shape[0], k=1)
     return corr[upper]
+
+
+def _resampled_vps(group: pl.DataFrame, items: list[Item], rng: np.random.Generator, size: int, repeats: int) -> np.ndarray:
+    """(repeats x items) VPS of `size` respondents drawn among those who answered each item;
+    an item answered by `size` or fewer takes them all; an item nobody answered is left out."""
+    weights, pro_weights, pools = [], [], []
+    for item in items:
+        answered = group[f"n_{item.key}"].to_numpy() > 0
+        if answered.any():
+            weights.append(group[f"a_{item.key}"].to_numpy()[answered])
+            pro_weights.append(group[f"p_{item.key}"].to_numpy()[answered])
+            pools.append(int(answered.sum()))
+    pools_arr = np.array(pools, dtype=np.int64)
+    vps = np.empty((repeats, len(pools)))
+    large = np.nonzero(pools_arr > size)[0]
+    if large.size:
+        offsets = np.cumsum(np.r_[0, pools_arr[large][:-1]])
+        flat_w = np.concatenate([weights[i] for i in large])
+        flat_p = np.concatenate([pro_weights[i] for i in large])
+        index = _draw_without_replacement(rng, pools_arr[large], size, repeats) + offsets[:, None, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vps[:, large] = (flat_p[index].sum(axis=2) / flat_w[index].sum(axis=2)).T
+    for i in np.nonzero(pools_arr <= size)[0]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vps[:, i] = pro_weights[i].sum() / weights[i].sum()
+    return vps
 
 
 def human_self_consistency(
@@ -272,20 +306,10 @@ def human_self_consistency(
     rng = np.random.default_rng(seed)
     rows = []
     for (country,), group in sorted(frame.group_by([country_col]), key=lambda kv: str(kv[0][0])):
-        vectors = []
-        for item in items:
-            answered = group[f"n_{item.key}"].to_numpy() > 0
-            if answered.sum() == 0:
-                continue
-            weights = group[f"a_{item.key}"].to_numpy()[answered]
-            pro_weights = group[f"p_{item.key}"].to_numpy()[answered]
-            draws = _draw_without_replacement(rng, len(weights), sample_size, repeats)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                vectors.append(pro_weights[draws].sum(axis=1) / weights[draws].sum(axis=1))
-        if len(vectors) < 3:
-            continue
-        matrix = np.column_stack(vectors)
+        matrix = _resampled_vps(group, items, rng, sample_size, repeats)
         matrix = matrix[:, ~np.isnan(matrix).any(axis=0)]
+        if matrix.shape[1] < 3:
+            continue
         pairs = _pairwise_spearman(matrix)
         pairs = pairs[~np.isnan(pairs)]
         rows.append(
@@ -307,3 +331,37 @@ def human_self_consistency(
         "sample_size": pl.Int64, "repeats": pl.Int64, "seed": pl.Int64,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+def split_names(value: str | None) -> list[str]:
+    """'a, b,c' -> ['a', 'b', 'c']; None or '' -> []."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse an output name we cannot write before doing any work."""
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise UserError(f"cannot write {path.name}: the output must end in .csv or .parquet")
+    return path
+
+
+def build_to_files(
+    survey_path: str | Path,
+    output: str | Path,
+    codebook: Codebook,
+    *,
+    consistency_output: str | Path | None = None,
+    **options,
+) -> GroundTruth:
+    """`build_ground_truth` and write its tables (atomically: a failure leaves no output file)."""
+    from culturalign import tables
+
+    output = check_output_path(output)
+    if consistency_output is not None:
+        consistency_output = check_output_path(consistency_output)
+    result = build_ground_truth(survey_path, codebook, consistency=consistency_output is not None, **options)
+    tables.write_table(result.vps, output)
+    if consistency_output is not None and result.self_consistency is not None:
+        tables.write_table(result.self_consistency, consistency_output)
+    return result

@@ -169,39 +169,15 @@ class RunStore:
         output: ModelOutput,
     ) -> None:
         """Store one answer or failure; one transaction, so it is all there or not at all."""
-        now = _now()
-        response = output.text if output.error is None else None
-        self.conn.execute(
-            """
-            INSERT INTO calls (key, model_name, model_json, params_json, messages_json, sample_index, response,
-                               input_tokens, output_tokens, latency_s, retries, attempts, error, finish_reason,
-                               created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
-            ON CONFLICT(key) DO UPDATE SET
-                response = excluded.response, input_tokens = excluded.input_tokens,
-                output_tokens = excluded.output_tokens, latency_s = excluded.latency_s,
-                retries = calls.retries + excluded.retries, attempts = calls.attempts + 1,
-                error = excluded.error, finish_reason = excluded.finish_reason, updated_at = excluded.updated_at
-            WHERE calls.response IS NULL
-            """,
-            (
-                key,
-                model.name,
-                json.dumps(model.identity(), sort_keys=True),
-                json.dumps(params.model_dump(exclude_none=True), sort_keys=True),
-                json.dumps([m.model_dump() for m in messages], ensure_ascii=False),
-                sample_index,
-                response,
-                output.input_tokens,
-                output.output_tokens,
-                output.latency_s,
-                output.retries,
-                output.error,
-                output.finish_reason,
-                now,
-                now,
-            ),
-        )
+        self.conn.execute(_SAVE_CALL_SQL, _call_row(key, model, params, messages, sample_index, output))
+
+    def save_calls(self, items: Sequence[CallRecord]) -> None:
+        """Store several answers in one transaction (all or none): the runner's group commit."""
+        if len(items) == 1:
+            self.save_call(*items[0])
+            return
+        with self.transaction():
+            self.conn.executemany(_SAVE_CALL_SQL, (_call_row(*item) for item in items))
 
     def get_calls(self, keys: Sequence[str]) -> dict[str, StoredCall]:
         out: dict[str, StoredCall] = {}
@@ -306,6 +282,52 @@ class RunStore:
         for (stage,) in self.conn.execute("SELECT DISTINCT stage FROM run_requests WHERE run_id = ?", (run_id,)):
             frames.append(self.requests(run_id, stage).with_columns(pl.lit(stage).alias("stage")))
         return pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+
+
+CallRecord = tuple[str, ModelSpec, GenerateConfig, Sequence[ChatMessage], int, ModelOutput]
+
+# An answer never overwrites an answer: only a stored failure (response NULL) is replaced,
+# and its retries and attempts accumulate.
+_SAVE_CALL_SQL = """
+    INSERT INTO calls (key, model_name, model_json, params_json, messages_json, sample_index, response,
+                       input_tokens, output_tokens, latency_s, retries, attempts, error, finish_reason,
+                       created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+    ON CONFLICT(key) DO UPDATE SET
+        response = excluded.response, input_tokens = excluded.input_tokens,
+        output_tokens = excluded.output_tokens, latency_s = excluded.latency_s,
+        retries = calls.retries + excluded.retries, attempts = calls.attempts + 1,
+        error = excluded.error, finish_reason = excluded.finish_reason, updated_at = excluded.updated_at
+    WHERE calls.response IS NULL
+"""
+
+
+def _call_row(
+    key: str,
+    model: ModelSpec,
+    params: GenerateConfig,
+    messages: Sequence[ChatMessage],
+    sample_index: int,
+    output: ModelOutput,
+) -> tuple:
+    now = _now()
+    return (
+        key,
+        model.name,
+        json.dumps(model.identity(), sort_keys=True),
+        json.dumps(params.model_dump(exclude_none=True), sort_keys=True),
+        json.dumps([m.model_dump() for m in messages], ensure_ascii=False),
+        sample_index,
+        output.text if output.error is None else None,
+        output.input_tokens,
+        output.output_tokens,
+        output.latency_s,
+        output.retries,
+        output.error,
+        output.finish_reason,
+        now,
+        now,
+    )
 
 
 class _Transaction:

@@ -47,12 +47,19 @@ def _smollm() -> Candidate:
     return LogitJudge("smollm2-135m-fewshot", smollm2_path())
 
 
+def _minilm() -> Candidate:
+    from culturalign.judge.candidates.embedding import EmbeddingJudge
+
+    return EmbeddingJudge()
+
+
 CANDIDATES: dict[str, Callable[[], Candidate]] = {
     "always-con": _always("con"),
     "always-pro": _always("pro"),
     "lexicon": _lexicon,
     "gemma-270m-fewshot": _gemma,
     "smollm2-135m-fewshot": _smollm,
+    "minilm-similarity": _minilm,
 }
 
 

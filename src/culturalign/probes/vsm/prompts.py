@@ -18,12 +18,13 @@ from culturalign.probes.vsm.instrument import ItemText
 class Frame:
     role: str
     instruction: str
+    answer_cue: str
 
 
 @cache
 def frames() -> dict[str, Frame]:
     data = tomllib.loads(paths.package_data("vsm", "frames.toml").read_text(encoding="utf-8"))
-    return {lang: Frame(spec["role"], spec["instruction"]) for lang, spec in data.items()}
+    return {lang: Frame(spec["role"], spec["instruction"], spec["answer_cue"]) for lang, spec in data.items()}
 
 
 def frame_for(language: str) -> Frame:
@@ -54,8 +55,12 @@ def item_prompt(item: ItemText) -> str:
     return "\n".join(lines)
 
 
-def messages_for(country: Country, language: str, item: ItemText) -> tuple[ChatMessage, ...]:
+def messages_for(country: Country, language: str, item: ItemText, *, completion: bool = False) -> tuple[ChatMessage, ...]:
+    """System role and item; `completion` (base models) ends the text with an answer cue to continue from."""
+    user = item_prompt(item)
+    if completion:
+        user = f"{user}\n{frame_for(language).answer_cue}"
     return (
         ChatMessage(role="system", content=system_prompt(country, language)),
-        ChatMessage(role="user", content=item_prompt(item)),
+        ChatMessage(role="user", content=user),
     )

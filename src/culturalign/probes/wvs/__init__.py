@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from culturalign.errors import UserError
 from culturalign.probes.registry import Probe, RunContext, Stage, register_probe
 from culturalign.probes.wvs.generate import generate_stage, plan
 from culturalign.probes.wvs.parse import parse_stage
@@ -20,14 +19,12 @@ from culturalign.probes.wvs.settings import WVSSettings
 JUDGE_CALLS_PER_RESPONSE = 1.0
 
 
-class StageUnavailable(UserError):
-    """A stage whose module is not installed in this version."""
-
-
 def deferred_stage(target: str) -> Callable[[RunContext], None]:
     """A stage function imported from "module:function" only when the stage runs."""
 
     def run(ctx: RunContext) -> None:
+        from culturalign.run import StageUnavailable
+
         module_name, attr = target.split(":")
         try:
             module = importlib.import_module(module_name)

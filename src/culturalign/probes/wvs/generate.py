@@ -91,7 +91,7 @@ def _request(draw: PromptDraw, prompts: LanguagePrompts, model: ModelSpec, n: in
     kind = "completion" if model.prompt_style == "completion" else "chat"
     choices = prompts.templates.of_kind(kind)
     template = choices[draw.template_index % len(choices)]
-    topic = prompts.topics[draw.item][draw.paraphrase_id]
+    topic = prompts.templates.adapt_topic(prompts.topics[draw.item][draw.paraphrase_id])
     meta = {
         "item": draw.item,
         "language": draw.language,

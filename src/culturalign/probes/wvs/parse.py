@@ -29,7 +29,7 @@ REASONS = ("error", "empty", "not_a_list", "too_few_summaries", "wrong_language"
 _MARKER = re.compile(
     r"""^[ \t]*(?:>[ \t]*)*(?:[-*+•][ \t]+)?(?:\#{1,6}[ \t]*)?(?:[*_]{1,3}[ \t]*)?
         (?:[^\W\d_]{2,20}[ \t]+(?:\#[ \t]*)?)?
-        (?P<num>\d{1,2})[ \t]*(?:[.):]|[*_]{1,3}[.):]?|[ \t]+[-–—])(?!\d)""",
+        (?P<num>\d{1,2})[ \t]*(?:[.):]|[*_]{1,3}[.):]?|[ \t]+[-–—]|(?=\n|$))(?!\d)""",
     re.MULTILINE | re.VERBOSE,
 )
 _EMPHASIS = re.compile(r"(\*{1,3}|_{2,3})")
@@ -61,11 +61,13 @@ def split_summaries(text: str, *, list_start: str = "", max_items: int | None = 
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     if list_start and not _starts_with_first_marker(text):
         text = f"{list_start} {text.lstrip()}"
-    chain = _longest_chain([(m.start(), m.end(), int(m.group("num"))) for m in _MARKER.finditer(text)])
+    chain = _longest_chain(
+        [(m.start(), m.end(), int(m.group("num")), _indent(m.group(0))) for m in _MARKER.finditer(text)]
+    )
     if not chain:
         return []
     summaries: list[str] = []
-    for i, (_, body_start, _) in enumerate(chain):
+    for i, (_, body_start, _, _) in enumerate(chain):
         body_end = chain[i + 1][0] if i + 1 < len(chain) else len(text)
         body = text[body_start:body_end]
         if i + 1 == len(chain):
@@ -79,19 +81,31 @@ def split_summaries(text: str, *, list_start: str = "", max_items: int | None = 
     return summaries[:max_items] if max_items else summaries
 
 
+def _indent(marker: str) -> int:
+    return len(marker.expandtabs(4)) - len(marker.expandtabs(4).lstrip(" "))
+
+
 def _starts_with_first_marker(text: str) -> bool:
     match = _MARKER.search(text)
     return bool(match and int(match.group("num")) == 1 and not text[: match.start()].strip())
 
 
-def _longest_chain(markers: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """The longest sequence of markers numbered 1, 2, 3, ... in text order (first one on ties)."""
-    best: list[tuple[int, int, int]] = []
-    for start_index, marker in enumerate(markers):
-        if marker[2] != 1:
+def _longest_chain(markers: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """The longest sequence of markers numbered 1, 2, 3, ... in text order (the first on ties).
+
+    Markers are (start, end, number, indent). Only markers at the indentation of the chain's
+    "1" count, so a nested list inside an interview does not break or extend the chain; a
+    new "1" at that indentation ends it (a numbered preamble before the interviews)."""
+    best: list[tuple[int, int, int, int]] = []
+    for start_index, first in enumerate(markers):
+        if first[2] != 1:
             continue
-        chain = [marker]
+        chain = [first]
         for candidate in markers[start_index + 1 :]:
+            if candidate[3] != first[3]:
+                continue
+            if candidate[2] == 1:
+                break
             if candidate[2] == chain[-1][2] + 1:
                 chain.append(candidate)
         if len(chain) > len(best):
@@ -111,7 +125,7 @@ def _first_content_paragraphs(body: str) -> str:
 
 def _is_heading(paragraph: str) -> bool:
     line = paragraph.strip()
-    return "\n" not in line and (line.endswith((":", ":**", ":*", "**", ":__")) or len(line.split()) <= 6)
+    return "\n" not in line and (line.rstrip("*_ ").endswith(":") or len(line.split()) <= 6)
 
 
 def clean_summary(body: str) -> str:

@@ -43,6 +43,14 @@ class _Analysis:
         return all(self.table(n) is not None and not self.table(n).is_empty() for n in names)
 
 
+def _without_baselines(df: pl.DataFrame) -> pl.DataFrame:
+    """Random baselines are references in figures, not results to headline."""
+    keep = ~pl.col("model").str.to_lowercase().str.starts_with("baseline")
+    if "family" in df.columns:
+        keep = keep & ~pl.col("family").fill_null("").str.to_lowercase().str.starts_with("baseline")
+    return df.filter(keep)
+
+
 def _ci(mean: float, low: float, high: float) -> str:
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
@@ -70,11 +78,14 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
         "and the survey VPS of the population for the response's item; intervals are 95% bootstrap percentile "
         f"intervals ({manifest.get('rounds', '?')} rounds), n is the number of responses."
     )
+    notes = manifest.get("notes")
+    if isinstance(notes, list) and notes:
+        section.paragraphs.append("Notes of the analysis: " + "; ".join(str(n) for n in notes) + ".")
     judge_text, warnings = judge_summary(manifest.get("judge_validation"), manifest.get("judge_error_rate"))
     section.headline.append(("Judge agreement with hand labels", judge_text))
     section.warnings.extend(warnings)
     if data.has("alignment"):
-        own = data.table("alignment").filter(
+        own = _without_baselines(data.table("alignment")).filter(
             (pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language"))
         )
         for language in sorted(own["language"].unique().to_list()):
@@ -82,10 +93,19 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
             for label, row in (("highest", rows.row(0, named=True)), ("lowest", rows.row(-1, named=True))):
                 section.headline.append((
                     f"{language}: {label} alignment with {language} speakers",
-                    f"{row['model']}: ρ = {_ci(row['mean'], row['ci_low'], row['ci_high'])}, n = {row['n_responses']}",
+                    f"{row['model']}: ρ = {_ci(row['mean'], row['ci_low'], row['ci_high'])}, n = {row['n_responses']} responses",
                 ))
+    if data.has("paper_comparison"):
+        comparison = data.table("paper_comparison")
+        if "class_agrees" in comparison.columns:
+            agrees = comparison["class_agrees"].cast(pl.Boolean).sum()
+            section.headline.append((
+                "Agreement with the published analysis",
+                f"{agrees} of {comparison.height} published coefficients keep their class (positive, negative or "
+                "not significant at p < .05)",
+            ))
     if data.has("us_bias"):
-        bias = data.table("us_bias")
+        bias = _without_baselines(data.table("us_bias"))
         biased = bias.filter((pl.col("coef") > 0) & (pl.col("p") < 0.05)).height
         section.headline.append((
             "US-centric bias (RQ2, OLS, p < .05)",
@@ -102,7 +122,7 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
         ))
     if data.has("consistency", "human_consistency"):
         human_low = float(data.table("human_consistency")["self_consistency"].min())
-        cons = data.table("consistency")
+        cons = _without_baselines(data.table("consistency"))
         below = cons.filter(pl.col("ci_high") < human_low).height
         section.headline.append((
             "Models less self-consistent than people",
@@ -112,7 +132,7 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
     return section
 
 
-def rq1_section(data: _Analysis, figures_dir: Path) -> Section:
+def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section:
     section = Section(title="Does multilingual capability predict alignment? (RQ1)")
     if not data.has("rq1"):
         _missing(section, "rq1")
@@ -132,6 +152,11 @@ def rq1_section(data: _Analysis, figures_dir: Path) -> Section:
               "lines carry the family's RQ1 slope.",
               lambda: fig.capability_alignment_figure(data.table("alignment"), data.table("consistency"),
                                                       data.table("capability"), rq1))
+    fit = manifest.get("rq1_r2")
+    if isinstance(fit, dict) and fit.get("marginal") is not None:
+        section.paragraphs.append(
+            f"Variance explained (Nakagawa R²): marginal {fit['marginal']:.3f}, conditional {fit.get('conditional', 0):.3f}."
+        )
     section.tables.append(Table(title="RQ1 coefficients", data=rq1))
     return section
 
@@ -210,6 +235,22 @@ def population_section(data: _Analysis, figures_dir: Path) -> Section:
     return section
 
 
+def reproduction_section(data: _Analysis) -> Section | None:
+    """Only for reproductions: each published coefficient beside ours, and how stable that is."""
+    if not data.has("paper_comparison"):
+        return None
+    section = Section(title="Comparison with the published analysis")
+    section.paragraphs.append(
+        "Each published coefficient beside this analysis's estimate; diff_in_paper_se is the difference in units "
+        "of the published standard error. With 100 bootstrap rounds estimates move between re-runs by up to about "
+        "two published standard errors."
+    )
+    section.tables.append(Table(title="Published vs reproduced coefficients", data=data.table("paper_comparison")))
+    if data.has("stability"):
+        section.tables.append(Table(title="How often each conclusion holds over re-runs", data=data.table("stability")))
+    return section
+
+
 def examples_section(store: RunStore | None, run_id: str | None) -> Section:
     section = Section(title="Example responses")
     if store is None:
@@ -237,12 +278,14 @@ def report_sections(
     manifest = load_manifest(analysis_dir)
     figures_dir = figures_dir or analysis_dir / "figures"
     data = _Analysis(analysis_dir)
-    return [
+    sections = [
         summary_section(data, manifest),
-        rq1_section(data, figures_dir),
+        rq1_section(data, figures_dir, manifest),
         us_bias_section(data, figures_dir),
         consistency_section(data, figures_dir),
         ground_truth_section(data, figures_dir),
         population_section(data, figures_dir),
+        reproduction_section(data),
         examples_section(store, run_id or manifest.get("run_id")),
     ]
+    return [s for s in sections if s is not None]

@@ -1,0 +1,208 @@
+"""The clean `wvs` analysis of a response table: alignment, consistency, RQ1, RQ2, US gap.
+
+"Clean" definitions (the default for new runs): one bootstrap draw over the responses,
+shared by every group and level; self-consistency over pairs of distinct responses; no
+population copies. `consistency="released"` computes consistency as the released analysis
+did (pairs on the language-level joined table, copies included) for comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from culturalign import __version__
+from culturalign.analysis import baselines as bl
+from culturalign.analysis.alignment import (
+    Domain,
+    DomainRounds,
+    GroupRounds,
+    PairSet,
+    bootstrap_domain,
+    corrected,
+    join_truth,
+    rounds_long,
+    summarise,
+)
+from culturalign.analysis.consistency import cross_language_consistency
+from culturalign.analysis.responses import keep_prompt_language
+from culturalign.analysis.rq1 import MixedFit, fit_rq1_variants, rq1_rows
+from culturalign.analysis.rq2 import OlsFit, fit_rq2, summarise_us_gap, us_gap_rounds
+from culturalign.analysis.truth import comparison_country, native_countries
+from culturalign.errors import DataError
+
+DEFAULT_JUDGE_ERROR = 0.045
+DEFINITIONS = {
+    "clean": {
+        "bootstrap": "resample response rows with replacement; the same draw for every group and level",
+        "alignment": "Spearman of per-response VPS vs the item's ground truth, per model, prompt language, population",
+        "consistency": "Spearman over ordered pairs of distinct responses of the same model, language and item, / (1 - e)",
+        "baselines": "uniform [0,1), normal(0.5, 0.01) clipped, ground truth rounded to 0.1; items of each language's first model",
+        "rq1": "MixedLM REML, alignment ~ 0 + consistency:language + multilingual:family:language, random intercept per model",
+        "rq2": "OLS alignment ~ us * model:language, uniform-random baseline as reference model",
+    },
+    "released": {
+        "consistency": "Spearman over ordered pairs of different rows of the language-level joined table "
+        "(population copies included) with the same model, language and item, / (1 - e)",
+    },
+}
+
+
+@dataclass
+class AnalysisResult:
+    alignment: pl.DataFrame
+    consistency: pl.DataFrame
+    bootstrap: pl.DataFrame
+    ground_truth: pl.DataFrame
+    us_gap: pl.DataFrame
+    rq1: dict[str, MixedFit] = field(default_factory=dict)
+    rq2: OlsFit | None = None
+    capability: pl.DataFrame | None = None
+    human_consistency: pl.DataFrame | None = None
+    cross_language: pl.DataFrame | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    extra_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    extra_text: dict[str, str] = field(default_factory=dict)
+
+
+def alignment_table(domains: list[DomainRounds]) -> pl.DataFrame:
+    frames = [
+        summarise(d.alignment.keys, d.alignment.rounds)
+        .join(d.sizes, on=["model", "family", "language", "population_kind", "population"], how="left")
+        for d in domains
+    ]
+    return pl.concat(frames).select(
+        "model", "family", "language", "population_kind", "population", "mean", "ci_low", "ci_high", "n_responses", "n_items"
+    )
+
+
+def consistency_table(rounds: GroupRounds) -> pl.DataFrame:
+    return summarise(rounds.keys, rounds.rounds).select("model", "family", "language", "mean", "ci_low", "ci_high")
+
+
+def alignment_rounds(domains: list[DomainRounds]) -> pl.DataFrame:
+    return pl.concat([rounds_long(d.alignment.keys, d.alignment.rounds, "alignment") for d in domains])
+
+
+def fit_regressions(
+    rounds: pl.DataFrame, consistency_rounds: pl.DataFrame, capability: pl.DataFrame | None, notes: list[str]
+) -> tuple[dict[str, MixedFit], OlsFit | None]:
+    """RQ1 (when a capability table is given) and RQ2 (when US and native countries have truth)."""
+    rq1: dict[str, MixedFit] = {}
+    if capability is not None:
+        rows = rq1_rows(rounds.filter(~bl.is_baseline(pl.col("model"))), consistency_rounds, capability)
+        if rows["model"].n_unique() >= 2:
+            try:
+                rq1 = fit_rq1_variants(rows)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                notes.append(f"RQ1 could not be fitted: {exc}")
+        else:
+            notes.append("RQ1 skipped: fewer than two models have a capability score in the analysed languages")
+    else:
+        notes.append("RQ1 skipped: no capability table (give --capability FILE)")
+    rq2 = None
+    country = rounds.filter(
+        (pl.col("population_kind") == "country") & (~bl.is_baseline(pl.col("model")) | (pl.col("model") == bl.UNIFORM))
+    )
+    from culturalign.analysis.rq2 import rq2_rows
+
+    rows2 = rq2_rows(country, native_countries(), comparison_country())
+    if rows2.filter(pl.col("us")).height and rows2.filter(~pl.col("us")).height and rows2["model"].n_unique() > 1:
+        try:
+            rq2 = fit_rq2(rows2)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            notes.append(f"RQ2 could not be fitted: {exc}")
+    else:
+        notes.append("RQ2 skipped: the ground truth lacks the US or the countries native to the analysed languages")
+    return rq1, rq2
+
+
+def analyze_responses(
+    responses: pl.DataFrame,
+    truth: pl.DataFrame,
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+    regression_rounds: int = 100,
+    capability: pl.DataFrame | None = None,
+    judge_error_rate: float | None = None,
+    consistency: str = "clean",
+    human_consistency: pl.DataFrame | None = None,
+    judge_validation: dict[str, Any] | None = None,
+    ground_truth_source: str = "",
+    command: str = "",
+) -> AnalysisResult:
+    """The clean analysis of a normalised response table (see responses.normalise_responses)."""
+    if consistency not in ("clean", "released"):
+        raise DataError(f"unknown consistency definition {consistency!r}; use clean or released")
+    if rounds < 1:
+        raise DataError("--rounds must be at least 1")
+    error_rate = DEFAULT_JUDGE_ERROR if judge_error_rate is None else judge_error_rate
+    if not 0 <= error_rate < 1:
+        raise DataError("the judge error rate must lie in [0, 1)")
+    notes: list[str] = []
+    kept, dropped = keep_prompt_language(responses)
+    if dropped:
+        notes.append(f"{dropped} response(s) not written in the prompt language were left out")
+    seeds = np.random.SeedSequence(seed).spawn(2)
+    with_baselines = pl.concat([kept, bl.make_baselines(kept, np.random.default_rng(seeds[0]))]).with_row_index("unit")
+    joined = bl.fill_perfect(join_truth(with_baselines, truth))
+    if joined.filter(~bl.is_baseline(pl.col("model"))).is_empty():
+        raise DataError("no response item has ground truth; check that item keys match the ground truth")
+    items_without = sorted(set(kept["item"].unique()) - set(truth["item"].unique()))
+    if items_without:
+        notes.append(f"items without ground truth left out: {', '.join(items_without)}")
+    plain = with_baselines.filter(pl.col("model") != bl.PERFECT)
+    if consistency == "clean":
+        pair_set = PairSet(plain, exclude_same_unit=True)
+    else:
+        copies = joined.filter((pl.col("population_kind") == "language") & (pl.col("model") != bl.PERFECT))
+        pair_set = PairSet(copies, exclude_same_unit=False)
+    domain = Domain("responses", joined, with_baselines.height, {"consistency": pair_set})
+    result = bootstrap_domain(domain, np.random.default_rng(seeds[1]), rounds)
+    cons = corrected(result.consistency["consistency"], error_rate)
+    align_long = alignment_rounds([result])
+    cons_long = rounds_long(cons.keys, cons.rounds, "consistency")
+    # METHOD: 100 rounds feed the regressions (their SEs shrink with more rounds), all rounds the intervals
+    used = pl.col("round") < regression_rounds
+    rq1, rq2 = fit_regressions(align_long.filter(used), cons_long.filter(used), capability, notes)
+    gap = summarise_us_gap(us_gap_rounds(align_long.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country()))
+    cross = cross_language_consistency(kept, error_rate)
+    manifest = {
+        "probe": "wvs",
+        "command": command,
+        "seed": seed,
+        "rounds": rounds,
+        "regression_rounds": min(rounds, regression_rounds),
+        "ground_truth_source": ground_truth_source,
+        "judge_error_rate": error_rate,
+        "judge_error_rate_source": "given" if judge_error_rate is not None else "default (paper's judge validation)",
+        "judge_validation": judge_validation,
+        "consistency_definition": consistency,
+        "definitions": {**DEFINITIONS["clean"], **({"consistency": DEFINITIONS["released"]["consistency"]} if consistency == "released" else {})},
+        "n_responses": kept.height,
+        "n_models": kept["model"].n_unique(),
+        "languages": sorted(kept["language"].unique().to_list()),
+        "package_version": __version__,
+        "notes": notes,
+    }
+    return AnalysisResult(
+        alignment=alignment_table([result]),
+        consistency=consistency_table(cons),
+        bootstrap=pl.concat([align_long, cons_long.with_columns(
+            pl.lit(None, dtype=pl.Utf8).alias("population_kind"), pl.lit(None, dtype=pl.Utf8).alias("population"))
+        ], how="diagonal"),
+        ground_truth=truth,
+        us_gap=gap,
+        rq1=rq1,
+        rq2=rq2,
+        capability=capability,
+        human_consistency=human_consistency,
+        cross_language=cross,
+        manifest=manifest,
+        notes=notes,
+    )

@@ -1,0 +1,140 @@
+"""Entry points shared by the CLI and the probe stage: gather inputs, analyse, write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from culturalign.analysis.capability import load_capability
+from culturalign.analysis.from_store import responses_from_store
+from culturalign.analysis.outputs import write_outputs
+from culturalign.analysis.pipeline import AnalysisResult, analyze_responses
+from culturalign.analysis.responses import load_response_table
+from culturalign.analysis.truth import load_human_consistency, load_truth, tidy_truth
+from culturalign.errors import DataError, UserError
+from culturalign.store.db import RunStore
+
+
+def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl.DataFrame | None, str]:
+    """Ground truth from a table or folder (None or "published": the published tables)."""
+    from culturalign.sources.groundtruth import load_ground_truth
+
+    path = None if source in (None, "", "published") else Path(source)
+    truth = tidy_truth(load_ground_truth(path))
+    try:
+        humans = load_human_consistency(path) if path is None or path.is_dir() else None
+    except UserError:
+        humans = None  # not every ground-truth source carries resampled human consistency
+    return truth, humans, "published tables" if path is None else str(path)
+
+
+def analyze(
+    *,
+    output: str | Path,
+    store: str | Path | None = None,
+    run: str | None = None,
+    responses: str | Path | None = None,
+    ground_truth: str | Path | None = None,
+    rounds: int = 1000,
+    seed: int = 0,
+    capability: str | Path | None = None,
+    judge_error_rate: float | None = None,
+    consistency: str = "clean",
+    judge_validation: dict[str, Any] | None = None,
+    command: str = "",
+) -> AnalysisResult:
+    """`culturalign analyze`: a run of the store or an imported response table, written to `output`."""
+    if (store is None) == (responses is None):
+        raise DataError("give either --store (with an optional --run) or --responses FILE, not both or neither")
+    counts: dict[str, int] = {}
+    if responses is not None:
+        table = load_response_table(responses)
+    else:
+        store_path = Path(store)
+        if not store_path.exists():
+            raise DataError(f"run store not found: {store_path}")
+        with RunStore(store_path) as opened:
+            info = opened.run(run)
+            table, counts = responses_from_store(opened, info.run_id)
+    truth, humans, source = ground_truth_and_humans(ground_truth)
+    cap = load_capability(capability, table["model"].unique().to_list()) if capability else None
+    result = analyze_responses(
+        table,
+        truth,
+        rounds=rounds,
+        seed=seed,
+        capability=cap,
+        judge_error_rate=judge_error_rate,
+        consistency=consistency,
+        human_consistency=humans,
+        judge_validation=judge_validation,
+        ground_truth_source=source,
+        command=command,
+    )
+    if counts:
+        result.manifest["store_counts"] = counts
+    write_outputs(result, output)
+    return result
+
+
+def reproduce(
+    *, data: str | Path, output: str | Path, seed: int = 0, reruns: int = 0, command: str = "", console: Any = None
+) -> AnalysisResult:
+    """`culturalign reproduce multilingual-multicultural`: the released chain, its tables, and the
+    side-by-side comparison with the paper printed to the console."""
+    from rich.console import Console
+
+    from culturalign.analysis.outputs import print_summary
+    from culturalign.analysis.paper import print_comparison
+    from culturalign.analysis.reproduce import reproduce_paper
+
+    if reruns < 0:
+        raise DataError("--reruns must be 0 or more")
+    console = console or Console()
+    result = reproduce_paper(data, seed=seed, reruns=reruns, command=command)
+    write_outputs(result, output)
+    print_summary(result, console)
+    print_comparison(result.extra_tables["paper_comparison"], console)
+    print_beside(result, console)
+    console.print(f"tables written to {output}", highlight=False)
+    return result
+
+
+def print_beside(result: AnalysisResult, console: Any) -> None:
+    """Clean consistency beside the released one, human beside model consistency, US gap, stability."""
+    real = ~pl.col("model").str.starts_with("Baseline_")
+    released = result.consistency.filter(real).group_by("language").agg(pl.col("mean").mean().alias("released"))
+    clean = result.extra_tables["consistency_clean"].filter(real).group_by("language").agg(pl.col("mean").mean().alias("clean"))
+    both = released.join(clean, on="language").sort("language")
+    console.print(
+        "Model self-consistency per language, mean over models (released definition with copies | plain responses): "
+        + ", ".join(f"{r['language']} {r['released']:.2f} | {r['clean']:.2f}" for r in both.iter_rows(named=True)),
+        highlight=False,
+    )
+    if result.human_consistency is not None and not result.human_consistency.is_empty():
+        human = result.human_consistency["self_consistency"]
+        console.print(f"Human self-consistency (resampled respondents): {human.min():.2f} to {human.max():.2f}", highlight=False)
+    clean_fit = result.extra_tables["rq1_clean_consistency"].filter(pl.col("term").str.starts_with("consistency"))
+    console.print(
+        "RQ1 consistency slopes with plain-response consistency: "
+        + ", ".join(f"{r['language']} {r['coef']:.2f}" for r in clean_fit.iter_rows(named=True)),
+        highlight=False,
+    )
+    gap = result.us_gap.with_columns(((pl.col("ci_low") > 0)).alias("us_ahead"))
+    counts = gap.group_by("language").agg(pl.col("us_ahead").sum(), pl.len().alias("models")).sort("language")
+    console.print(
+        "Draw-free US-minus-native gap, interval above 0: "
+        + ", ".join(f"{r['language']} {r['us_ahead']}/{r['models']}" for r in counts.iter_rows(named=True)),
+        highlight=False,
+    )
+    if "stability" in result.extra_tables:
+        stab = result.extra_tables["stability"]
+        for section in ("rq1_capability", "rq1_consistency", "rq2_us_bias"):
+            part = stab.filter(pl.col("section") == section)
+            console.print(
+                f"{section}: paper class holds in {part['share_class_holds'].mean():.0%} of re-runs on average "
+                f"(min {part['share_class_holds'].min():.0%} over terms)",
+                highlight=False,
+            )

@@ -1,0 +1,189 @@
+"""Numbers about runs, before and after: the dry-run estimate, the end-of-run summary
+table, the list of runs in a store and the Parquet export. Library functions; the CLI
+(`culturalign run --dry-run`, `culturalign runs`, `culturalign runs export`) only calls them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from culturalign.engine.runner import Request
+from culturalign.errors import DataError
+from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
+from culturalign.store.db import RunStore
+from culturalign.store.stats import runs_overview, stage_summary
+from culturalign.tables import write_table
+
+DEFAULT_STORE_DIR = Path("culturalign-runs")
+
+
+# -- before a run -------------------------------------------------------------------------
+def estimate(
+    requests: Sequence[Request], followups_per_request: float = 0.0, store: RunStore | None = None
+) -> pl.DataFrame:
+    """Calls, tokens and cost per model for a list of requests, without asking anything.
+
+    Distinct requests only (the store key decides). With `store`, requests whose answer is
+    already stored are counted as cached and left out of calls, tokens and cost.
+    `followups_per_request` adds that many further calls per asked request (e.g. judge calls
+    per generated answer) of the same model and size. Input tokens are estimated at four
+    characters per token; output tokens are each request's max_tokens (or
+    DEFAULT_OUTPUT_TOKENS when unset), so they are an upper bound. Cost is null for a model
+    without prices.
+    """
+    unique = {r.key: r for r in requests}
+    cached = store.answered_keys(list(unique)) if store is not None else set()
+    rows: dict[str, dict] = {}
+    for key, request in unique.items():
+        spec = request.model
+        row = rows.setdefault(
+            spec.name,
+            {"model": spec.name, "backend": spec.backend, "requests": 0, "cached": 0, "_in": 0, "_out": 0, "_spec": spec},
+        )
+        row["requests"] += 1
+        if key in cached:
+            row["cached"] += 1
+            continue
+        row["_in"] += sum(approx_tokens(m.content) for m in request.messages)
+        row["_out"] += request.params.max_tokens or DEFAULT_OUTPUT_TOKENS
+    records = []
+    factor = 1.0 + followups_per_request
+    for row in rows.values():
+        spec = row["_spec"]
+        asked = row["requests"] - row["cached"]
+        tokens_in = round(row["_in"] * factor)
+        tokens_out = round(row["_out"] * factor)
+        cost = None
+        if spec.price_input_per_mtok is not None or spec.price_output_per_mtok is not None:
+            cost = (tokens_in * (spec.price_input_per_mtok or 0.0) + tokens_out * (spec.price_output_per_mtok or 0.0)) / 1e6
+        records.append(
+            {
+                "model": row["model"],
+                "backend": row["backend"],
+                "requests": row["requests"],
+                "cached": row["cached"],
+                "calls": round(asked * factor),
+                "input_tokens_est": tokens_in,
+                "output_tokens_max": tokens_out,
+                "cost_usd_est": cost,
+            }
+        )
+    schema = {
+        "model": pl.Utf8,
+        "backend": pl.Utf8,
+        "requests": pl.Int64,
+        "cached": pl.Int64,
+        "calls": pl.Int64,
+        "input_tokens_est": pl.Int64,
+        "output_tokens_max": pl.Int64,
+        "cost_usd_est": pl.Float64,
+    }
+    return pl.DataFrame(records, schema=schema)
+
+
+def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
+    table = _table(title, ["model", "backend", "requests", "cached", "calls", "input tokens (est.)", "output tokens (max)", "cost USD (est.)"])
+    for row in df.iter_rows(named=True):
+        cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
+        table.add_row(
+            row["model"], row["backend"], _int(row["requests"]), _int(row["cached"]), _int(row["calls"]),
+            _int(row["input_tokens_est"]), _int(row["output_tokens_max"]), cost,
+        )
+    return table
+
+
+# -- after a run --------------------------------------------------------------------------
+def run_summary(store: RunStore, run_id: str) -> pl.DataFrame:
+    """Per stage and model: requests, cached, asked, answered, failed by reason, retries, tokens, time."""
+    return stage_summary(store, run_id)
+
+
+def summary_table(store: RunStore, run_id: str) -> Table:
+    df = run_summary(store, run_id)
+    table = _table(
+        f"Run {run_id}",
+        ["stage", "model", "requests", "cached", "asked", "answered", "failed", "failures by reason", "retries",
+         "tokens in", "tokens out", "wall s", "model s"],
+    )
+    for row in df.iter_rows(named=True):
+        table.add_row(
+            row["stage"], row["model"], _int(row["requests"]), _int(row["cached"]), _int(row["asked"]),
+            _int(row["answered"]), _int(row["failed"]), row["failed_by_reason"] or "", _int(row["retries"]),
+            _int(row["input_tokens"]), _int(row["output_tokens"]), _secs(row["wall_s"]), _secs(row["model_time_s"]),
+        )
+    return table
+
+
+def print_summary(store: RunStore, run_id: str, console: Console | None = None) -> None:
+    (console or Console(stderr=True)).print(summary_table(store, run_id))
+
+
+# -- stores on disk -------------------------------------------------------------------------
+def find_stores(path: str | Path | None = None) -> list[Path]:
+    """A store file, or every *.sqlite in a folder (default ./culturalign-runs)."""
+    target = Path(path) if path is not None else DEFAULT_STORE_DIR
+    if target.is_file():
+        return [target]
+    if target.is_dir():
+        stores = sorted(target.glob("*.sqlite"))
+        if stores:
+            return stores
+        raise DataError(f"no run stores (*.sqlite) in {target}; give the store file of a run")
+    raise DataError(f"run store {target} does not exist; give the store file of a run (see `store` in the experiment)")
+
+
+def open_existing_store(path: str | Path) -> RunStore:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"run store {path} does not exist; give the store file of a run (see `store` in the experiment)")
+    return RunStore(path)
+
+
+def list_runs(path: str | Path | None = None) -> pl.DataFrame:
+    """Every run in one store or a folder of stores: status, counts, tokens, duration."""
+    frames = []
+    for store_path in find_stores(path):
+        with open_existing_store(store_path) as store:
+            frames.append(runs_overview(store).with_columns(pl.lit(str(store_path)).alias("store")))
+    return pl.concat(frames, how="vertical")
+
+
+def runs_table(df: pl.DataFrame) -> Table:
+    table = _table("Runs", ["store", "run", "name", "probe", "status", "started", "requests", "answered", "failed",
+                            "missing", "tokens in", "tokens out", "time s"])
+    for row in df.iter_rows(named=True):
+        table.add_row(
+            Path(row["store"]).name, row["run_id"], row["name"], row["probe"], row["status"], row["started_at"][:19],
+            _int(row["requests"]), _int(row["answered"]), _int(row["failed"]), _int(row["missing"]),
+            _int(row["input_tokens"]), _int(row["output_tokens"]), _secs(row["duration_s"]),
+        )
+    return table
+
+
+def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
+    """Write every request of a run (latest run without an id) with its answer to Parquet or CSV."""
+    with open_existing_store(store_path) as store:
+        info = store.run(run_id)
+        df = store.export_calls(info.run_id)
+    if df.is_empty():
+        raise DataError(f"run {info.run_id} has no requests to export")
+    return write_table(df.with_columns(pl.lit(info.run_id).alias("run_id")), output)
+
+
+def _table(title: str, columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        table.add_column(name, justify="left" if name in ("stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason") else "right")
+    return table
+
+
+def _int(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _secs(value: float | None) -> str:
+    return "" if value is None else f"{value:,.1f}"

@@ -1,0 +1,203 @@
+"""What the statements analysis hands the report: the labelled set, the profiles with a bar
+chart per dimension beside Hofstede's country scores, the group view, the language-effect
+test in the paper's Table 3 layout, failures, label quality, and a few model answers.
+
+Built only from the files the analysis wrote (and, for examples, the run store); a missing
+table becomes a sentence saying so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from culturalign.errors import DataError
+from culturalign.probes.statements.answers import read_stance
+from culturalign.probes.statements.figures import dimension_figure
+from culturalign.probes.statements.statements import load_frames
+from culturalign.report.provenance import load_manifest
+from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
+from culturalign.report.style import save_figure
+from culturalign.store.db import RunStore
+from culturalign.tables import read_table
+
+EXAMPLES_PER_MODEL = 2
+FEW_STATEMENTS = 10  # below this many scored statements a dimension's interval is too wide to read much into
+MAX_EXAMPLE_CHARS = 1500
+
+
+def _table(directory: Path, stem: str) -> pl.DataFrame | None:
+    for suffix in (".parquet", ".csv"):
+        if (directory / f"{stem}{suffix}").is_file():
+            return read_table(directory / f"{stem}{suffix}")
+    return None
+
+
+def _interval(mean: float | None, low: float | None, high: float | None, digits: int = 2) -> str:
+    if mean is None:
+        return "n/a"
+    if low is None or high is None or low != low:
+        return f"{mean:+.{digits}f}"
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def _labels() -> dict[str, str]:
+    return {key: dim.label for key, dim in load_frames().dimensions.items()}
+
+
+def summary_section(directory: Path, manifest: dict) -> Section:
+    section = Section(title="Summary")
+    section.paragraphs.append(
+        "Each model agreed or disagreed with debate statements that judges had labelled with the Hofstede dimension "
+        "they bear on and the polarity of agreeing (-2, -1, +1, +2). A model's score on a dimension is the mean of "
+        "polarity × (+1 agree, -1 disagree) over the dimension's statements, in [-2, 2]; intervals are 95% "
+        f"percentile bootstrap intervals over statements ({manifest.get('rounds', '?')} rounds)."
+    )
+    pairs = manifest.get("scored_pairs") or {}
+    labels = _labels()
+    section.headline.append(("Statements kept (votes ≥ {})".format(manifest.get("min_votes", "?")),
+                             str(manifest.get("statements_kept", "?"))))
+    section.headline.append(("Scored statement × dimension pairs",
+                             ", ".join(f"{labels.get(d, d)} {n}" for d, n in pairs.items()) or "none"))
+    section.headline.append(("Labels", f"{manifest.get('labels_source', '?')} (label set {manifest.get('label_set', '?')}); "
+                             f"judges {', '.join(manifest.get('judges') or []) or 'none'} in "
+                             f"{', '.join(manifest.get('labelling_languages') or [])}"))
+    thin = [labels.get(d, d) for d, n in pairs.items() if n < FEW_STATEMENTS]
+    if thin:
+        section.warnings.append(f"Fewer than {FEW_STATEMENTS} scored statements on {', '.join(thin)}: "
+                                "their profiles rest on very few answers and their intervals are wide.")
+    qc = _table(directory, "qc")
+    if qc is None:
+        section.warnings.append("The labels were not checked against human annotators in this analysis: run "
+                                "`culturalign statements qc --human FILE` to measure relevance precision and polarity "
+                                "error before interpreting the profiles.")
+    return section
+
+
+def profiles_section(directory: Path, figures_dir: Path) -> Section:
+    section = Section(title="Profiles per dimension")
+    profiles = _table(directory, "profiles")
+    if profiles is None or profiles.is_empty():
+        section.paragraphs.append("This analysis has no profiles.csv (no readable stance on a scored statement).")
+        return section
+    hofstede = _table(directory, "hofstede")
+    countries = pl.DataFrame(schema={"country": pl.Utf8, "dimension": pl.Utf8, "value": pl.Float64})
+    if hofstede is not None and hofstede.height:
+        countries = hofstede.filter(pl.col("kind") == "country").select(
+            pl.col("name").alias("country"), "dimension", "value")
+    labels = _labels()
+    for dimension, label in labels.items():
+        try:
+            png, svg = save_figure(dimension_figure(profiles, countries, dimension, label), figures_dir,
+                                   f"statements_{dimension}")
+        except DataError as exc:
+            section.paragraphs.append(f"{label}: not drawn ({exc}).")
+            continue
+        section.figures.append(Figure(title=f"{label} by model and prompt language", png=png, svg=svg,
+                                      caption="Bars: mean score; whiskers: 95% bootstrap intervals; grey: "
+                                              "Hofstede country scores (0-100)."))
+    shown = profiles.select(
+        "model", "language", pl.col("dimension").replace(labels).alias("dimension"),
+        pl.struct("mean", "ci_low", "ci_high").map_elements(
+            lambda s: _interval(s["mean"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8).alias("mean [95% CI]"),
+        pl.col("mean_100").round(1).alias("0-100"), "n_statements")
+    section.tables.append(Table(title="Mean score per model, prompt language and dimension", data=shown))
+    if countries.height:
+        section.tables.append(Table(title="Hofstede country scores used for comparison",
+                                    data=countries.with_columns(pl.col("dimension").replace(labels))))
+    return section
+
+
+def groups_section(directory: Path, manifest: dict) -> Section:
+    section = Section(title=f"Groups of models (by {manifest.get('group_by', 'origin')})")
+    groups = _table(directory, "groups")
+    if groups is None or groups.is_empty():
+        section.paragraphs.append("No group view: it needs at least two groups of models (set `origin` on the "
+                                  "models) and statements where the groups answer differently.")
+        return section
+    section.paragraphs.append("Per statement the median score of each group's models; only statements where the "
+                              "groups' medians differ enter the means (n_statements).")
+    section.tables.append(Table(title="Group means on the statements where the groups differ", data=groups.select(
+        "group", "language", pl.col("dimension").replace(_labels()),
+        pl.struct("mean", "ci_low", "ci_high").map_elements(
+            lambda s: _interval(s["mean"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8).alias("mean [95% CI]"),
+        pl.col("mean_100").round(1).alias("0-100"), "n_statements")))
+    return section
+
+
+def language_section(directory: Path, manifest: dict) -> Section:
+    section = Section(title="Does the prompt language change the profile?")
+    table3, effects = _table(directory, "table3"), _table(directory, "language_effect")
+    if effects is None or effects.is_empty():
+        section.paragraphs.append("Only one prompt language, or no statement scored in two: no language test.")
+        return section
+    tested = effects.filter(pl.col("p_value").is_not_null())
+    significant = tested.filter(pl.col("significant"))
+    section.headline.append((f"Language differences with p < {manifest.get('alpha', 0.05)}",
+                             f"{significant.height} of {tested.height} model × dimension × language-pair tests"))
+    section.paragraphs.append("Paired bootstrap test on the statements scored in both languages: the differences "
+                              "are centred to impose the null of no difference; p = (1 + #{|mean*| ≥ |mean|}) / "
+                              "(rounds + 1). No correction for multiple tests is applied: with many tests, a few "
+                              "p < 0.05 are expected by chance.")
+    if table3 is not None and table3.height:
+        section.tables.append(Table(title="Mean scores by dimension and prompt language (* = language difference "
+                                          "significant for that model)", data=table3))
+    section.tables.append(Table(title="Language-effect tests", data=effects.select(
+        "model", pl.col("dimension").replace(_labels()), "language_a", "language_b", "n_statements",
+        pl.struct("difference", "ci_low", "ci_high").map_elements(
+            lambda s: _interval(s["difference"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8)
+        .alias("difference [95% CI]"), pl.col("p_value").round(4))))
+    return section
+
+
+def quality_section(directory: Path) -> Section:
+    section = Section(title="Answers and label quality")
+    failures = _table(directory, "failures")
+    if failures is not None and failures.height:
+        section.tables.append(Table(title="Stances read and failures per model and language", data=failures,
+                                    caption="A tie between runs or runs without a readable answer give no stance; "
+                                            "those statements are left out, never filled with a default."))
+    qc = _table(directory, "qc")
+    if qc is not None and qc.height:
+        section.tables.append(Table(title="Human quality control (layout of the paper's Table 2)", data=qc))
+    return section
+
+
+def examples(store: RunStore, run_id: str | None) -> list[Example]:
+    """A few evaluation answers per model with the stance read from them (escaped on render)."""
+    try:
+        answers = store.requests_with_meta(store.run(run_id).run_id, "evaluate")
+    except DataError:
+        return []
+    if answers.is_empty():
+        return []
+    keywords = load_frames().keywords
+    out = []
+    answered = answers.filter(pl.col("response").is_not_null())
+    for model in sorted(answered["model"].unique().to_list()):
+        for row in answered.filter(pl.col("model") == model).head(EXAMPLES_PER_MODEL).iter_rows(named=True):
+            stance, failure = read_stance(row["response"], keywords.get(row["language"], {}))
+            prompt = json.loads(row["messages_json"] or "[]")
+            text = row["response"][:MAX_EXAMPLE_CHARS]
+            out.append(Example(model=model, language=row["language"],
+                               prompt=prompt[-1]["content"] if prompt else "",
+                               parts=(LabelledSpan(text=text, label=stance or failure),),
+                               note=f"statement {row['statement_id']}, run {row['sample']}"))
+    return out
+
+
+def report_sections(analysis_dir: Path, store: RunStore | None, figures_dir: Path | None = None,
+                    run_id: str | None = None) -> list[Section]:
+    analysis_dir = Path(analysis_dir)
+    manifest = load_manifest(analysis_dir)
+    figures_dir = figures_dir or analysis_dir / "figures"
+    sections = [summary_section(analysis_dir, manifest), profiles_section(analysis_dir, figures_dir),
+                groups_section(analysis_dir, manifest), language_section(analysis_dir, manifest),
+                quality_section(analysis_dir)]
+    if store is not None:
+        found = examples(store, run_id or manifest.get("run_id"))
+        if found:
+            sections.append(Section(title="Example answers", examples=found))
+    return sections

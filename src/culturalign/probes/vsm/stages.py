@@ -1,0 +1,215 @@
+"""The stages of a vsm run: translate -> generate -> parse -> analyze.
+
+Each stage reads what the previous one left in the run store, so any of them can be rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from culturalign import tables
+from culturalign.engine.runner import Request, run_requests
+from culturalign.models.base import GenerateConfig
+from culturalign.probes.registry import RunContext
+from culturalign.probes.vsm import analysis as an
+from culturalign.probes.vsm.countries import resolve_countries
+from culturalign.probes.vsm.extract import extract_choice
+from culturalign.probes.vsm.instrument import INSTRUMENT_URL, Wording, load_structure, load_wording
+from culturalign.probes.vsm.metrics import bootstrap, evaluate_cube
+from culturalign.probes.vsm.prompts import frame_for, messages_for
+from culturalign.probes.vsm.scores import scaling_from_settings
+from culturalign.probes.vsm.translate import complete_wording
+from culturalign.sources import hofstede
+
+log = logging.getLogger(__name__)
+
+GENERATE = "generate"
+DEFINITIONS = {
+    "trial": "one repeat: the 24 answers of one (model, country, prompt language) asked once each",
+    "score": "a dimension index from the VSM 2013 formulas on the trial's answers, plus C, scaled to 0-100",
+    "difference": "mean over the six dimensions of |score - published country score|, per trial",
+    "deviation ratio (DR)": "mean |published score - global mean of published scores| over dimensions, "
+    "divided by the mean difference over trials; higher is better",
+    "DR per dimension": "|published - global mean| / mean |score - published| for one dimension",
+    "condition": "aligned = country's own language; english; chinese; average / other = scores averaged over all "
+    "prompt languages / all but en and zh",
+}
+PARSE = "parse"
+
+
+def _wording(ctx: RunContext, *, ask: bool = True) -> Wording:
+    settings, languages = ctx.settings, ctx.config.languages
+    for lang in languages:
+        frame_for(lang)  # an unsupported prompt language fails before any call
+    wording = load_wording(settings.instrument)
+    return complete_wording(
+        wording, languages, settings.translator, ctx.store, ctx.run_id, show_progress=ctx.show_progress, ask=ask
+    )
+
+
+def build_requests(experiment, wording: Wording) -> list[Request]:
+    """One request per model x country x prompt language x item x repeat."""
+    settings, config = experiment.settings, experiment.config
+    structure = load_structure()
+    probe_params = GenerateConfig(temperature=settings.temperature, max_tokens=settings.max_tokens)
+    requests = []
+    for model in config.models:
+        params = probe_params.merged(model.params)
+        for country in resolve_countries(settings.countries):
+            for language in config.languages:
+                per_language = wording.get(language) or wording.get("en") or next(iter(wording.values()))
+                for item in structure.items:
+                    messages = messages_for(
+                        country, language, per_language[item], completion=model.prompt_style == "completion"
+                    )
+                    for repeat in range(settings.repeats):
+                        meta = {"model": model.name, "country": country.key, "language": language,
+                                "item": item, "repeat": repeat}  # fmt: skip
+                        requests.append(Request(model, messages, params, repeat, meta))
+    return requests
+
+
+def plan(experiment) -> list[Request]:
+    """The generation requests (for dry runs); untranslated languages are estimated from the English text."""
+    wording = load_wording(experiment.settings.instrument)
+    return build_requests(experiment, wording)
+
+
+def translate(ctx: RunContext) -> None:
+    wording = _wording(ctx)
+    ctx.notes["vsm_languages"] = sorted(wording)
+
+
+def generate(ctx: RunContext) -> None:
+    requests = build_requests(ctx.experiment, _wording(ctx, ask=False))
+    if ctx.limit:
+        requests = requests[: ctx.limit]
+    ctx.notes["generate"] = run_requests(ctx.store, ctx.run_id, GENERATE, requests, show_progress=ctx.show_progress)
+
+
+def _options_from_prompt(messages_json: str | None) -> tuple[str, ...]:
+    """The option labels as the model saw them (the "k. label" lines of the user message)."""
+    if not messages_json:
+        return ()
+    user = [m["content"] for m in json.loads(messages_json) if m["role"] == "user"]
+    labels = {}
+    for line in (user[-1] if user else "").splitlines():
+        head, _, rest = line.partition(". ")
+        if head.isdigit() and rest:
+            labels[int(head)] = rest.strip()
+    return tuple(labels.get(k, "") for k in range(1, 6))
+
+
+def parse(ctx: RunContext) -> None:
+    rows = ctx.store.requests_with_meta(ctx.run_id, GENERATE)
+    results = []
+    for row in rows.iter_rows(named=True):
+        text = row["response"] if row["error"] is None else None
+        found = extract_choice(text, row["language"], _options_from_prompt(row["messages_json"]))
+        results.append((row["key"], {
+            "model": row["model"], "country": row["country"], "language": row["language"], "item": row["item"],
+            "repeat": row["repeat"], "choice": found.choice, "status": found.status, "method": found.method,
+        }))  # fmt: skip
+    ctx.store.save_results(ctx.run_id, PARSE, results)
+    kept = sum(1 for _, r in results if r["choice"] is not None)
+    counts = {"parsed": len(results), "kept": kept, "dropped": len(results) - kept}
+    for _, r in results:
+        if r["choice"] is None:
+            counts[f"dropped_{r['status']}"] = counts.get(f"dropped_{r['status']}", 0) + 1
+    ctx.notes["parse"] = counts
+
+
+def answers_table(ctx: RunContext) -> pl.DataFrame:
+    parsed = ctx.store.results(ctx.run_id, PARSE)
+    if parsed.height == 0:
+        return parsed
+    texts = ctx.store.requests(ctx.run_id, GENERATE).select("key", "response", "error")
+    return parsed.join(texts, on="key", how="left").with_columns(pl.col("choice").cast(pl.Int64))
+
+
+def analyze(ctx: RunContext) -> None:
+    settings, config = ctx.settings, ctx.config
+    out = Path(ctx.output_dir) / "analysis"
+    answers = answers_table(ctx)
+    if answers.height == 0:
+        from culturalign.errors import DataError
+
+        raise DataError("the run has no parsed answers yet; run the generate and parse stages first")
+    warnings: list[str] = []
+    table = hofstede.load_scores(settings.scores)
+    countries = resolve_countries(settings.countries)
+    gt_long = hofstede.ground_truth(
+        table, an.table_rows(countries), fallback=settings.ground_truth_fallback,
+        missing=settings.missing_ground_truth, warn=warnings.append,
+    )  # fmt: skip
+    kept = [c for c in countries if c.key in set(gt_long["country"].to_list())]
+    paper_gt = None
+    if settings.global_mean == "paper":
+        paper_gt = hofstede.ground_truth(table, an.paper_country_rows(), fallback=settings.ground_truth_fallback,
+                                         missing="skip")  # fmt: skip
+    gmean = an.global_mean(gt_long, paper_gt)
+    models = [m.name for m in config.models]
+    origins = [m.origin for m in config.models]
+    cube = an.build_cube(answers, models, kept, list(config.languages), settings.repeats, origins)
+    gt = an.gt_matrix(gt_long, cube.countries)
+    scaling = scaling_from_settings(settings.constants, settings.normalisation)
+    ev = evaluate_cube(cube, scaling, gt, gmean)
+    iv = None
+    if settings.bootstrap_rounds:
+        iv = bootstrap(cube, scaling, gt, gmean, settings.bootstrap_rounds, config.seed, an.origin_groups(cube))
+    sensitivity, agreement = an.sensitivity_tables(cube, gt, gmean, scaling, settings.normalisation)
+    outputs = {
+        "answers": answers.drop("key"),
+        "failures": an.failures_table(answers),
+        "item_means": an.item_means_table(answers),
+        "ground_truth": gt_long,
+        "deviation_ratio": an.deviation_table(ev, cube, iv),
+        "dimension_scores": an.dimension_table(ev, cube, gt, iv),
+        "country_ranking": an.ranking_table("country", ev, cube, iv),
+        "model_ranking": an.ranking_table("model", ev, cube, iv),
+        "dimension_dr": an.dimension_dr_table(ev, iv),
+        "origin_comparison": an.origin_table(ev, cube, iv),
+        "sensitivity_rankings": sensitivity,
+        "sensitivity_agreement": agreement,
+    }
+    for stem, df in outputs.items():
+        tables.write_table_pair(df, out, stem)
+    for message in warnings:
+        log.warning(message)
+    manifest = {
+        "probe": "vsm",
+        "run_id": ctx.run_id,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "models": [{"name": m.name, "origin": m.origin, "family": m.family} for m in config.models],
+        "countries": cube.countries,
+        "languages": cube.languages,
+        "repeats": settings.repeats,
+        "temperature": settings.temperature,
+        "constants": settings.constants,
+        "normalisation": settings.normalisation,
+        "global_mean": settings.global_mean,
+        "global_mean_values": dict(zip(load_structure().dimension_keys, map(float, gmean), strict=True)),
+        "ground_truth_fallback": settings.ground_truth_fallback,
+        "bootstrap_rounds": settings.bootstrap_rounds,
+        "bootstrap": "percentile 95% intervals; repeats redrawn with replacement per model, country, language and item",
+        "answers": {"n": answers.height, "ok": int(answers["choice"].is_not_null().sum())},
+        "instrument_source": settings.instrument or INSTRUMENT_URL,
+        "scores_source": settings.scores if settings.scores != "published" else hofstede.SCORES_URL,
+        "warnings": warnings,
+        "tables": sorted(outputs),
+        "definitions": DEFINITIONS,
+    }
+    _write_json(out / "manifest.json", manifest)
+    ctx.notes["analyze"] = {"tables": len(outputs), "warnings": warnings}
+    ctx.notes["analysis"] = out
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    tmp.replace(path)

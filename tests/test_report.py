@@ -1,0 +1,149 @@
+"""The HTML report: self-contained, escaped, honest about its judge, reachable from the CLI and the run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from test_report_fakes import MODELS, write_fake_analysis, write_fake_store
+
+from culturalign.cli.main import main
+from culturalign.errors import DataError, UserError
+from culturalign.probes.registry import RunContext
+from culturalign.report.build import build_report, recorded_analysis_dir, report_stage
+from culturalign.report.html import format_value, script_hash
+from culturalign.report.provenance import judge_summary
+
+GOOD_JUDGE = {"judge": "gpt-4.1-mini", "n_summaries": 200, "agreement": {"estimate": 0.91, "low": 0.87, "high": 0.94},
+              "cohen_kappa": {"estimate": 0.84, "low": 0.79, "high": 0.89}}
+POOR_JUDGE = {"judge": "tiny", "n_summaries": 279, "agreement": 0.43, "cohen_kappa": 0.17}
+PAPER_FIGURES = ("fig1_rq1_coefficients", "fig2_ground_truth_correlations", "fig3_self_consistency",
+                 "fig4_capability_alignment", "fig5_us_bias")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("report")
+    analysis = write_fake_analysis(root / "analysis", judge_validation=POOR_JUDGE)
+    store, run_id = write_fake_store(root / "run.sqlite")
+    path = build_report(analysis, root / "out", store=store, run_id=run_id)
+    store.close()
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_report_is_one_self_contained_file_with_all_figures(built: tuple[Path, str]) -> None:
+    path, html = built
+    assert path.name == "report.html"
+    for stem in PAPER_FIGURES:
+        assert (path.parent / "figures" / f"{stem}.png").is_file()
+        assert (path.parent / "figures" / f"{stem}.svg").is_file()
+    images = re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', html)
+    assert len(images) == 5 + 4  # the paper's five plus one population breakdown per language
+    # Nothing is fetched: no external URL is loaded by any element.
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "default-src 'none'" in html
+
+
+def test_model_output_is_escaped_text(built: tuple[Path, str]) -> None:
+    _, html = built
+    assert "<script>document.title" not in html
+    assert "<img src=x onerror" not in html
+    assert "&lt;script&gt;document.title=&#39;pwned-script&#39;&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=&#34;document.title=&#39;pwned-img&#39;&#34;&gt;" in html
+    assert len(re.findall(r"<script\b", html)) == 1  # only the page's own sort script
+
+
+def test_csp_hash_matches_the_page_script(built: tuple[Path, str]) -> None:
+    _, html = built
+    script = re.search(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    assert script is not None
+    assert f"script-src '{script_hash(html)}'" in html
+
+
+def test_report_shows_provenance_headline_and_judge_warning(built: tuple[Path, str]) -> None:
+    _, html = built
+    assert "culturalign analyze runs/demo.sqlite --rounds 100" in html
+    assert "Bootstrap rounds" in html and "Run configuration" in html
+    assert "Warning: The judge agrees poorly with hand labels (Cohen&#39;s kappa 0.17 &lt; 0.6)" in html
+    assert re.search(r"ρ = -?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\], n = \d+ responses", html)
+    for model in MODELS:  # every model has example responses with labels
+        assert f"<h3>{model}</h3>" in html
+    assert html.count('<span class="badge pro">pro</span>') == 3 * len(MODELS)
+
+
+def test_judge_summary_warns_only_when_poor_or_unvalidated() -> None:
+    text, warnings = judge_summary(GOOD_JUDGE)
+    assert "agreement 91% [87%, 94%]" in text and "kappa 0.84 [0.79, 0.89]" in text and "n=200" in text
+    assert warnings == []
+    assert "kappa 0.17" in judge_summary(POOR_JUDGE)[1][0]
+    text, warnings = judge_summary(None, 0.045)
+    assert text.startswith("not validated") and "not validated" in warnings[0]
+
+
+def test_good_judge_report_has_no_warning(tmp_path: Path) -> None:
+    analysis = write_fake_analysis(tmp_path / "analysis", judge_validation=GOOD_JUDGE, only=set())
+    html = build_report(analysis, tmp_path / "out").read_text(encoding="utf-8")
+    assert 'class="warning"' not in html
+    assert "No run store was given" in html
+
+
+def test_missing_tables_leave_a_sentence_not_a_crash(tmp_path: Path) -> None:
+    analysis = write_fake_analysis(tmp_path / "analysis", only={"consistency", "human_consistency"})
+    html = build_report(analysis, tmp_path / "out").read_text(encoding="utf-8")
+    assert "This analysis has no rq1.csv" in html and "This analysis has no us_bias.csv" in html
+    assert "Warning: The judge that labelled these responses was not validated" in html
+    assert len(re.findall(r"data:image/png", html)) == 1  # self-consistency only
+
+
+def test_table_cells_keep_full_values_for_sorting() -> None:
+    cell = format_value(0.000012345, "p")
+    assert cell.text == "< 0.001" and float(cell.sort) == 0.000012345
+    assert format_value(0.1234567, "coef").text == "0.123"
+    assert format_value(None).text == ""
+
+
+def test_store_source_finds_the_recorded_analysis(tmp_path: Path) -> None:
+    store, run_id = write_fake_store(tmp_path / "runs" / "demo.sqlite")
+    analysis = write_fake_analysis(tmp_path / "runs" / "demo" / "analysis", judge_validation=GOOD_JUDGE, only=set())
+    assert recorded_analysis_dir(store, store.run(run_id)) == analysis
+    store.close()
+    path = build_report(tmp_path / "runs" / "demo.sqlite", tmp_path / "out")
+    html = path.read_text(encoding="utf-8")
+    assert run_id in html and "pwned-script" in html
+
+
+def test_bad_sources_are_one_line_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        build_report(tmp_path / "nowhere", tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="has no manifest.json"):
+        build_report(tmp_path / "empty", tmp_path / "out")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataError, match="not valid JSON"):
+        build_report(tmp_path / "broken", tmp_path / "out")
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_cli_writes_the_report_and_prints_its_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    analysis = write_fake_analysis(tmp_path / "analysis", only={"us_bias"})
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(analysis), "-o", str(tmp_path / "out")])
+    assert exit_info.value.code in (0, None)
+    assert capsys.readouterr().out.strip() == str(tmp_path / "out" / "report.html")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(tmp_path / "missing"), "-o", str(tmp_path / "out2")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "does not exist" in err and len(err.splitlines()) == 1
+
+
+def test_report_stage_writes_into_the_run_output(tmp_path: Path) -> None:
+    store, run_id = write_fake_store(tmp_path / "run.sqlite")
+    write_fake_analysis(tmp_path / "output" / "analysis", judge_validation=GOOD_JUDGE, only={"us_bias"})
+    ctx = RunContext(experiment=None, store=store, run_id=run_id, output_dir=tmp_path / "output")  # type: ignore[arg-type]
+    assert report_stage(ctx) is None
+    assert ctx.notes["report"] == tmp_path / "output" / "report" / "report.html"
+    assert "gemma-2-2b-it" in ctx.notes["report"].read_text(encoding="utf-8")
+    store.close()

@@ -1,0 +1,191 @@
+"""`culturalign run`, `runs` and `runs export` end to end with the mock backend, and bad experiment files."""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from culturalign.cli.main import main
+from culturalign.run import run_experiment
+from culturalign.store import RunStore
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = PROJECT_ROOT / "examples" / "quickstart.toml"
+
+MOCK_EXPERIMENT = """
+probe = "wvs"
+name = "cli-test"
+seed = 5
+languages = ["da", "en", "nl", "pt"]
+store = "runs/cli-test.sqlite"
+output = "runs/cli-test"
+
+[[models]]
+name = "mock-chat"
+family = "mock"
+backend = "mock"
+
+[[models]]
+name = "mock-base"
+family = "mock"
+backend = "mock"
+prompt_style = "completion"
+
+[[judges]]
+name = "mock-judge"
+backend = "mock"
+
+[wvs]
+prompts_per_language = 4
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "experiment.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _cli(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    return int(done.value.code or 0)
+
+
+def test_run_end_to_end_then_a_rerun_asks_nothing_new(tmp_path, capsys):
+    experiment = _write(tmp_path, MOCK_EXPERIMENT)
+    assert _cli(["run", str(experiment), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "Responses:" in out and "kept of 32" in out
+
+    store_path = tmp_path / "runs" / "cli-test.sqlite"
+    with RunStore(store_path) as store:
+        (info,) = store.runs()
+        generated = store.requests_with_meta(info.run_id, "generate")
+        parsed = store.results(info.run_id, "parse")
+    assert generated.height == 4 * 4 * 2
+    assert generated["response"].null_count() == 0
+    assert sorted(set(generated["language"])) == ["da", "en", "nl", "pt"]
+    assert parsed.height == generated.height
+    assert set(parsed.columns) >= {"kept", "reason", "response_language", "summaries", "n_summaries"}
+    # The mock writes its lists from the prompt's own words, so each is in the prompt's language.
+    joined = generated.select("key", "language").join(parsed, on="key")
+    assert (joined["response_language"] == joined["language"]).mean() >= 0.9
+
+    again = run_experiment(experiment, show_progress=False)
+    assert again.run_id == info.run_id
+    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 32
+
+
+def test_limit_and_runs_listing_and_export(tmp_path, capsys):
+    experiment = _write(tmp_path, MOCK_EXPERIMENT)
+    result = run_experiment(experiment, limit=6, show_progress=False)
+    assert result.notes["generate"]["total"] == 6
+    store_path = tmp_path / "runs" / "cli-test.sqlite"
+
+    assert _cli(["runs", str(store_path)]) == 0
+    assert result.run_id in capsys.readouterr().out
+    exported = tmp_path / "calls.parquet"
+    assert _cli(["runs", "export", str(store_path), "--run", result.run_id, "-o", str(exported)]) == 0
+    table = pl.read_parquet(exported)
+    generate_rows = table.filter(pl.col("stage") == "generate")
+    assert generate_rows.height == 6
+    assert generate_rows["parse_kept"].null_count() == 0
+    assert _cli(["runs", "export", str(store_path), "--run", "nope", "-o", str(tmp_path / "x.parquet")]) == 2
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_dry_run_counts_and_prices_without_asking(tmp_path, capsys):
+    priced = MOCK_EXPERIMENT.replace(
+        'name = "mock-chat"', 'name = "mock-chat"\nprice_input_per_mtok = 1.0\nprice_output_per_mtok = 2.0'
+    )
+    experiment = _write(tmp_path, priced)
+    assert _cli(["run", str(experiment), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Dry run" in out and "Estimated cost: $" in out
+    assert not (tmp_path / "runs").exists()
+    result = run_experiment(experiment, dry_run=True)
+    generate = {e.model: e for e in result.estimates if e.stage == "generate"}
+    assert generate["mock-chat"].calls == 16 and generate["mock-base"].calls == 16
+    assert generate["mock-chat"].cost_usd > 0 and generate["mock-base"].cost_usd is None
+    assert generate["mock-chat"].output_tokens == 16 * 1024  # max_tokens bounds the output
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+BAD_FILES = {
+    "unknown backend": (MOCK_EXPERIMENT.replace('backend = "mock"\nprompt_style', 'backend = "nosuch"\nprompt_style'),
+                        "models[1].backend"),
+    "unknown language": (MOCK_EXPERIMENT.replace('"pt"]', '"xx"]'), "languages"),
+    "missing key variable": (
+        MOCK_EXPERIMENT.replace('name = "mock-judge"', 'name = "mock-judge"\napi_key_env = "CULTURALIGN_TEST_NO_SUCH_KEY"'),
+        "judges[0].api_key_env",
+    ),
+    "unknown field": (MOCK_EXPERIMENT.replace("prompts_per_language = 4", "prompts_per_langauge = 4"),
+                      "prompts_per_langauge"),
+    "bad toml": (MOCK_EXPERIMENT.replace('seed = 5', 'seed = = 5'), "not valid TOML"),
+    "bad limit": (MOCK_EXPERIMENT.replace("[wvs]", "limit = -3\n[wvs]"), "limit"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_experiment_files_exit_2_with_one_line_and_start_nothing(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CULTURALIGN_TEST_NO_SUCH_KEY", raising=False)
+    text, expected = BAD_FILES[case]
+    experiment = _write(tmp_path, text)
+    assert _cli(["run", str(experiment), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_unreachable_server_stops_before_the_run(tmp_path, capsys):
+    text = MOCK_EXPERIMENT.replace(
+        'name = "mock-chat"\nfamily = "mock"\nbackend = "mock"',
+        f'name = "remote"\nbackend = "openai"\nbase_url = "http://127.0.0.1:{_closed_port()}/v1"\ntimeout_s = 5',
+    )
+    experiment = _write(tmp_path, text)
+    assert _cli(["run", str(experiment), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "models[0]" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_experiment_file_is_exit_2(tmp_path, capsys):
+    assert _cli(["run", str(tmp_path / "nothing.toml")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_quickstart_is_the_embedded_base_model_in_four_languages():
+    data = tomllib.loads(QUICKSTART.read_text(encoding="utf-8"))
+    assert data["languages"] == ["da", "en", "nl", "pt"]
+    (model,) = data["models"]
+    assert model["backend"] == "llamacpp" and model["prompt_style"] == "completion"
+    assert "base model" in QUICKSTART.read_text(encoding="utf-8").lower()
+    assert data["wvs"]["prompts_per_language"] <= 10
+
+
+@pytest.mark.slow
+def test_quickstart_runs_with_the_embedded_model(tmp_path):
+    """The real quickstart, cut to a few requests: the embedded model answers, the parser reads it."""
+    text = QUICKSTART.read_text(encoding="utf-8")
+    text = text.replace('store = "../culturalign-runs/quickstart.sqlite"', 'store = "q.sqlite"')
+    text = text.replace('output = "../culturalign-runs/quickstart"', 'output = "q-out"')
+    experiment = _write(tmp_path, text, "quickstart.toml")
+    result = run_experiment(experiment, limit=4, show_progress=False)
+    assert result.notes["generate"]["total"] == 4 and result.notes["generate"]["failed"] == 0
+    with RunStore(tmp_path / "q.sqlite") as store:
+        parsed = store.results(result.run_id, "parse")
+    assert parsed.height == 4
+    # A 270M base model often wanders; what matters is that every response got a verdict.
+    assert parsed["reason"].drop_nulls().is_in(["not_a_list", "too_few_summaries", "wrong_language"]).all()
+    assert parsed["n_summaries"].max() >= 1
