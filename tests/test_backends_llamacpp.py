@@ -45,6 +45,12 @@ def test_missing_gguf_is_a_one_line_backend_error(tmp_path) -> None:
         get_backend(spec)
 
 
+def test_embedded_weights_are_reassembled_only_when_needed(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CULTURALIGN_MODEL_CACHE", str(tmp_path))
+    backend = get_backend(ModelSpec(name="gemma-3-270m", backend="llamacpp", prompt_style="completion"))
+    assert list(tmp_path.iterdir()) == []  # building the backend (e.g. for a dry run) wrote nothing
+
+
 def test_vllm_without_vllm_installed_is_a_one_line_backend_error() -> None:
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed here; this test is about machines without it")

@@ -139,3 +139,34 @@ def test_check_fails_for_an_unreachable_server_and_passes_for_a_live_one(server:
     with pytest.raises(BackendError, match="cannot reach"):
         asyncio.run(dead.check())
     asyncio.run(get_backend(_spec(server.base_url)).check())
+
+
+def test_retry_timing_options_do_not_change_the_store_key() -> None:
+    from culturalign.store.keys import request_key
+
+    messages = [ChatMessage(role="user", content="x")]
+    plain = _spec("http://127.0.0.1:9/v1", options={})
+    tuned = _spec("http://127.0.0.1:9/v1", options={"retry_base_s": 2.0, "retry_cap_s": 60})
+    assert request_key(plain, messages, GenerateConfig(), 0) == request_key(tuned, messages, GenerateConfig(), 0)
+
+
+def test_rate_limits_are_applied_per_backend(server: FaultyServer) -> None:
+    spec = _spec(server.base_url, requests_per_minute=6000, tokens_per_minute=100_000)
+    backend = get_backend(spec)
+    assert backend.limiter.active and backend.limiter.requests and backend.limiter.tokens
+    calls: list[tuple] = []
+    acquire, settle = backend.limiter.acquire, backend.limiter.settle
+
+    async def recording_acquire(estimated: int) -> float:
+        calls.append(("acquire", estimated))
+        return await acquire(estimated)
+
+    def recording_settle(estimated: int, actual: int | None) -> None:
+        calls.append(("settle", estimated, actual))
+        settle(estimated, actual)
+
+    backend.limiter.acquire, backend.limiter.settle = recording_acquire, recording_settle
+    out = _ask(spec, "limited by rate", GenerateConfig(max_tokens=50), backend=backend)
+    assert out.ok
+    # charged with the estimate (4 prompt tokens + 50 output), then settled with the reported usage
+    assert calls == [("acquire", 54), ("settle", 54, out.input_tokens + out.output_tokens)]

@@ -131,3 +131,17 @@ def test_model_styles_order_members_by_size() -> None:
                                          (float("nan"), "")])
 def test_significance_marks(p: float | None, mark: str) -> None:
     assert significance_mark(p) == mark
+
+
+def test_missing_estimates_are_left_out_not_drawn_as_zero(tables: dict[str, pl.DataFrame], tmp_path: Path) -> None:
+    consistency = tables["consistency"].with_columns(pl.lit(None, dtype=pl.Float64).alias("mean"))
+    with pytest.raises(DataError, match="no rows"):
+        F.self_consistency_figure(consistency, None)
+    # Unknown intervals (too few rows to bootstrap) and intervals that miss the estimate still draw.
+    odd = tables["alignment"].with_columns(
+        pl.when(pl.col("model") == "gpt-4o").then(None).otherwise(pl.col("ci_low")).alias("ci_low"),
+        pl.when(pl.col("model") == "gemma-2-2b-it").then(pl.col("mean") - 0.01).otherwise(pl.col("ci_high"))
+        .alias("ci_high"),
+    )
+    png, _ = save_figure(F.population_alignment_figure(odd, "da"), tmp_path, "odd")
+    assert png.stat().st_size > 10_000

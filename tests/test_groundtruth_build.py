@@ -234,6 +234,9 @@ BAD_INPUTS = [
     (lambda d: d, ["--coding", "creative"], "unknown coding 'creative'"),
     (lambda d: d, ["--country-column", "nation"], r"misses the column\(s\) nation"),
     (lambda d: d.assign(F118=["yes"] * 9), [], "could not parse `yes`.*F118"),
+    (lambda d: d, ["--by", "country+region"], r"misses the column\(s\) region"),
+    (lambda d: d, ["--by", " , "], "no population level"),
+    (lambda d: d, ["--weight-columns", "gwght,cntry_AN"], "`DK`.*cntry_AN"),
 ]
 
 

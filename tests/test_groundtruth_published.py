@@ -128,6 +128,14 @@ def test_fetch_from_loopback_then_load_offline(paper_data: Path, static_server, 
     assert load_human_consistency(None).height == 13
 
 
+def test_loading_without_a_path_fetches_when_the_cache_is_empty(paper_data: Path, static_server, monkeypatch):
+    assert not published.is_cached()
+    monkeypatch.setenv(published.BASE_URL_ENV, static_server(paper_data))
+    gt = load_ground_truth()
+    assert published.is_cached()
+    assert math.isclose(_vps(gt, "language", "da", "f120"), 0.8441041599591297, rel_tol=1e-12)
+
+
 def test_fetch_with_wrong_content_fails_and_keeps_nothing(tmp_path: Path, static_server, capsys):
     fake = tmp_path / "mirror"
     fake.mkdir()

@@ -43,6 +43,7 @@ def test_report_is_one_self_contained_file_with_all_figures(built: tuple[Path, s
     # Nothing is fetched: no external URL is loaded by any element.
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "default-src 'none'" in html
+    assert "not drawn" not in html
 
 
 def test_model_output_is_escaped_text(built: tuple[Path, str]) -> None:
@@ -65,7 +66,7 @@ def test_report_shows_provenance_headline_and_judge_warning(built: tuple[Path, s
     _, html = built
     assert "culturalign analyze runs/demo.sqlite --rounds 100" in html
     assert "Bootstrap rounds" in html and "Run configuration" in html
-    assert "Warning: The judge agrees poorly with hand labels (Cohen&#39;s kappa 0.17 &lt; 0.6)" in html
+    assert "Warning: The judge tiny agrees poorly with hand labels (Cohen&#39;s kappa 0.17 &lt; 0.6)" in html
     assert re.search(r"ρ = -?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\], n = \d+ responses", html)
     for model in MODELS:  # every model has example responses with labels
         assert f"<h3>{model}</h3>" in html
@@ -77,6 +78,9 @@ def test_judge_summary_warns_only_when_poor_or_unvalidated() -> None:
     assert "agreement 91% [87%, 94%]" in text and "kappa 0.84 [0.79, 0.89]" in text and "n=200" in text
     assert warnings == []
     assert "kappa 0.17" in judge_summary(POOR_JUDGE)[1][0]
+    multi = {"quality": [{"judge": "j1", "validated": False, "warning": "j1 is unvalidated."}, {**GOOD_JUDGE, "judge": "j2"}]}
+    text, warnings = judge_summary(multi)
+    assert text.startswith("j1: not validated; j2: agreement 91%") and warnings == ["j1 is unvalidated."]
     text, warnings = judge_summary(None, 0.045)
     assert text.startswith("not validated") and "not validated" in warnings[0]
 
@@ -147,3 +151,46 @@ def test_report_stage_writes_into_the_run_output(tmp_path: Path) -> None:
     assert ctx.notes["report"] == tmp_path / "output" / "report" / "report.html"
     assert "gemma-2-2b-it" in ctx.notes["report"].read_text(encoding="utf-8")
     store.close()
+
+
+def test_a_store_without_analysis_is_analysed_on_the_fly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    from culturalign.probes import registry
+
+    class NoSettings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    calls: list[Path] = []
+
+    def analyse(ctx: RunContext) -> None:
+        calls.append(ctx.output_dir)
+        write_fake_analysis(ctx.output_dir / "analysis", judge_validation=GOOD_JUDGE, only={"us_bias"})
+
+    probe = registry.Probe("report-test", "test only", NoSettings, (registry.Stage("analyze", analyse),), lambda e: [])
+    monkeypatch.setitem(registry._PROBES, "report-test", probe)
+    store, _ = write_fake_store(tmp_path / "s.sqlite")
+    run_id = store.start_run("otf", "report-test", {"probe": "report-test", "name": "otf", "languages": ["en"],
+                                                    "models": [{"name": "m", "backend": "mock"}]})
+    store.close()
+    path = build_report(tmp_path / "s.sqlite", tmp_path / "out", run_id=run_id)
+    assert calls == [tmp_path / "out"]
+    assert (tmp_path / "out" / "analysis" / "manifest.json").is_file()
+    assert run_id in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_released_data_reproduction_renders_all_five_figures(paper_data: Path, tmp_path: Path) -> None:
+    from culturalign.cli.main import app
+
+    if not any(getattr(c, "name", None) == "reproduce" for c in app.registered_groups):
+        pytest.skip("the `culturalign reproduce` command is not registered in this version")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "multilingual-multicultural", "--data", str(paper_data), "--output", str(tmp_path / "a")])
+    assert exit_info.value.code in (0, None)
+    path = build_report(tmp_path / "a", tmp_path / "report")
+    for stem in PAPER_FIGURES:
+        assert (path.parent / "figures" / f"{stem}.png").stat().st_size > 10_000
+    html = path.read_text(encoding="utf-8")
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 5
+    assert "Comparison with the published analysis" in html

@@ -53,7 +53,8 @@ def test_option_text_when_no_number_prefers_the_longest_label():
         ("It depends on the situation.", "no_answer"),
         ("I pick 7", "out_of_range"),
         ("Either 2 or 4, hard to say", "ambiguous"),
-        ("三和四都可以", "no_answer"),  # numerals without a cue in a script without spaces are not trusted
+        ("三和四都可以", "no_answer"),
+        ("1. label alpha\n2.", "echoed_options"),  # a base model continuing the option list  # numerals without a cue in a script without spaces are not trusted
         ("", "no_answer"),
     ],
 )

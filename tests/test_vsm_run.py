@@ -115,6 +115,20 @@ def test_translations_are_cached_and_exportable(tmp_path, shared_data):
     assert sorted(read_instrument_file(files[0])["de"]) == list(range(1, 25))
 
 
+def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared_data):
+    experiment = _experiment(tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0)
+    lines = ["item,text,option_1,option_2,option_3,option_4,option_5"]
+    lines += [f'{i},"Our own stand-in question {i}?",one,two,three,four,five' for i in range(1, 25)]
+    (tmp_path / "mine.csv").write_text("\n".join(lines), encoding="utf-8")
+    text = re.sub(r'instrument = \[".*?"\]', 'instrument = ["mine.csv"]', experiment.read_text(encoding="utf-8"), count=1)
+    experiment.write_text(text, encoding="utf-8")
+    result = run_experiment(experiment, show_progress=False)
+    answers = pl.read_parquet(result.output_dir / "analysis" / "answers.parquet")
+    assert answers.height == 24 * 3
+    store_prompts = result.notes["generate"]["total"]
+    assert store_prompts == 24 * 3
+
+
 @pytest.mark.parametrize(
     ("languages", "countries", "needle"),
     [

@@ -14,7 +14,7 @@ console = Console(highlight=False, soft_wrap=True)
 _INSTRUMENT_HELP = (
     "Check your own wording file instead of downloading: CSV with header item,text,option_1,...,option_5[,language] "
     "(item 1-24, option_k = label of answer k, language ISO 639-1, default en), or the public copy's layout "
-    "(no header; text, five labels, placeholder). Use it in a run with instrument = [\"FILE\"] in [vsm]."
+    "(no header; text, five labels, placeholder). List it under instrument in the vsm section of an experiment to use it in a run."
 )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -106,14 +107,14 @@ def summary_table(store: RunStore, run_id: str) -> Table:
     df = run_summary(store, run_id)
     table = _table(
         f"Run {run_id}",
-        ["stage", "model", "requests", "cached", "asked", "answered", "failed", "failures by reason", "retries",
-         "tokens in", "tokens out", "wall s", "model s"],
+        ["stage", "model", "req", "cached", "asked", "ok", "failed", "failures by reason", "retries",
+         "tok in", "tok out", "time s"],
     )
     for row in df.iter_rows(named=True):
         table.add_row(
             row["stage"], row["model"], _int(row["requests"]), _int(row["cached"]), _int(row["asked"]),
             _int(row["answered"]), _int(row["failed"]), row["failed_by_reason"] or "", _int(row["retries"]),
-            _int(row["input_tokens"]), _int(row["output_tokens"]), _secs(row["wall_s"]), _secs(row["model_time_s"]),
+            _int(row["input_tokens"]), _int(row["output_tokens"]), _secs(row["wall_s"]),
         )
     return table
 
@@ -175,10 +176,18 @@ def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -
 
 
 def _table(title: str, columns: list[str]) -> Table:
-    table = Table(title=title, title_justify="left")
+    # A light frame: the summary must stay readable in an 80-100 column terminal or CI log.
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in columns:
-        table.add_column(name, justify="left" if name in ("stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason") else "right")
+        text = name in _TEXT_COLUMNS
+        # Labels may wrap; numbers never do (a wrapped number misreads as two).
+        table.add_column(
+            name, justify="left" if text else "right", no_wrap=not text, overflow="fold", min_width=min(len(name), 8) if text else None
+        )
     return table
+
+
+_TEXT_COLUMNS = frozenset({"stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason"})
 
 
 def _int(value: int | None) -> str:

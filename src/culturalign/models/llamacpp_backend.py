@@ -93,8 +93,12 @@ def embedded_model_path() -> Path:
     return target
 
 
+def _wants_embedded(spec: ModelSpec) -> bool:
+    return spec.model is None or spec.model in EMBEDDED_NAMES
+
+
 def resolve_model_path(spec: ModelSpec) -> Path:
-    if spec.model is None or spec.model in EMBEDDED_NAMES:
+    if _wants_embedded(spec):
         return embedded_model_path()
     path = Path(spec.model).expanduser()
     if not path.is_file():
@@ -137,11 +141,20 @@ class LlamaCppBackend(ModelBackend):
         self.n_ctx = int(options.get("n_ctx", DEFAULT_N_CTX))
         self.n_threads = int(options.get("n_threads", DEFAULT_N_THREADS))
         self.default_max_tokens = int(options.get("default_max_tokens", DEFAULT_MAX_TOKENS))
-        self.path = resolve_model_path(spec)
+        # A named GGUF file must exist now; the embedded model is reassembled only when first
+        # needed, so that building a backend (e.g. for a dry run) stays cheap.
+        self._path = None if _wants_embedded(spec) else resolve_model_path(spec)
         self._turn: asyncio.Lock | None = None
 
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = embedded_model_path()
+        return self._path
+
     async def check(self) -> None:
-        await asyncio.to_thread(load_model, self.path, self.n_ctx, self.n_threads)
+        """Reassemble the embedded weights if needed and load the model: a bad file stops the run before it starts."""
+        await asyncio.to_thread(lambda: load_model(self.path, self.n_ctx, self.n_threads))
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         started = time.perf_counter()

@@ -144,6 +144,8 @@ def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir:
                  ("Run started", run.started_at), ("Run ended", run.ended_at or "not finished"),
                  ("culturalign version (run)", run.package_version)]
     shown = set()
+    if "created_at" not in manifest:
+        rows.append(("Analysed at", analysed_at(manifest, analysis_dir)))
     for key, label in _MANIFEST_LABELS.items():
         if key in manifest and label not in shown and manifest[key] is not None:
             rows.append((label, _plain(manifest[key])))
@@ -156,9 +158,18 @@ def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir:
     return rows
 
 
-def summary_line(manifest: dict[str, Any], run: RunInfo | None) -> str:
+def analysed_at(manifest: dict[str, Any], analysis_dir: Path) -> str:
+    """When the analysis was made: the manifest's own time, else when its manifest was written."""
+    recorded = manifest.get("created_at")
+    if recorded:
+        return str(recorded)
+    written = datetime.fromtimestamp((analysis_dir / MANIFEST_NAME).stat().st_mtime, UTC)
+    return f"{written:%Y-%m-%d %H:%M} UTC"
+
+
+def summary_line(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path) -> str:
     bits = [f"run {run.name} ({run.status})" if run else "no run store given",
-            f"analysed {manifest.get('created_at', 'at an unrecorded time')}",
+            f"analysed {analysed_at(manifest, analysis_dir)}",
             f"culturalign {manifest.get('package_version', __version__)}"]
     return " · ".join(bits)
 
@@ -232,7 +243,7 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
     page = ReportPage(
         title=f"culturalign report: {probe}" + (f", run {run.name}" if run else ""),
         subtitle=f"What the {probe} probe measured, each number with its uncertainty, and how it was made.",
-        summary_line=summary_line(manifest, run),
+        summary_line=summary_line(manifest, run, analysis_dir),
         provenance=provenance_rows(manifest, run, analysis_dir),
         config_text=json.dumps(run.config, indent=2, ensure_ascii=False, default=str) if run else "",
         sections=[section_view(i, s) for i, s in enumerate(sections, start=1)],

@@ -42,6 +42,24 @@ def natural_key(text: str) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def interval_error(centre: float, low: float | None, high: float | None) -> list[list[float]] | None:
+    """Error-bar lengths for matplotlib; none when the interval is unknown (too few rows to bootstrap).
+
+    A percentile interval need not contain the point estimate; the bar then stops at the point."""
+    if not (_finite(low) and _finite(high)):
+        return None
+    return [[max(centre - low, 0.0)], [max(high - centre, 0.0)]]
+
+
+def _with_values(df: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Rows whose value is a finite number (too few responses leave an estimate empty)."""
+    return df.filter(pl.col(column).cast(pl.Float64).is_finite().fill_null(False))
+
+
 def _nonempty(df: pl.DataFrame, what: str) -> pl.DataFrame:
     if df.is_empty():
         raise DataError(f"{what} has no rows; rerun the analysis or check its filters")
@@ -101,7 +119,7 @@ def capability_terms(rq1: pl.DataFrame) -> pl.DataFrame:
 
 def rq1_coefficients_figure(rq1: pl.DataFrame) -> MplFigure:
     """Capability slope per family, one panel per language, with 95% intervals (paper Fig. 1)."""
-    terms = _nonempty(capability_terms(rq1), "the rq1 table's capability terms")
+    terms = _nonempty(_with_values(capability_terms(rq1), "coef"), "the rq1 table's capability terms")
     languages = _languages(terms)
     families = sorted(terms["family"].unique().to_list(), key=str.lower)
     colours = family_colours(families)
@@ -115,9 +133,11 @@ def rq1_coefficients_figure(rq1: pl.DataFrame) -> MplFigure:
                 if row.is_empty():
                     continue
                 coef, low, high, p = (row[c][0] for c in ("coef", "ci_low", "ci_high", "p"))
+                if not _finite(coef):
+                    continue
                 significant = p is not None and p < 0.05
                 ax.errorbar(
-                    coef, y, xerr=[[coef - low], [high - coef]], fmt="o", color=colours[family],
+                    coef, y, xerr=interval_error(coef, low, high), fmt="o", color=colours[family],
                     markerfacecolor=colours[family] if significant else "white", capsize=2, markersize=5,
                 )
                 ax.annotate(significance_mark(p), (coef, y), xytext=(0, 4), textcoords="offset points",
@@ -197,7 +217,7 @@ def ground_truth_correlation_figure(ground_truth: pl.DataFrame, population_kind:
 def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.DataFrame | None) -> MplFigure:
     """Self-consistency per model and language with 95% CIs; the human range as a band (Fig. 3)."""
     require_columns(consistency, ["model", "family", "language", "mean", "ci_low", "ci_high"], "consistency table")
-    data = _nonempty(consistency, "the consistency table")
+    data = _nonempty(_with_values(consistency, "mean"), "the consistency table (values)")
     families = _families_of(data)
     models = _ordered_models(families)
     styles = model_styles(families)
@@ -222,7 +242,9 @@ def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.Dat
                 if row.is_empty():
                     continue
                 mean, low_ci, high_ci = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
-                ax.errorbar(x - 0.4 + width * (k + 0.5), mean, yerr=[[mean - low_ci], [high_ci - mean]],
+                if not _finite(mean):
+                    continue
+                ax.errorbar(x - 0.4 + width * (k + 0.5), mean, yerr=interval_error(mean, low_ci, high_ci),
                             fmt=marker, color=colour, markersize=4.5, capsize=1.5, linewidth=0.9)
         ax.set_xticks(range(len(languages)), languages)
         ax.set_xlim(-0.5, len(languages) - 0.5)
@@ -260,6 +282,8 @@ def adjusted_alignment(
             .alias("adjusted")
         )
         .select("model", "family", "language", "score", "alignment", "adjusted")
+        .drop_nulls(["score", "adjusted"])
+        .filter(pl.col("score").is_finite() & pl.col("adjusted").is_finite())
         .sort("language", "family", "model")
     )
 
@@ -315,7 +339,7 @@ def capability_alignment_figure(
 def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | None = None) -> MplFigure:
     """US-bias coefficient per model and language with +/- 1 SE bars (paper Fig. 5)."""
     require_columns(us_bias, ["model", "language", "coef", "se", "p"], "US-bias table")
-    data = _nonempty(us_bias, "the US-bias table")
+    data = _nonempty(_with_values(us_bias, "coef"), "the US-bias table")
     families = {m: (model_families or {}).get(m, "other") for m in data["model"].unique().to_list()}
     models = _ordered_models(families)
     styles = model_styles(families)
@@ -329,7 +353,10 @@ def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | No
                 row = rows.filter(pl.col("model") == model)
                 if row.is_empty():
                     continue
-                coef, se, p = float(row["coef"][0]), float(row["se"][0]), row["p"][0]
+                coef, se, p = row["coef"][0], row["se"][0], row["p"][0]
+                if not _finite(coef):
+                    continue
+                se = se if _finite(se) else 0.0
                 colour, marker = styles[model]
                 significant = p is not None and p < 0.05
                 ax.errorbar(coef, y, xerr=se, fmt=marker, color=colour, capsize=2, markersize=4.5,
@@ -351,7 +378,8 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
     """Alignment of each model with each population for one prompt language, 95% bootstrap CIs."""
     require_columns(alignment, ["model", "family", "language", "population_kind", "population", "mean",
                                 "ci_low", "ci_high"], "alignment table")
-    data = _nonempty(alignment.filter(pl.col("language") == language), f"the alignment rows for language {language}")
+    data = _nonempty(_with_values(alignment.filter(pl.col("language") == language), "mean"),
+                     f"the alignment rows for language {language}")
     kind_order = {"language": 0, "global": 2}
     populations = (
         data.select("population_kind", "population").unique()
@@ -375,7 +403,9 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
                 if row.is_empty():
                     continue
                 mean, low, high = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
-                ax.errorbar(mean, y - 0.4 + step * (k + 0.5), xerr=[[mean - low], [high - mean]], fmt=marker,
+                if not _finite(mean):
+                    continue
+                ax.errorbar(mean, y - 0.4 + step * (k + 0.5), xerr=interval_error(mean, low, high), fmt=marker,
                             color=colour, markersize=3.5, capsize=1.2, linewidth=0.8)
         for y in range(0, len(labels), 2):  # banded rows: the eye keeps a population's points together
             ax.axhspan(y - 0.5, y + 0.5, color="#F3F3F3", linewidth=0, zorder=0)

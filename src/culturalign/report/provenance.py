@@ -62,16 +62,42 @@ def _first(mapping: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def judge_summary(validation: Mapping[str, Any] | None, error_rate: float | None = None) -> tuple[str, list[str]]:
-    """The judge's measured agreement in one line, and the warnings a reader must see."""
-    if not validation:
+def judge_entries(validation: Any) -> list[Mapping[str, Any]]:
+    """One record per judge, whether the manifest holds one record, a list, or {"quality": [...]}."""
+    if isinstance(validation, Mapping) and isinstance(validation.get("quality"), list):
+        validation = validation["quality"]
+    if isinstance(validation, Mapping):
+        return [validation] if validation else []
+    if isinstance(validation, list):
+        return [v for v in validation if isinstance(v, Mapping)]
+    return []
+
+
+def judge_summary(validation: Any, error_rate: float | None = None) -> tuple[str, list[str]]:
+    """The judges' measured agreement in one line, and the warnings a reader must see."""
+    entries = judge_entries(validation)
+    if not entries:
         note = f"; assumed error rate {error_rate:.3f}" if isinstance(error_rate, int | float) else ""
         return (
             f"not validated{note}",
             ["The judge that labelled these responses was not validated against hand labels: "
              "treat every alignment number as unverified until `culturalign judge validate` has measured it."],
         )
+    texts, warnings = [], []
+    for entry in entries:
+        text, entry_warnings = _one_judge(entry)
+        texts.append(text)
+        warnings.extend(w for w in entry_warnings if w not in warnings)
+    return "; ".join(texts), warnings
+
+
+def _one_judge(validation: Mapping[str, Any]) -> tuple[str, list[str]]:
     name = _first(validation, "judge", "model", "name")
+    if validation.get("validated") is False:
+        text = f"{name}: not validated" if name else "not validated"
+        own = validation.get("warning")
+        return text, [str(own) if own else f"The judge {name or ''} was not validated against hand labels: "
+                      "its scores cannot be interpreted."]
     agreement = _first(validation, "agreement", "accuracy")
     kappa = _first(validation, "cohen_kappa", "kappa")
     n = _first(validation, "n_summaries", "n", "n_labels")
@@ -85,7 +111,7 @@ def judge_summary(validation: Mapping[str, Any] | None, error_rate: float | None
         parts.append(f"VPS mean absolute error {format_interval(mae, digits=3)}")
     if n is not None:
         parts.append(f"n={n} hand-labelled summaries")
-    source = _first(validation, "source")
+    source = _first(validation, "source", "reference")
     text = (f"{name}: " if name else "") + ", ".join(parts or ["validation recorded without figures"])
     if source:
         text += f" ({source})"
@@ -93,8 +119,9 @@ def judge_summary(validation: Mapping[str, Any] | None, error_rate: float | None
     kappa_value = estimate_of(kappa)
     if kappa_value is not None and kappa_value < POOR_KAPPA:
         warnings.append(
-            f"The judge agrees poorly with hand labels (Cohen's kappa {kappa_value:.2f} < {POOR_KAPPA}): "
-            "the alignment numbers below mostly measure the judge's noise and should not be interpreted."
+            f"The judge{' ' + str(name) if name else ''} agrees poorly with hand labels (Cohen's kappa "
+            f"{kappa_value:.2f} < {POOR_KAPPA}): the alignment numbers below mostly measure the judge's noise "
+            "and should not be interpreted."
         )
     elif kappa_value is None and estimate_of(agreement) is None:
         warnings.append("The judge's validation holds no agreement figures: its quality is unknown.")

@@ -61,6 +61,7 @@ def failures_table(answers: pl.DataFrame) -> pl.DataFrame:
             pl.col("choice").is_not_null().sum().alias("ok"),
             (pl.col("status") == "no_answer").sum().alias("no_answer"),
             (pl.col("status") == "ambiguous").sum().alias("ambiguous"),
+            (pl.col("status") == "echoed_options").sum().alias("echoed_options"),
             (pl.col("status") == "out_of_range").sum().alias("out_of_range"),
             (pl.col("status") == "refusal").sum().alias("refusal"),
             (pl.col("status") == "error").sum().alias("call_error"),
@@ -123,17 +124,20 @@ def dimension_table(ev: Evaluation, cube: Cube, gt: np.ndarray, iv: Intervals | 
                 for d, dim in enumerate(dims):
                     slo, shi = _ci(iv, "score", (m, c, k, d))
                     lo, hi = _ci(iv, "dr_dim", (m, c, k, d))
+                    glo, ghi = _ci(iv, "gap", (m, c, k, d))
                     rows.append({
                         "model": model, "country": country, "condition": cond, "dimension": dim,
                         "score": _num(ev.score[m, c, k, d]), "score_low": slo, "score_high": shi,
                         "ground_truth": float(gt[c, d]), "abs_gap": _num(ev.gap[m, c, k, d]),
+                        "gap_low": glo, "gap_high": ghi,
                         "dr": _num(ev.dr_dim[m, c, k, d]), "dr_low": lo, "dr_high": hi,
                         "n_trials": int(ev.n_trials[m, c, k]),
                     })  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def ranking_table(kind: str, ev: Evaluation, cube: Cube, iv: Intervals | None) -> pl.DataFrame:
+def ranking_table(kind: str, ev: Evaluation, cube: Cube, iv: Intervals | None,
+                  neutral: np.ndarray | None = None) -> pl.DataFrame:
     """Countries (mean over models) or models (mean over countries), ranked by DR per condition."""
     labels = cube.countries if kind == "country" else cube.models
     dr = ev.country_dr if kind == "country" else ev.model_dr
@@ -150,6 +154,8 @@ def ranking_table(kind: str, ev: Evaluation, cube: Cube, iv: Intervals | None) -
                    "dr_high": hi, "mean_difference": _num(diff[i, k]), f"n_{'models' if kind == 'country' else 'countries'}": n_over}  # fmt: skip
             if kind == "model":
                 row["origin"] = cube.origins[i] if cube.origins else None
+            elif neutral is not None:
+                row["neutral_dr"] = _num(neutral[i])
             rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
 

@@ -30,7 +30,7 @@ _REFUSAL = re.compile(
 @dataclass(frozen=True)
 class Extraction:
     choice: int | None
-    status: str  # ok, no_answer, refusal, ambiguous, out_of_range, error
+    status: str  # ok, no_answer, refusal, ambiguous, echoed_options, out_of_range, error
     method: str = ""  # digit, word, option
 
     @property
@@ -62,10 +62,14 @@ def ascii_digits(text: str) -> str:
 
 _NUMBER = re.compile(r"(?<![\d.,])(\d+)(?:[.,]\d+)?(?![\d])")
 _LEADING = re.compile(r"^\W*(\d+)(?!\d)")
+# "1. label" at the start of a line: two or more of these mean the answer repeats the option list.
+_LIST_MARKER = re.compile(r"(?m)^\s*([1-5])\s*[.)](?:\s|$)")
 
 
 def _digit_choice(text: str) -> Extraction | None:
     normal = ascii_digits(text)
+    if len(set(_LIST_MARKER.findall(normal))) >= 2:
+        return Extraction(None, "echoed_options", "digit")
     # whole numbers only: "3.5" is not an answer of 3
     numbers = [int(m.group(1)) for m in _NUMBER.finditer(normal) if m.group(0) == m.group(1)]
     if not numbers:

@@ -241,7 +241,7 @@ def load_wording(files: list[str | Path]) -> Wording:
     if not fetched.is_file():
         raise DataError(
             "the VSM 2013 wording is not available: run `culturalign vsm fetch-instrument` once, "
-            "or set instrument = [\"FILE.csv\"] in the [vsm] section"
+            "or list your own wording files under instrument in the vsm section of the experiment"
         )
     return read_instrument_file(fetched)
 

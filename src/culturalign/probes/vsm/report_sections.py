@@ -114,6 +114,10 @@ def _rankings(countries: pl.DataFrame, models: pl.DataFrame, figures_dir: Path, 
                                        "Mean DR over countries; bars show 95% bootstrap intervals."))  # fmt: skip
         section.tables.append(Table("Model ranking per prompt condition", models.sort("condition", "rank")))
     section.paragraphs.append(
+        "neutral_dr in the country table is the DR of a respondent who gives the same answer to every item (every "
+        "index at its constant C): a country whose models barely beat it is not evidence of alignment."
+    )
+    section.paragraphs.append(
         "Prompt conditions: aligned (the country's own language), english, chinese, average (scores averaged over "
         "all prompt languages of the run), other (averaged over all but English and Chinese)."
     )

@@ -14,13 +14,14 @@ import polars as pl
 
 from culturalign import tables
 from culturalign.engine.runner import Request, run_requests
+from culturalign.errors import DataError
 from culturalign.models.base import GenerateConfig
 from culturalign.probes.registry import RunContext
 from culturalign.probes.vsm import analysis as an
 from culturalign.probes.vsm.countries import resolve_countries
 from culturalign.probes.vsm.extract import extract_choice
 from culturalign.probes.vsm.instrument import INSTRUMENT_URL, Wording, load_structure, load_wording
-from culturalign.probes.vsm.metrics import bootstrap, evaluate_cube
+from culturalign.probes.vsm.metrics import bootstrap, evaluate_cube, neutral_dr
 from culturalign.probes.vsm.prompts import frame_for, messages_for
 from culturalign.probes.vsm.scores import scaling_from_settings
 from culturalign.probes.vsm.translate import complete_wording
@@ -36,17 +37,31 @@ DEFINITIONS = {
     "deviation ratio (DR)": "mean |published score - global mean of published scores| over dimensions, "
     "divided by the mean difference over trials; higher is better",
     "DR per dimension": "|published - global mean| / mean |score - published| for one dimension",
+    "neutral_dr": "DR of a respondent who picks the same option for every item (every index at its neutral value): "
+    "what a model earns without any country-specific answer",
     "condition": "aligned = country's own language; english; chinese; average / other = scores averaged over all "
     "prompt languages / all but en and zh",
 }
 PARSE = "parse"
 
 
+def beside_experiment(experiment, path: str) -> str:
+    """A relative file path in the experiment means relative to the experiment file, like store and output."""
+    source = getattr(experiment, "source", None)
+    if Path(path).is_absolute() or source is None:
+        return path
+    return str(Path(source).parent / path)
+
+
+def _instrument_files(experiment) -> list[str]:
+    return [beside_experiment(experiment, f) for f in experiment.settings.instrument]
+
+
 def _wording(ctx: RunContext, *, ask: bool = True) -> Wording:
     settings, languages = ctx.settings, ctx.config.languages
     for lang in languages:
         frame_for(lang)  # an unsupported prompt language fails before any call
-    wording = load_wording(settings.instrument)
+    wording = load_wording(_instrument_files(ctx.experiment))
     return complete_wording(
         wording, languages, settings.translator, ctx.store, ctx.run_id, show_progress=ctx.show_progress, ask=ask
     )
@@ -76,7 +91,7 @@ def build_requests(experiment, wording: Wording) -> list[Request]:
 
 def plan(experiment) -> list[Request]:
     """The generation requests (for dry runs); untranslated languages are estimated from the English text."""
-    wording = load_wording(experiment.settings.instrument)
+    wording = load_wording(_instrument_files(experiment))
     return build_requests(experiment, wording)
 
 
@@ -86,9 +101,11 @@ def translate(ctx: RunContext) -> None:
 
 
 def generate(ctx: RunContext) -> None:
-    requests = build_requests(ctx.experiment, _wording(ctx, ask=False))
-    if ctx.limit:
-        requests = requests[: ctx.limit]
+    # Translations are cached by the translate stage; asking here again only fills what it missed.
+    requests = build_requests(ctx.experiment, _wording(ctx))
+    limit = ctx.limit or ctx.config.limit
+    if limit:
+        requests = requests[:limit]
     ctx.notes["generate"] = run_requests(ctx.store, ctx.run_id, GENERATE, requests, show_progress=ctx.show_progress)
 
 
@@ -137,11 +154,10 @@ def analyze(ctx: RunContext) -> None:
     out = Path(ctx.output_dir) / "analysis"
     answers = answers_table(ctx)
     if answers.height == 0:
-        from culturalign.errors import DataError
-
         raise DataError("the run has no parsed answers yet; run the generate and parse stages first")
     warnings: list[str] = []
-    table = hofstede.load_scores(settings.scores)
+    scores = settings.scores if settings.scores == "published" else beside_experiment(ctx.experiment, settings.scores)
+    table = hofstede.load_scores(scores)
     countries = resolve_countries(settings.countries)
     gt_long = hofstede.ground_truth(
         table, an.table_rows(countries), fallback=settings.ground_truth_fallback,
@@ -170,7 +186,7 @@ def analyze(ctx: RunContext) -> None:
         "ground_truth": gt_long,
         "deviation_ratio": an.deviation_table(ev, cube, iv),
         "dimension_scores": an.dimension_table(ev, cube, gt, iv),
-        "country_ranking": an.ranking_table("country", ev, cube, iv),
+        "country_ranking": an.ranking_table("country", ev, cube, iv, neutral_dr(scaling, gt, gmean)),
         "model_ranking": an.ranking_table("model", ev, cube, iv),
         "dimension_dr": an.dimension_dr_table(ev, iv),
         "origin_comparison": an.origin_table(ev, cube, iv),

@@ -86,7 +86,7 @@ def complete_wording(
         return wording
     if translator is None:
         raise ConfigError(
-            f"no instrument wording in {', '.join(missing)}: set a translator model in [vsm] (translator = {{...}}) "
+            f"no instrument wording in {', '.join(missing)}: set translator (a model) in the vsm section of the experiment "
             "or add an instrument file for each of these languages"
         )
     source = source_wording(wording)

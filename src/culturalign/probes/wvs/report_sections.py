@@ -63,6 +63,10 @@ def _draw(section: Section, figures_dir: Path, stem: str, title: str, caption: s
     except DataError as exc:
         section.paragraphs.append(f"{title}: not drawn ({exc}).")
         return
+    except (ValueError, TypeError, KeyError, pl.exceptions.PolarsError) as exc:
+        # One odd table must not cost the run its whole report; the page names the failure.
+        section.paragraphs.append(f"{title}: not drawn, the data could not be plotted ({type(exc).__name__}: {exc}).")
+        return
     section.figures.append(Figure(title=title, png=png, svg=svg, caption=caption))
 
 
