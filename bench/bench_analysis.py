@@ -25,7 +25,6 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from culturalign.analysis import baselines as bl  # noqa: E402
-from culturalign.analysis.alignment import join_truth  # noqa: E402
 from culturalign.analysis.bootstrap import resample_indices  # noqa: E402
 from culturalign.analysis.capability import load_capability  # noqa: E402
 from culturalign.analysis.pipeline import analyze_responses  # noqa: E402

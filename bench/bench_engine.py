@@ -7,6 +7,9 @@ The second pass repeats the run against the same stub injecting faults into a sh
 requests (429 with Retry-After 0, 500, slow answers, cut connections, malformed JSON,
 stalls past the client timeout), which the backend retries.
 
+A first pass runs the same load through the in-package mock backend (no HTTP), which
+separates the runner's and the store's own cost from the SDK's.
+
     python bench/bench_engine.py [--n 2000] [--concurrency 32] [--latency 0.1] [--fault-rate 0.1]
 """
 
@@ -102,6 +105,21 @@ def one_pass(n: int, concurrency: int, latency_s: float, fault_rate: float) -> d
     }
 
 
+def engine_only_pass(n: int, concurrency: int, latency_s: float) -> dict:
+    """The same load through the in-package mock backend (sleeps `latency_s`, no HTTP): what the
+    runner and the store cost on their own, without the SDK's per-request work."""
+    spec = ModelSpec(name="mock", backend="mock", max_concurrency=concurrency, options={"latency_s": latency_s, "mode": "echo"})
+    requests = [Request(spec, (ChatMessage(role="user", content=f"benchmark request {i:06d}"),), GenerateConfig(), 0) for i in range(n)]
+    with tempfile.TemporaryDirectory() as folder, RunStore(Path(folder) / "bench.sqlite") as store:
+        run_id = store.start_run("bench-mock", "bench", {})
+        started, cpu_started = time.perf_counter(), time.process_time()
+        counts = run_requests(store, run_id, "generate", requests, show_progress=False)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    ideal = n * latency_s / concurrency
+    return {"backend": "mock (no HTTP)", "requests": n, "answered": counts["answered"], "elapsed_s": round(elapsed, 2),
+            "client_cpu_s": round(cpu, 2), "ideal_s": round(ideal, 2), "ratio": round(elapsed / ideal, 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
@@ -110,9 +128,10 @@ def main() -> None:
     parser.add_argument("--fault-rate", type=float, default=0.1)
     args = parser.parse_args()
     print(json.dumps({"load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}), flush=True)
+    print(json.dumps(engine_only_pass(args.n, args.concurrency, args.latency)), flush=True)
     for rate in (0.0, args.fault_rate):
         result = one_pass(args.n, args.concurrency, args.latency, rate)
-        print(json.dumps(result), flush=True)
+        print(json.dumps({"backend": "openai -> loopback stub", **result}), flush=True)
 
 
 if __name__ == "__main__":

@@ -169,3 +169,34 @@ def test_cli_analyze_writes_tables(tmp_path: Path, table_file: Path) -> None:
               "--rounds", "20", "--seed", "1"])
     assert exit_info.value.code in (0, None)
     assert (out / "manifest.json").exists() and (out / "alignment.parquet").exists()
+
+
+def test_analyze_stage_writes_the_analysis_folder(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from culturalign.probes.wvs.analysis_stage import analyze_stage
+
+    truth = synthetic_truth()
+    truth_path = tmp_path / "truth.csv"
+    truth.write_csv(truth_path)
+    table = synthetic_responses(truth, per_item=2)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id = store.start_run("t", "wvs", {})
+        keys = [f"k{i}" for i in range(table.height)]
+        store.register_requests(run_id, "generate", [
+            (key, {"model": r["model_name"], "family": r["model_family"], "language": r["language"], "item": r["question_key"]})
+            for key, r in zip(keys, table.iter_rows(named=True), strict=True)
+        ])
+        store.save_results(run_id, "parse", [(key, {"kept": True, "response_language": r["response_language"]})
+                                             for key, r in zip(keys, table.iter_rows(named=True), strict=True)])
+        store.save_results(run_id, "judge", [(key, {"vps": r["response_pro_score"]})
+                                             for key, r in zip(keys, table.iter_rows(named=True), strict=True)])
+        config = SimpleNamespace(ground_truth=str(truth_path), seed=1, judge_error_rate=None, judges=[])
+        ctx = SimpleNamespace(store=store, run_id=run_id, config=config, notes={}, output_dir=tmp_path / "out")
+        analyze_stage(ctx)
+    out = tmp_path / "out" / "analysis"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["store_counts"]["analysed"] == table.height
+    assert manifest["judge_validation"] is not None  # the default judge's measured quality
+    assert pl.read_csv(out / "alignment.csv").height > 0
+    assert ctx.notes["analyze"]["responses"] == table.height

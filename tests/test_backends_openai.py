@@ -4,6 +4,7 @@ Retry-After, the retry budget, structured-output fallback, keys and unreachable 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import socket
 from collections.abc import Iterator
 
@@ -65,11 +66,22 @@ def test_completion_style_uses_completions_endpoint(server: FaultyServer) -> Non
     assert server.stats.attempts["a base model prompt\n\n"] == 1
 
 
+TRANSPORTS = [
+    "httpx",
+    pytest.param(
+        "aiohttp",
+        marks=pytest.mark.skipif(importlib.util.find_spec("aiohttp") is None, reason="aiohttp is not installed"),
+    ),
+]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("kind", ["rate_limit", "server_error", "slow", "cut", "malformed", "stall"])
-def test_each_fault_is_retried_until_answered(kind: str) -> None:
+def test_each_fault_is_retried_until_answered(kind: str, transport: str) -> None:
     plan = FaultPlan(kinds=(kind,), fail_first=1, stall_s=1.2, slow_s=0.1)
     with FaultyServer(plan) as server:
-        out = _ask(_spec(server.base_url), f"question for {kind}")
+        options = {"retry_base_s": 0.01, "retry_cap_s": 0.05, "http_client": transport}
+        out = _ask(_spec(server.base_url, options=options), f"question for {kind}")
         attempts = server.stats.attempts[f"question for {kind}"]
     assert out.ok, out.error
     if kind == "slow":  # a slow answer inside the timeout is an answer, not a fault
@@ -131,14 +143,16 @@ def test_missing_key_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_backend(spec)._api_key == "sk-test"
 
 
-def test_check_fails_for_an_unreachable_server_and_passes_for_a_live_one(server: FaultyServer) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_check_fails_for_an_unreachable_server_and_passes_for_a_live_one(server: FaultyServer, transport: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    dead = get_backend(_spec(f"http://127.0.0.1:{closed_port}/v1"))
+    options = {"http_client": transport}
+    dead = get_backend(_spec(f"http://127.0.0.1:{closed_port}/v1", options=options))
     with pytest.raises(BackendError, match="cannot reach"):
         asyncio.run(dead.check())
-    asyncio.run(get_backend(_spec(server.base_url)).check())
+    asyncio.run(get_backend(_spec(server.base_url, options=options)).check())
 
 
 def test_retry_timing_options_do_not_change_the_store_key() -> None:

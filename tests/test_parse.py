@@ -173,3 +173,41 @@ def test_real_responses_language_filter(real_responses, identifier):
         assert _parse(response["response"], identifier, language=other).reason in {
             "wrong_language", "not_a_list", "too_few_summaries"}
     assert kept[None] == 199 and kept["not_a_list"] == 1
+
+
+def test_parse_stage_stores_a_verdict_for_every_answered_request(tmp_path):
+    from culturalign.config import parse_experiment
+    from culturalign.engine import run_requests
+    from culturalign.probes.registry import RunContext
+    from culturalign.probes.wvs.generate import build_requests
+    from culturalign.probes.wvs.parse import parse_stage
+    from culturalign.store import RunStore
+
+    experiment = parse_experiment(
+        {
+            "probe": "wvs",
+            "name": "parse-stage",
+            "languages": ["nl"],
+            "models": [
+                {"name": "flaky", "backend": "mock", "options": {"fail_rate": 0.5}},
+                {"name": "terse", "backend": "mock", "options": {"items": 2}},
+                {"name": "echo", "backend": "mock", "options": {"mode": "echo"}},
+            ],
+            "wvs": {"prompts_per_language": 6},
+        }
+    )
+    with RunStore(tmp_path / "s.sqlite") as store:
+        run_id = store.start_run("parse-stage", "wvs", experiment.as_dict())
+        run_requests(store, run_id, "generate", build_requests(experiment), show_progress=False)
+        ctx = RunContext(experiment=experiment, store=store, run_id=run_id, output_dir=tmp_path)
+        parse_stage(ctx)
+        results = store.results(run_id, "parse")
+        generated = store.requests_with_meta(run_id, "generate")
+    verdicts = generated.select("key", "model").join(results, on="key")
+    assert verdicts.height == 18
+    by_model = {m: set(verdicts.filter(verdicts["model"] == m)["reason"].to_list()) for m in ("flaky", "terse", "echo")}
+    assert "error" in by_model["flaky"] and None in by_model["flaky"]
+    assert by_model["terse"] == {"too_few_summaries"}
+    assert by_model["echo"] == {"not_a_list"}  # the prompt itself is no list
+    assert ctx.notes["parse"]["parsed"] == 18
+    assert ctx.notes["parse"]["kept"] + ctx.notes["parse"]["dropped"] == 18

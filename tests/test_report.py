@@ -78,7 +78,8 @@ def test_judge_summary_warns_only_when_poor_or_unvalidated() -> None:
     assert "agreement 91% [87%, 94%]" in text and "kappa 0.84 [0.79, 0.89]" in text and "n=200" in text
     assert warnings == []
     assert "kappa 0.17" in judge_summary(POOR_JUDGE)[1][0]
-    multi = {"quality": [{"judge": "j1", "validated": False, "warning": "j1 is unvalidated."}, {**GOOD_JUDGE, "judge": "j2"}]}
+    multi = {"quality": [{"judge": "j1", "validated": False, "warning": "j1 is unvalidated."},
+                         {**GOOD_JUDGE, "judge": "j2"}]}
     text, warnings = judge_summary(multi)
     assert text.startswith("j1: not validated; j2: agreement 91%") and warnings == ["j1 is unvalidated."]
     text, warnings = judge_summary(None, 0.045)

@@ -111,7 +111,8 @@ def fake_ground_truth(rng: np.random.Generator) -> pl.DataFrame:
             values = np.clip(base + rng.normal(0, 0.12, len(ITEMS)), 0, 1)
             for item, vps in zip(ITEMS, values, strict=True):
                 rows.append({"population_kind": kind, "population": population, "item": item, "vps": float(vps),
-                             "n_respondents": int(rng.integers(800, 3000)), "weight_sum": float(rng.uniform(800, 3000))})
+                             "n_respondents": int(rng.integers(800, 3000)),
+                             "weight_sum": float(rng.uniform(800, 3000))})
     return pl.DataFrame(rows)
 
 
@@ -160,7 +161,8 @@ def _write_tables(directory: Path, rng: np.random.Generator) -> None:
     write_table(pl.DataFrame([{"model": m, "language": lang, "score": float(rng.uniform(30, 85))}
                               for m in MODELS for lang in LANGUAGES]), directory / "capability.csv")
     write_table(pl.DataFrame([{"model": m, "language": lang, "round": r, "mean": float(rng.uniform(0, 0.5))}
-                              for m in MODELS for lang in LANGUAGES for r in range(5)]), directory / "bootstrap.parquet")
+                              for m in MODELS for lang in LANGUAGES for r in range(5)]),
+                directory / "bootstrap.parquet")
     write_table(pl.DataFrame([{"model": m, "language": lang, "us_gap": float(rng.normal(0.03, 0.05))}
                               for m in MODELS for lang in LANGUAGES]), directory / "us_gap.csv")
 
@@ -177,7 +179,8 @@ def write_fake_store(path: Path, *, responses_per_model: int = 3) -> tuple[RunSt
             language = LANGUAGES[k % len(LANGUAGES)]
             item = ITEMS[k % len(ITEMS)]
             xss = index == 0 and k == 0
-            text = XSS_RESPONSE if xss else "1. Person one agrees.\n2. Person two disagrees.\n3. Person three is unsure."
+            plain = "1. Person one agrees.\n2. Person two disagrees.\n3. Person three is unsure."
+            text = XSS_RESPONSE if xss else plain
             summaries = XSS_SUMMARIES if xss else ["Person one agrees.", "Person two disagrees.",
                                                     "Person three is unsure."]
             messages = (ChatMessage(role="user", content=f"Interview 10 people about topic {item} ({language})"),)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from servers.faulty import FaultPlan, FaultyServer
 from servers.stub_run import stub_requests
 
@@ -42,6 +43,7 @@ def _stored_texts(store: Path) -> set[str]:
     return {json.loads(m)[-1]["content"] for (m,) in rows}
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     with FaultyServer(FaultPlan(latency_s=0.05)) as server:
         killed_store = tmp_path / "killed.sqlite"

@@ -44,6 +44,12 @@ prompts_per_language = 4
 """
 
 
+@pytest.fixture(autouse=True)
+def _published_tables_from_loopback(static_server, paper_data, monkeypatch):
+    """The analysis stage fetches the released ground-truth tables: serve them from 127.0.0.1."""
+    monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", static_server(paper_data))
+
+
 def _write(tmp_path: Path, text: str, name: str = "experiment.toml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -109,10 +115,12 @@ def test_dry_run_counts_and_prices_without_asking(tmp_path, capsys):
     assert "Dry run" in out and "Estimated cost: $" in out
     assert not (tmp_path / "runs").exists()
     result = run_experiment(experiment, dry_run=True)
-    generate = {e.model: e for e in result.estimates if e.stage == "generate"}
-    assert generate["mock-chat"].calls == 16 and generate["mock-base"].calls == 16
-    assert generate["mock-chat"].cost_usd > 0 and generate["mock-base"].cost_usd is None
-    assert generate["mock-chat"].output_tokens == 16 * 1024  # max_tokens bounds the output
+    rows = {row["model"]: row for row in result.estimate.iter_rows(named=True)}
+    assert rows["mock-chat"]["calls"] == 16 and rows["mock-base"]["calls"] == 16
+    assert rows["mock-chat"]["cost_usd_est"] > 0 and rows["mock-base"]["cost_usd_est"] is None
+    assert rows["mock-chat"]["output_tokens_max"] == 16 * 1024  # max_tokens bounds the output
+    assert rows["mock-judge"]["calls"] == 32  # one judge call per response, at most
+    assert result.estimated_cost_usd == pytest.approx(rows["mock-chat"]["cost_usd_est"])
 
 
 def _closed_port() -> int:
@@ -181,11 +189,11 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     text = text.replace('store = "../culturalign-runs/quickstart.sqlite"', 'store = "q.sqlite"')
     text = text.replace('output = "../culturalign-runs/quickstart"', 'output = "q-out"')
     experiment = _write(tmp_path, text, "quickstart.toml")
-    result = run_experiment(experiment, limit=4, show_progress=False)
-    assert result.notes["generate"]["total"] == 4 and result.notes["generate"]["failed"] == 0
+    result = run_experiment(experiment, limit=3, show_progress=False)
+    assert result.notes["generate"]["total"] == 3 and result.notes["generate"]["failed"] == 0
     with RunStore(tmp_path / "q.sqlite") as store:
         parsed = store.results(result.run_id, "parse")
-    assert parsed.height == 4
+    assert parsed.height == 3
     # A 270M base model often wanders; what matters is that every response got a verdict.
     assert parsed["reason"].drop_nulls().is_in(["not_a_list", "too_few_summaries", "wrong_language"]).all()
     assert parsed["n_summaries"].max() >= 1

@@ -120,3 +120,24 @@ def test_cli_export_of_an_unknown_language_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "unknown language" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_run_in_a_new_language_translates_once_through_the_configured_translator():
+    from culturalign.config import parse_experiment
+    from culturalign.probes.wvs.generate import build_requests
+
+    experiment = parse_experiment(
+        {
+            "probe": "wvs",
+            "name": "new-language",
+            "languages": ["de"],
+            "models": [{"name": "m", "backend": "mock"}],
+            "wvs": {"prompts_per_language": 5, "items": ITEMS, "translator": ECHO.model_dump()},
+        }
+    )
+    requests = build_requests(experiment)
+    assert len(requests) == 5 and {r.meta["language"] for r in requests} == {"de"}
+    machine = cache_subdir("translations") / "de.machine.json"
+    stamp = machine.stat().st_mtime_ns
+    assert [r.key for r in build_requests(experiment)] == [r.key for r in requests]
+    assert machine.stat().st_mtime_ns == stamp  # the second build translated nothing

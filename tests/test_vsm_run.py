@@ -125,8 +125,11 @@ def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared
     result = run_experiment(experiment, show_progress=False)
     answers = pl.read_parquet(result.output_dir / "analysis" / "answers.parquet")
     assert answers.height == 24 * 3
-    store_prompts = result.notes["generate"]["total"]
-    assert store_prompts == 24 * 3
+    from culturalign.store import RunStore
+
+    with RunStore(result.store_path) as store:
+        prompts = store.requests(result.run_id, "generate")["messages_json"].to_list()
+    assert all("Our own stand-in question" in p for p in prompts)
 
 
 @pytest.mark.parametrize(

@@ -26,10 +26,6 @@ from culturalign.models.registry import get_backend
 from culturalign.probes.registry import Probe, RunContext, get_probe
 from culturalign.store.db import RunStore
 
-# Rough size of a token in characters, for estimates before any answer exists.
-CHARS_PER_TOKEN = 4.0
-# Output length assumed for a generation request without max_tokens.
-DEFAULT_OUTPUT_TOKENS = 600
 # A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
 JUDGE_OUTPUT_TOKENS = 60
 JUDGE_PROMPT_OVERHEAD_TOKENS = 250
@@ -37,16 +33,6 @@ JUDGE_PROMPT_OVERHEAD_TOKENS = 250
 
 class StageUnavailable(UserError):
     """A stage whose code is not part of this installation: the run stops before it, keeping all before."""
-
-
-@dataclass(frozen=True)
-class ModelEstimate:
-    model: str
-    stage: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float | None  # None when the model has no prices configured
 
 
 @dataclass
@@ -58,14 +44,16 @@ class RunResult:
     stages: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)  # "stage: why" for stages that could not run
     notes: dict[str, Any] = field(default_factory=dict)
-    summary: pl.DataFrame = field(default_factory=pl.DataFrame)
-    estimates: list[ModelEstimate] = field(default_factory=list)
+    summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_summary
+    estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.estimate, plus judge rows
     report_path: Path | None = None
 
     @property
     def estimated_cost_usd(self) -> float | None:
-        priced = [e.cost_usd for e in self.estimates if e.cost_usd is not None]
-        return sum(priced) if priced else None
+        if self.estimate.is_empty():
+            return None
+        priced = self.estimate["cost_usd_est"].drop_nulls()
+        return float(priced.sum()) if priced.len() else None
 
 
 def run_experiment(
@@ -83,7 +71,7 @@ def run_experiment(
     result = RunResult(store_path=experiment.store_path, output_dir=experiment.output_dir, dry_run=dry_run)
     if dry_run:
         check_backends(experiment, contact=False)
-        result.estimates = estimate(experiment, probe, limit)
+        result.estimate = estimate_run(experiment, probe, limit)
         return result
 
     check_backends(experiment, contact=True)
@@ -161,58 +149,60 @@ async def _check_one(backend: Any, where: str) -> None:
 
 
 # -- dry-run estimate ------------------------------------------------------------------------
-def estimate(experiment: Experiment, probe: Probe, limit: int | None = None) -> list[ModelEstimate]:
+def estimate_run(experiment: Experiment, probe: Probe, limit: int | None = None) -> pl.DataFrame:
     """Calls, tokens and (where prices are set) cost per model, before anything is asked.
 
-    Input tokens are counted from the prompts at ~4 characters a token; output tokens are
-    each request's max_tokens (an upper bound) or a typical length. Judge calls assume
-    every response is kept (another upper bound)."""
+    Generation requests are counted by the engine's estimate (answers already in the store
+    count as cached); each judge adds one call per generated response, sized by that
+    response's output bound plus the judge's prompt, assuming every response is kept (an
+    upper bound, like the output tokens)."""
+    from culturalign.engine.summary import estimate
+
     requests = probe.plan(experiment)
     if limit is not None:
         requests = requests[:limit]
-    per_model: dict[str, list[int]] = {}
-    specs: dict[str, ModelSpec] = {}
-    for request in requests:
-        tokens_in = round(sum(len(m.content) for m in request.messages) / CHARS_PER_TOKEN)
-        tokens_out = request.params.max_tokens or DEFAULT_OUTPUT_TOKENS
-        totals = per_model.setdefault(request.model.name, [0, 0, 0])
-        totals[0] += 1
-        totals[1] += tokens_in
-        totals[2] += tokens_out
-        specs[request.model.name] = request.model
-    estimates = [_priced(specs[name], "generate", *totals) for name, totals in per_model.items()]
-    generated_out = sum(t[2] for t in per_model.values())
-    n_requests = sum(t[0] for t in per_model.values())
+    store = RunStore(experiment.store_path) if experiment.store_path.exists() else None
+    try:
+        generation = estimate(requests, 0.0, store)
+    finally:
+        if store is not None:
+            store.close()
+    asked = int(generation["calls"].sum()) if generation.height else 0
+    output_bound = int(generation["output_tokens_max"].sum()) if generation.height else 0
+    judge_rows = []
     for judge in experiment.config.judges:
-        calls = round(n_requests * probe.followup_calls_per_request)
-        if calls:
-            tokens_in = generated_out + calls * JUDGE_PROMPT_OVERHEAD_TOKENS
-            estimates.append(_priced(judge, "judge", calls, tokens_in, calls * JUDGE_OUTPUT_TOKENS))
-    return estimates
+        calls = round(asked * probe.followup_calls_per_request)
+        tokens_in = output_bound + calls * JUDGE_PROMPT_OVERHEAD_TOKENS
+        tokens_out = calls * (judge.params.max_tokens or JUDGE_OUTPUT_TOKENS)
+        judge_rows.append(
+            {
+                "model": judge.name,
+                "backend": judge.backend,
+                "requests": calls,
+                "cached": 0,
+                "calls": calls,
+                "input_tokens_est": tokens_in,
+                "output_tokens_max": tokens_out,
+                "cost_usd_est": _cost(judge, tokens_in, tokens_out),
+            }
+        )
+    if not judge_rows:
+        return generation
+    return pl.concat([generation, pl.DataFrame(judge_rows, schema=generation.schema)], how="vertical")
 
 
-def _priced(spec: ModelSpec, stage: str, calls: int, tokens_in: int, tokens_out: int) -> ModelEstimate:
-    cost = None
-    if spec.price_input_per_mtok is not None or spec.price_output_per_mtok is not None:
-        cost = (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
-    return ModelEstimate(spec.name, stage, calls, tokens_in, tokens_out, cost)
-
-
-def estimates_frame(estimates: list[ModelEstimate]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [(e.stage, e.model, e.calls, e.input_tokens, e.output_tokens, e.cost_usd) for e in estimates],
-        schema={"stage": pl.Utf8, "model": pl.Utf8, "calls": pl.Int64, "input_tokens": pl.Int64,
-                "output_tokens": pl.Int64, "cost_usd": pl.Float64},
-        orient="row",
-    )
+def _cost(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
+    if spec.price_input_per_mtok is None and spec.price_output_per_mtok is None:
+        return None
+    return (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
 
 
 # -- after a run ---------------------------------------------------------------------------------
 def run_summary(store: RunStore, run_id: str) -> pl.DataFrame:
     """Per stage and model: requests, cached, answered, failed, tokens and time."""
-    from culturalign.store.stats import stage_summary
+    from culturalign.engine.summary import run_summary as engine_run_summary
 
-    return stage_summary(store, run_id)
+    return engine_run_summary(store, run_id)
 
 
 def _report_path(result: RunResult) -> Path | None:
@@ -225,25 +215,20 @@ def _report_path(result: RunResult) -> Path | None:
     return default if "report" in result.stages and default.exists() else None
 
 
-def list_runs(store_path: str | Path) -> pl.DataFrame:
-    """The runs a store holds, with their counts, tokens and duration."""
-    from culturalign.store.stats import runs_overview
+def list_runs(store_path: str | Path | None = None) -> pl.DataFrame:
+    """The runs of a store (or of every store in a folder, default culturalign-runs/)."""
+    from culturalign.engine.summary import list_runs as engine_list_runs
 
-    path = Path(store_path)
-    if not path.exists():
-        raise UserError(f"no run store at {path}; run an experiment first or check the path")
-    with RunStore(path) as store:
-        return runs_overview(store)
+    return engine_list_runs(store_path)
 
 
 def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
-    """Every request of a run with its answer (and the parse results, when there are any) to Parquet or CSV."""
+    """Every request of a run with its answer, and the parse verdicts where there are any, to Parquet or CSV
+    (the engine's export plus the parse columns)."""
+    from culturalign.engine.summary import open_existing_store
     from culturalign.tables import write_table
 
-    path = Path(store_path)
-    if not path.exists():
-        raise UserError(f"no run store at {path}; check the path")
-    with RunStore(path) as store:
+    with open_existing_store(store_path) as store:
         info = store.run(run_id)
         calls = store.export_calls(info.run_id)
         parsed = store.results(info.run_id, "parse")

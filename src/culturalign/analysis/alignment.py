@@ -10,6 +10,7 @@ self-consistency per (model, language) from the same draw.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,19 +129,15 @@ def corrected(rounds: GroupRounds, error_rate: float) -> GroupRounds:
 
 
 def summarise(keys: pl.DataFrame, rounds: np.ndarray, point: np.ndarray | None = None, level: float = 0.95) -> pl.DataFrame:
-    """Mean over rounds and the percentile interval per group (nan rounds ignored)."""
+    """Mean over rounds and the percentile interval per group (rounds without a value ignored)."""
     tail = (1.0 - level) / 2.0 * 100.0
-    with np.errstate(all="ignore"):
-        if rounds.shape[0]:
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(rounds, axis=0)
-                low = np.nanpercentile(rounds, tail, axis=0)
-                high = np.nanpercentile(rounds, 100.0 - tail, axis=0)
-        else:
-            mean = low = high = np.full(keys.height, np.nan)
+    mean = low = high = np.full(keys.height, np.nan)
+    if rounds.shape[0]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-nan group stays nan
+            mean = np.nanmean(rounds, axis=0)
+            low = np.nanpercentile(rounds, tail, axis=0)
+            high = np.nanpercentile(rounds, 100.0 - tail, axis=0)
     out = keys.with_columns(
         pl.Series("mean", mean, dtype=pl.Float64),
         pl.Series("ci_low", low, dtype=pl.Float64),

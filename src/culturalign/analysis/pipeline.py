@@ -69,6 +69,19 @@ class AnalysisResult:
     extra_text: dict[str, str] = field(default_factory=dict)
 
 
+def judge_warnings(judge_validation: dict[str, Any] | None) -> list[str]:
+    """Plain warnings when the judge is unvalidated or below the agreement threshold (METHOD 1.4)."""
+    if not judge_validation:
+        return ["no judge validation was given: the VPS judge's agreement with hand labels is unknown, "
+                "so these numbers cannot be interpreted with confidence"]
+    warnings = []
+    for judge in judge_validation.get("judges", []):
+        if isinstance(judge, dict) and (judge.get("warning") or judge.get("interpretable") is False):
+            kappa = judge.get("cohen_kappa")
+            warnings.append(judge.get("warning") or f"judge {judge.get('judge')} is below the agreement threshold (kappa {kappa})")
+    return warnings
+
+
 def alignment_table(domains: list[DomainRounds]) -> pl.DataFrame:
     frames = [
         summarise(d.alignment.keys, d.alignment.rounds)
@@ -144,7 +157,7 @@ def analyze_responses(
     error_rate = DEFAULT_JUDGE_ERROR if judge_error_rate is None else judge_error_rate
     if not 0 <= error_rate < 1:
         raise DataError("the judge error rate must lie in [0, 1)")
-    notes: list[str] = []
+    notes: list[str] = judge_warnings(judge_validation)
     kept, dropped = keep_prompt_language(responses)
     if dropped:
         notes.append(f"{dropped} response(s) not written in the prompt language were left out")

@@ -12,7 +12,7 @@ from culturalign.analysis.from_store import responses_from_store
 from culturalign.analysis.outputs import write_outputs
 from culturalign.analysis.pipeline import AnalysisResult, analyze_responses
 from culturalign.analysis.responses import load_response_table
-from culturalign.analysis.truth import load_human_consistency, load_truth, tidy_truth
+from culturalign.analysis.truth import load_human_consistency, tidy_truth
 from culturalign.errors import DataError, UserError
 from culturalign.store.db import RunStore
 

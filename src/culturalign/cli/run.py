@@ -6,7 +6,6 @@ from pathlib import Path
 
 import sys
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -30,19 +29,21 @@ def run_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
-    from culturalign.run import estimates_frame, run_experiment
+    from culturalign.engine.summary import estimate_table, summary_table
+    from culturalign.run import run_experiment
+    from culturalign.store.db import RunStore
 
     result = run_experiment(experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress)
     if result.dry_run:
-        print_table("Dry run: estimated calls, tokens and cost (nothing was asked)", estimates_frame(result.estimates))
+        console.print(estimate_table(result.estimate, "Dry run: calls, tokens and cost (nothing was asked)"))
         cost = result.estimated_cost_usd
         console.print(
             f"Estimated cost: {'$' + format(cost, '.2f') if cost is not None else 'no prices configured'}"
-            " (output tokens are an upper bound: max_tokens per call)."
+            " (output tokens are an upper bound: max_tokens per call; judge calls assume every response is kept)."
         )
         return
-    console.print(f"Run {result.run_id} in {result.store_path}")
-    print_table("Calls per stage and model", compact_summary(result.summary))
+    with RunStore(result.store_path) as store:
+        console.print(summary_table(store, result.run_id))
     parsed = result.notes.get("parse")
     if isinstance(parsed, dict):
         console.print(kept_line(parsed))
@@ -59,6 +60,7 @@ def runs_command(
 ) -> None:
     """List the runs of a store (default: every store in culturalign-runs/), or export one run:
     `culturalign runs export STORE --run ID -o FILE.parquet`."""
+    from culturalign.engine.summary import runs_table
     from culturalign.run import export_run, list_runs
 
     args = list(args or [])
@@ -69,12 +71,7 @@ def runs_command(
         return
     if len(args) > 1:
         raise UserError("usage: culturalign runs [STORE], or culturalign runs export STORE -o FILE.parquet")
-    stores = [Path(args[0])] if args else sorted(Path("culturalign-runs").glob("*.sqlite"))
-    if not stores:
-        console.print("No run stores found in culturalign-runs/; name one: culturalign runs STORE.sqlite")
-        return
-    for path in stores:
-        print_table(f"Runs in {path}", compact_runs(list_runs(path)))
+    console.print(runs_table(list_runs(args[0] if args else None)))
 
 
 @translations_app.command("export")
@@ -104,38 +101,9 @@ def translations_import_command(
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")
 
 
-SUMMARY_COLUMNS = ["stage", "model", "requests", "cached", "answered", "failed", "input_tokens", "output_tokens", "wall_s"]
-
-
-def compact_summary(summary: pl.DataFrame) -> pl.DataFrame:
-    keep = [c for c in SUMMARY_COLUMNS if c in summary.columns]
-    return summary.select(keep).rename({"input_tokens": "tok_in", "output_tokens": "tok_out"}, strict=False)
-
-
-RUNS_COLUMNS = ["run_id", "name", "probe", "status", "started_at", "requests", "answered", "failed", "missing",
-                "input_tokens", "output_tokens", "duration_s"]
-
-
-def compact_runs(runs: pl.DataFrame) -> pl.DataFrame:
-    keep = [c for c in RUNS_COLUMNS if c in runs.columns]
-    frame = runs.select(keep).rename({"input_tokens": "tok_in", "output_tokens": "tok_out"}, strict=False)
-    if "started_at" in frame.columns:
-        frame = frame.with_columns(pl.col("started_at").str.slice(0, 19).str.replace("T", " "))
-    return frame
-
-
 def kept_line(counts: dict[str, int]) -> str:
     reasons = [f"{k.removeprefix('dropped_')} {v}" for k, v in counts.items() if k.startswith("dropped_") and v]
     return (
         f"Responses: {counts.get('kept', 0)} kept of {counts.get('parsed', 0)}; "
         f"dropped {counts.get('dropped', 0)}{' (' + ', '.join(reasons) + ')' if reasons else ''}"
     )
-
-
-def print_table(title: str, frame: pl.DataFrame) -> None:
-    table = Table(title=title, title_justify="left")
-    for index, column in enumerate(frame.columns):
-        table.add_column(column, no_wrap=index == 0)
-    for row in frame.iter_rows():
-        table.add_row(*("" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
-    console.print(table)

@@ -177,7 +177,7 @@ def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -
 
 def _table(title: str, columns: list[str]) -> Table:
     # A light frame: the summary must stay readable in an 80-100 column terminal or CI log.
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for name in columns:
         text = name in _TEXT_COLUMNS
         # Labels may wrap; numbers never do (a wrapped number misreads as two).

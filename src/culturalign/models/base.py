@@ -88,7 +88,7 @@ class ModelSpec(BaseModel):
 
 # Options that change speed or placement but never the text a model writes.
 _NON_OUTPUT_OPTIONS = frozenset(
-    {"n_threads", "verbose", "port", "host", "retry_base_s", "retry_cap_s", "max_batch", "batch_wait_s"}
+    {"n_threads", "verbose", "port", "host", "retry_base_s", "retry_cap_s", "max_batch", "batch_wait_s", "http_client"}
 )
 
 

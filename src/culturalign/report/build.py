@@ -105,7 +105,7 @@ def probe_sections(
     except ModuleNotFoundError:
         raise DataError(f"probe {probe!r} named in {MANIFEST_NAME} has no report sections; "
                         "check the manifest's probe field") from None
-    build: Callable[..., list[Section]] = getattr(module, "report_sections")
+    build: Callable[..., list[Section]] = module.report_sections
     accepted = inspect.signature(build).parameters
     extra = {k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id)) if k in accepted}
     return build(analysis_dir, store, **extra)

@@ -8,23 +8,33 @@ functions serve the report, notebooks and tests.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.lines import Line2D
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
 from culturalign.errors import DataError
+from culturalign.report.plot_helpers import (
+    families_of,
+    finite,
+    interval_error,
+    languages_of,
+    model_legend,
+    model_styles,
+    natural_key,
+    nonempty,
+    ordered_models,
+    panel_grid,
+    population_label,
+    with_values,
+)
 from culturalign.report.style import (
     BAND_GREY,
     COLUMN_WIDTH_IN,
     FULL_WIDTH_IN,
-    MARKERS,
     NEUTRAL_GREY,
     family_colours,
     figure_style,
@@ -33,77 +43,19 @@ from culturalign.report.style import (
 )
 from culturalign.tables import require_columns
 
-ModelStyle = tuple[str, str]  # (colour, marker)
-
-
-# -- shared helpers ----------------------------------------------------------------------
-def natural_key(text: str) -> list[object]:
-    """Sort 'gemma-2-9b' before 'gemma-2-27b': numbers compare as numbers."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def interval_error(centre: float, low: float | None, high: float | None) -> list[list[float]] | None:
-    """Error-bar lengths for matplotlib; none when the interval is unknown (too few rows to bootstrap).
-
-    A percentile interval need not contain the point estimate; the bar then stops at the point."""
-    if not (_finite(low) and _finite(high)):
-        return None
-    return [[max(centre - low, 0.0)], [max(high - centre, 0.0)]]
-
-
-def _with_values(df: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Rows whose value is a finite number (too few responses leave an estimate empty)."""
-    return df.filter(pl.col(column).cast(pl.Float64).is_finite().fill_null(False))
-
-
-def _nonempty(df: pl.DataFrame, what: str) -> pl.DataFrame:
-    if df.is_empty():
-        raise DataError(f"{what} has no rows; rerun the analysis or check its filters")
-    return df
-
-
-def model_styles(model_families: Mapping[str, str]) -> dict[str, ModelStyle]:
-    """Colour from the family, marker from the model's place in its family (by size)."""
-    colours = family_colours(list(model_families.values()))
-    styles: dict[str, ModelStyle] = {}
-    for family in sorted(set(model_families.values())):
-        members = sorted((m for m, f in model_families.items() if f == family), key=natural_key)
-        for index, model in enumerate(members):
-            styles[model] = (colours[family], MARKERS[index % len(MARKERS)])
-    return styles
-
-
-def _families_of(df: pl.DataFrame) -> dict[str, str]:
-    pairs = df.select("model", "family").unique()
-    return {m: (f if f else "other") for m, f in zip(pairs["model"], pairs["family"], strict=True)}
-
-
-def _ordered_models(families: Mapping[str, str]) -> list[str]:
-    return sorted(families, key=lambda m: (families[m].lower(), natural_key(m)))
-
-
-def _languages(df: pl.DataFrame) -> list[str]:
-    return sorted(df["language"].drop_nulls().unique().to_list())
-
-
-def _panel_grid(fig: MplFigure, n: int, *, sharey: bool = True, sharex: bool = False) -> list[Axes]:
-    cols = min(n, 4)
-    rows = math.ceil(n / cols)
-    axes = fig.subplots(rows, cols, sharey=sharey, sharex=sharex, squeeze=False).ravel().tolist()
-    for extra in axes[n:]:
-        extra.set_visible(False)
-    return axes[:n]
-
-
-def _model_legend(fig: MplFigure, models: Sequence[str], styles: Mapping[str, ModelStyle]) -> None:
-    handles = [
-        Line2D([], [], color=styles[m][0], marker=styles[m][1], linestyle="", markersize=5, label=m) for m in models
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(models), 3))
+__all__ = [
+    "adjusted_alignment",
+    "capability_alignment_figure",
+    "capability_terms",
+    "ground_truth_correlation_figure",
+    "ground_truth_correlations",
+    "model_styles",
+    "natural_key",
+    "population_alignment_figure",
+    "rq1_coefficients_figure",
+    "self_consistency_figure",
+    "us_bias_figure",
+]
 
 
 # -- Fig. 1: RQ1 coefficients ----------------------------------------------------------------
@@ -119,13 +71,13 @@ def capability_terms(rq1: pl.DataFrame) -> pl.DataFrame:
 
 def rq1_coefficients_figure(rq1: pl.DataFrame) -> MplFigure:
     """Capability slope per family, one panel per language, with 95% intervals (paper Fig. 1)."""
-    terms = _nonempty(_with_values(capability_terms(rq1), "coef"), "the rq1 table's capability terms")
-    languages = _languages(terms)
+    terms = nonempty(with_values(capability_terms(rq1), "coef"), "the rq1 table's capability terms")
+    languages = languages_of(terms)
     families = sorted(terms["family"].unique().to_list(), key=str.lower)
     colours = family_colours(families)
     with figure_style():
         fig = new_figure(FULL_WIDTH_IN, 1.2 + 0.35 * len(families))
-        axes = _panel_grid(fig, len(languages), sharey=True, sharex=True)
+        axes = panel_grid(fig, len(languages), sharey=True, sharex=True)
         for ax, language in zip(axes, languages, strict=True):
             rows = terms.filter(pl.col("language") == language)
             for y, family in enumerate(families):
@@ -133,7 +85,7 @@ def rq1_coefficients_figure(rq1: pl.DataFrame) -> MplFigure:
                 if row.is_empty():
                     continue
                 coef, low, high, p = (row[c][0] for c in ("coef", "ci_low", "ci_high", "p"))
-                if not _finite(coef):
+                if not finite(coef):
                     continue
                 significant = p is not None and p < 0.05
                 ax.errorbar(
@@ -194,8 +146,8 @@ def ground_truth_correlation_figure(ground_truth: pl.DataFrame, population_kind:
         fig = new_figure(side, side * 0.86)
         ax = fig.add_subplot()
         # Survey populations mostly correlate above 0.7: a scale from 0 would paint them one colour.
-        finite = corr[np.isfinite(corr)]
-        low = math.floor(float(finite.min()) * 10) / 10 if finite.size else 0.0
+        known = corr[np.isfinite(corr)]
+        low = math.floor(float(known.min()) * 10) / 10 if known.size else 0.0
         low = min(low, 0.9)
         image = ax.imshow(corr, cmap="cividis", vmin=low, vmax=1.0)
         ax.set_xticks(range(n), names, rotation=90)
@@ -217,11 +169,11 @@ def ground_truth_correlation_figure(ground_truth: pl.DataFrame, population_kind:
 def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.DataFrame | None) -> MplFigure:
     """Self-consistency per model and language with 95% CIs; the human range as a band (Fig. 3)."""
     require_columns(consistency, ["model", "family", "language", "mean", "ci_low", "ci_high"], "consistency table")
-    data = _nonempty(_with_values(consistency, "mean"), "the consistency table (values)")
-    families = _families_of(data)
-    models = _ordered_models(families)
+    data = nonempty(with_values(consistency, "mean"), "the consistency table (values)")
+    families = families_of(data)
+    models = ordered_models(families)
     styles = model_styles(families)
-    languages = _languages(data)
+    languages = languages_of(data)
     width = 0.8 / max(len(models), 1)
     with figure_style():
         fig = new_figure(FULL_WIDTH_IN, 3.4)
@@ -242,7 +194,7 @@ def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.Dat
                 if row.is_empty():
                     continue
                 mean, low_ci, high_ci = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
-                if not _finite(mean):
+                if not finite(mean):
                     continue
                 ax.errorbar(x - 0.4 + width * (k + 0.5), mean, yerr=interval_error(mean, low_ci, high_ci),
                             fmt=marker, color=colour, markersize=4.5, capsize=1.5, linewidth=0.9)
@@ -251,7 +203,7 @@ def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.Dat
         ax.set_xlabel("prompt language")
         ax.set_ylabel("self-consistency (Spearman, corrected)")
         ax.set_title("Self-consistency of models (95% CI) and of resampled survey respondents (band)")
-        _model_legend(fig, models, styles)
+        model_legend(fig, models, styles)
     return fig
 
 
@@ -296,18 +248,18 @@ def capability_alignment_figure(
     Each family's line has the RQ1 slope, drawn through the family's mean point; a star in the
     legend marks p < .05.
     """
-    points = _nonempty(adjusted_alignment(alignment, consistency, capability, rq1),
+    points = nonempty(adjusted_alignment(alignment, consistency, capability, rq1),
                        "the join of alignment and capability (no model has both)")
     slopes = capability_terms(rq1)
-    families = _families_of(points)
+    families = families_of(points)
     styles = model_styles(families)
     colours = family_colours(list(families.values()))
     # The RQ1 regressor is the capability score / 100; draw its slope in the plotted unit.
     per_unit = 0.01 if float(points["score"].max()) > 1.5 else 1.0
-    languages = _languages(points)
+    languages = languages_of(points)
     with figure_style():
         fig = new_figure(FULL_WIDTH_IN, 2.9 + 0.4 * math.ceil(len(languages) / 4))
-        axes = _panel_grid(fig, len(languages), sharey=True)
+        axes = panel_grid(fig, len(languages), sharey=True)
         for ax, language in zip(axes, languages, strict=True):
             rows = points.filter(pl.col("language") == language)
             for family in sorted(rows["family"].unique().to_list(), key=str.lower):
@@ -331,7 +283,7 @@ def capability_alignment_figure(
                 ax.legend(loc="best", fontsize=7, handlelength=1.5)
         fig.suptitle("Capability vs adjusted alignment; lines: RQ1 slope per family (solid and * = p < .05)",
                      fontsize=9)
-        _model_legend(fig, _ordered_models(families), styles)
+        model_legend(fig, ordered_models(families), styles)
     return fig
 
 
@@ -339,14 +291,14 @@ def capability_alignment_figure(
 def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | None = None) -> MplFigure:
     """US-bias coefficient per model and language with +/- 1 SE bars (paper Fig. 5)."""
     require_columns(us_bias, ["model", "language", "coef", "se", "p"], "US-bias table")
-    data = _nonempty(_with_values(us_bias, "coef"), "the US-bias table")
+    data = nonempty(with_values(us_bias, "coef"), "the US-bias table")
     families = {m: (model_families or {}).get(m, "other") for m in data["model"].unique().to_list()}
-    models = _ordered_models(families)
+    models = ordered_models(families)
     styles = model_styles(families)
-    languages = _languages(data)
+    languages = languages_of(data)
     with figure_style():
         fig = new_figure(FULL_WIDTH_IN, 1.3 + 0.22 * len(models))
-        axes = _panel_grid(fig, len(languages), sharey=True, sharex=True)
+        axes = panel_grid(fig, len(languages), sharey=True, sharex=True)
         for ax, language in zip(axes, languages, strict=True):
             rows = data.filter(pl.col("language") == language)
             for y, model in enumerate(models):
@@ -354,9 +306,9 @@ def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | No
                 if row.is_empty():
                     continue
                 coef, se, p = row["coef"][0], row["se"][0], row["p"][0]
-                if not _finite(coef):
+                if not finite(coef):
                     continue
-                se = se if _finite(se) else 0.0
+                se = se if finite(se) else 0.0
                 colour, marker = styles[model]
                 significant = p is not None and p < 0.05
                 ax.errorbar(coef, y, xerr=se, fmt=marker, color=colour, capsize=2, markersize=4.5,
@@ -378,7 +330,7 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
     """Alignment of each model with each population for one prompt language, 95% bootstrap CIs."""
     require_columns(alignment, ["model", "family", "language", "population_kind", "population", "mean",
                                 "ci_low", "ci_high"], "alignment table")
-    data = _nonempty(_with_values(alignment.filter(pl.col("language") == language), "mean"),
+    data = nonempty(with_values(alignment.filter(pl.col("language") == language), "mean"),
                      f"the alignment rows for language {language}")
     kind_order = {"language": 0, "global": 2}
     populations = (
@@ -387,9 +339,9 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
                       .alias("_order"))
         .sort("_order", "population")
     )
-    labels = [_population_label(k, p) for k, p in populations.select("population_kind", "population").iter_rows()]
-    families = _families_of(data)
-    models = _ordered_models(families)
+    labels = [population_label(k, p) for k, p in populations.select("population_kind", "population").iter_rows()]
+    families = families_of(data)
+    models = ordered_models(families)
     styles = model_styles(families)
     step = 0.8 / max(len(models), 1)
     with figure_style():
@@ -403,7 +355,7 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
                 if row.is_empty():
                     continue
                 mean, low, high = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
-                if not _finite(mean):
+                if not finite(mean):
                     continue
                 ax.errorbar(mean, y - 0.4 + step * (k + 0.5), xerr=interval_error(mean, low, high), fmt=marker,
                             color=colour, markersize=3.5, capsize=1.2, linewidth=0.8)
@@ -415,13 +367,6 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
         ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.set_xlabel("alignment (Spearman of response VPS with population VPS), 95% bootstrap CI")
         ax.set_title(f"Prompt language {language}: alignment with each population")
-        _model_legend(fig, models, styles)
+        model_legend(fig, models, styles)
     return fig
 
-
-def _population_label(kind: str, population: str) -> str:
-    if kind == "language":
-        return f"{population} speakers"
-    if kind == "global":
-        return "global"
-    return population if kind == "country" else f"{population} ({kind})"

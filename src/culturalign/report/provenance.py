@@ -21,7 +21,9 @@ def load_manifest(analysis_dir: Path) -> dict[str, Any]:
     """The analysis manifest as a dict; a one-line error when it is missing or not JSON."""
     path = analysis_dir / MANIFEST_NAME
     if not path.is_file():
-        raise DataError(f"{analysis_dir} has no {MANIFEST_NAME}; give an analysis folder written by `culturalign analyze`")
+        raise DataError(
+            f"{analysis_dir} has no {MANIFEST_NAME}; give an analysis folder written by `culturalign analyze`"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -1,8 +1,8 @@
 """Translating the instrument's wording into prompt languages that no instrument file covers.
 
-A small stage of our own (the shared translation module was not available when this was
-written): every distinct text (item texts and option labels) is asked once per language of
-a configured `translator` model through the run engine, so answers are cached in the run
+The prompt and the clean-up are the shared ones (culturalign.prompts.translate). The asking
+goes through the run engine: every distinct text (item texts and option labels) is asked
+once per language of the configured `translator` model, so answers are cached in the run
 store and a rerun asks only what failed. The finished translation is also kept in the user
 cache as a CSV in the documented instrument layout (`vsm-<lang>-<hash>.csv` under
 translations/), which `culturalign vsm export-translations` copies out for review; a
@@ -20,8 +20,8 @@ import polars as pl
 from culturalign import paths, tables
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError, DataError
-from culturalign.languages import language_name
-from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
+from culturalign.models.base import GenerateConfig, ModelSpec
+from culturalign.prompts.translate import clean_translation, translation_messages
 from culturalign.probes.vsm.instrument import ItemText, Wording, read_instrument_file, wording_rows
 
 STAGE = "translate"
@@ -45,26 +45,11 @@ def cached_translation_path(language: str, translator: ModelSpec, source: dict[i
     return translation_dir() / f"vsm-{language}-{_fingerprint(translator, source)}.csv"
 
 
-def _messages(text: str, language: str) -> tuple[ChatMessage, ...]:
-    instruction = (
-        f"Translate the user's text from English into {language_name(language)}. It is part of a survey "
-        "questionnaire: keep its meaning, its register and any line breaks. Reply with the translation only."
-    )
-    return (ChatMessage(role="system", content=instruction), ChatMessage(role="user", content=text))
-
-
-def _clean(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'“”«»":
-        text = text[1:-1].strip()
-    return text
-
-
 def translation_requests(translator: ModelSpec, source: dict[int, ItemText], languages: list[str]) -> list[Request]:
     texts = sorted({t for item in source.values() for t in (item.text, *item.options)})
     params = GenerateConfig(temperature=0.0, max_tokens=512).merged(translator.params)
     return [
-        Request(translator, _messages(text, lang), params, 0, {"language": lang, "source": text})
+        Request(translator, tuple(translation_messages(text, lang)), params, 0, {"language": lang, "source": text})
         for lang in languages
         for text in texts
     ]
@@ -119,7 +104,7 @@ def _assemble(answers: pl.DataFrame, language: str, source: dict[int, ItemText])
         raise DataError(
             f"{failed.height} of {rows.height} translations into {language} failed{reason}; run again to retry them"
         )
-    lookup = {src: _clean(text) for src, text in zip(rows["source"], rows["response"], strict=True)}
+    lookup = {src: clean_translation(text) for src, text in zip(rows["source"], rows["response"], strict=True)}
     return {
         n: ItemText(n, lookup[item.text], tuple(lookup[o] for o in item.options), language) for n, item in source.items()
     }

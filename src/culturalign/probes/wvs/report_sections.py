@@ -97,7 +97,8 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
             for label, row in (("highest", rows.row(0, named=True)), ("lowest", rows.row(-1, named=True))):
                 section.headline.append((
                     f"{language}: {label} alignment with {language} speakers",
-                    f"{row['model']}: ρ = {_ci(row['mean'], row['ci_low'], row['ci_high'])}, n = {row['n_responses']} responses",
+                    f"{row['model']}: ρ = {_ci(row['mean'], row['ci_low'], row['ci_high'])}, "
+                    f"n = {row['n_responses']} responses",
                 ))
     if data.has("paper_comparison"):
         comparison = data.table("paper_comparison")
@@ -159,7 +160,8 @@ def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section:
     fit = manifest.get("rq1_r2")
     if isinstance(fit, dict) and fit.get("marginal") is not None:
         section.paragraphs.append(
-            f"Variance explained (Nakagawa R²): marginal {fit['marginal']:.3f}, conditional {fit.get('conditional', 0):.3f}."
+            f"Variance explained (Nakagawa R²): marginal {fit['marginal']:.3f}, "
+            f"conditional {fit.get('conditional', 0):.3f}."
         )
     section.tables.append(Table(title="RQ1 coefficients", data=rq1))
     return section
