@@ -48,6 +48,15 @@ def stub_stats(base_url: str) -> dict:
         return json.load(response)
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of another process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def build_requests(base_url: str, n: int, concurrency: int) -> list[Request]:
     spec = ModelSpec(
         name="stub", backend="openai", model="stub", base_url=base_url, max_concurrency=concurrency,
@@ -76,6 +85,7 @@ def one_pass(n: int, concurrency: int, latency_s: float, fault_rate: float) -> d
     process, base_url = start_stub(latency_s, fault_rate)
     try:
         warm_up(base_url)
+        server_cpu_before = process_cpu_s(process.pid)
         requests = build_requests(base_url, n, concurrency)
         with tempfile.TemporaryDirectory() as folder, RunStore(Path(folder) / "bench.sqlite") as store:
             run_id = store.start_run("bench", "bench", {"fault_rate": fault_rate})
@@ -83,6 +93,7 @@ def one_pass(n: int, concurrency: int, latency_s: float, fault_rate: float) -> d
             counts = run_requests(store, run_id, "generate", requests, show_progress=False)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             stored = store.conn.execute("SELECT COUNT(*) FROM calls WHERE response IS NOT NULL").fetchone()[0]
+        server_cpu = process_cpu_s(process.pid) - server_cpu_before
         stats = stub_stats(base_url)
     finally:
         process.terminate()
@@ -100,6 +111,7 @@ def one_pass(n: int, concurrency: int, latency_s: float, fault_rate: float) -> d
         "max_in_flight": stats["max_in_flight"],
         "elapsed_s": round(elapsed, 2),
         "client_cpu_s": round(cpu, 2),
+        "stub_cpu_s": round(server_cpu, 2),
         "ideal_s": round(ideal, 2),
         "ratio": round(elapsed / ideal, 3),
     }
@@ -116,8 +128,15 @@ def engine_only_pass(n: int, concurrency: int, latency_s: float) -> dict:
         counts = run_requests(store, run_id, "generate", requests, show_progress=False)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     ideal = n * latency_s / concurrency
-    return {"backend": "mock (no HTTP)", "requests": n, "answered": counts["answered"], "elapsed_s": round(elapsed, 2),
-            "client_cpu_s": round(cpu, 2), "ideal_s": round(ideal, 2), "ratio": round(elapsed / ideal, 3)}
+    return {
+        "backend": "mock (no HTTP)",
+        "requests": n,
+        "answered": counts["answered"],
+        "elapsed_s": round(elapsed, 2),
+        "client_cpu_s": round(cpu, 2),
+        "ideal_s": round(ideal, 2),
+        "ratio": round(elapsed / ideal, 3),
+    }
 
 
 def main() -> None:

@@ -200,3 +200,15 @@ def test_analyze_stage_writes_the_analysis_folder(tmp_path: Path) -> None:
     assert manifest["judge_validation"] is not None  # the default judge's measured quality
     assert pl.read_csv(out / "alignment.csv").height > 0
     assert ctx.notes["analyze"]["responses"] == table.height
+
+
+def test_released_consistency_is_inflated_by_population_copies(table_file: Path) -> None:
+    responses = load_response_table(table_file)
+    clean = analyze_responses(responses, synthetic_truth(), rounds=20, seed=2)
+    released = analyze_responses(responses, synthetic_truth(), rounds=20, seed=2, consistency="released")
+    assert released.manifest["consistency_definition"] == "released"
+
+    def noisy(result) -> float:
+        return result.consistency.filter(pl.col("model") == "noisy")["mean"].mean()
+
+    assert noisy(released) > noisy(clean) + 0.1

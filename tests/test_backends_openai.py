@@ -132,6 +132,7 @@ def test_json_schema_falls_back_once_and_remembers() -> None:
     assert all(o.ok and o.retries == 0 for o in outs)
     assert backend.json_level == "json_object_schema"
     assert server.stats.faults["json_schema_rejected"] == 1  # asked with the schema only once
+    assert get_backend(spec).json_level == "json_object_schema"  # the next stage's backend knows it too
 
 
 def test_missing_key_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,3 +185,8 @@ def test_rate_limits_are_applied_per_backend(server: FaultyServer) -> None:
     assert out.ok
     # charged with the estimate (4 prompt tokens + 50 output), then settled with the reported usage
     assert calls == [("acquire", 54), ("settle", 54, out.input_tokens + out.output_tokens)]
+
+
+def test_unknown_transport_is_a_one_line_error() -> None:
+    with pytest.raises(BackendError, match="http_client must be auto, aiohttp or httpx"):
+        get_backend(_spec("http://127.0.0.1:9/v1", options={"http_client": "curl"}))

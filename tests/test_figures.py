@@ -18,11 +18,18 @@ from test_report_fakes import (
     fake_ground_truth,
     fake_rq1,
     fake_us_bias,
+    fake_us_gap,
 )
 
 from culturalign.errors import DataError
 from culturalign.report import figures as F
-from culturalign.report.style import OKABE_ITO, family_colours, save_figure, significance_mark
+from culturalign.report import supplement_figures as S
+from culturalign.report.style import (
+    OKABE_ITO,
+    family_colours,
+    save_figure,
+    significance_mark,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -36,6 +43,7 @@ def tables() -> dict[str, pl.DataFrame]:
         "rq1": fake_rq1(rng),
         "us_bias": fake_us_bias(rng),
         "ground_truth": fake_ground_truth(rng),
+        "us_gap": fake_us_gap(rng),
         "human": pl.DataFrame({"population": ["DK", "US", "NL"], "self_consistency": [0.66, 0.84, 0.75]}),
         "capability": pl.DataFrame([{"model": m, "language": lang, "score": 30.0 + 7 * i + 3 * j}
                                     for i, m in enumerate(MODELS) for j, lang in enumerate(["da", "en", "nl", "pt"])]),
@@ -48,7 +56,8 @@ FIGURES: dict[str, Callable[[dict[str, pl.DataFrame]], MplFigure]] = {
     "consistency": lambda t: F.self_consistency_figure(t["consistency"], t["human"]),
     "capability": lambda t: F.capability_alignment_figure(t["alignment"], t["consistency"], t["capability"], t["rq1"]),
     "us_bias": lambda t: F.us_bias_figure(t["us_bias"], MODELS),
-    "population": lambda t: F.population_alignment_figure(t["alignment"], "en"),
+    "population": lambda t: S.population_alignment_figure(t["alignment"], "en"),
+    "us_gap": lambda t: S.us_gap_figure(t["us_gap"]),
 }
 
 
@@ -79,7 +88,7 @@ def test_empty_tables_are_a_one_line_data_error(tables: dict[str, pl.DataFrame])
     with pytest.raises(DataError, match="no rows"):
         F.us_bias_figure(tables["us_bias"].head(0))
     with pytest.raises(DataError, match="no rows"):
-        F.population_alignment_figure(tables["alignment"], "xx")
+        S.population_alignment_figure(tables["alignment"], "xx")
     with pytest.raises(DataError, match="misses the column"):
         F.self_consistency_figure(tables["consistency"].drop("ci_low"), None)
 
@@ -143,5 +152,5 @@ def test_missing_estimates_are_left_out_not_drawn_as_zero(tables: dict[str, pl.D
         pl.when(pl.col("model") == "gemma-2-2b-it").then(pl.col("mean") - 0.01).otherwise(pl.col("ci_high"))
         .alias("ci_high"),
     )
-    png, _ = save_figure(F.population_alignment_figure(odd, "da"), tmp_path, "odd")
+    png, _ = save_figure(S.population_alignment_figure(odd, "da"), tmp_path, "odd")
     assert png.stat().st_size > 10_000

@@ -83,7 +83,8 @@ def test_a_cut_off_last_item_without_content_is_dropped():
 
 def test_completion_continuations_get_their_list_start_back():
     continuation = " Anna is against it.\n2. Ben is in favour.\n3. Chloe is unsure."
-    assert split_summaries(continuation, list_start="1.") == ["Anna is against it.", "Ben is in favour.", "Chloe is unsure."]
+    expected = ["Anna is against it.", "Ben is in favour.", "Chloe is unsure."]
+    assert split_summaries(continuation, list_start="1.") == expected
     # When the model repeats the marker itself, nothing is added twice.
     assert len(split_summaries("1. Anna is against it.\n2. Ben is for it.", list_start="1.")) == 2
 
@@ -98,7 +99,9 @@ DANISH = "\n".join(
     f"{i}. Borgeren mener, at staten ikke bør læse folks private beskeder, fordi det krænker privatlivets fred."
     for i in range(1, 11)
 )
-ENGLISH = "\n".join(f"{i}. This citizen believes the state should not read private messages at all." for i in range(1, 11))
+ENGLISH = "\n".join(
+    f"{i}. This citizen believes the state should not read private messages at all." for i in range(1, 11)
+)
 
 
 @pytest.fixture(scope="module")

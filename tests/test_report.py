@@ -39,7 +39,7 @@ def test_report_is_one_self_contained_file_with_all_figures(built: tuple[Path, s
         assert (path.parent / "figures" / f"{stem}.png").is_file()
         assert (path.parent / "figures" / f"{stem}.svg").is_file()
     images = re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', html)
-    assert len(images) == 5 + 4  # the paper's five plus one population breakdown per language
+    assert len(images) == 5 + 1 + 4  # the paper's five, the US gap, one population breakdown per language
     # Nothing is fetched: no external URL is loaded by any element.
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "default-src 'none'" in html
@@ -144,11 +144,12 @@ def test_cli_writes_the_report_and_prints_its_path(tmp_path: Path, capsys: pytes
     assert "does not exist" in err and len(err.splitlines()) == 1
 
 
-def test_report_stage_writes_into_the_run_output(tmp_path: Path) -> None:
+def test_report_stage_writes_into_the_run_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store, run_id = write_fake_store(tmp_path / "run.sqlite")
     write_fake_analysis(tmp_path / "output" / "analysis", judge_validation=GOOD_JUDGE, only={"us_bias"})
     ctx = RunContext(experiment=None, store=store, run_id=run_id, output_dir=tmp_path / "output")  # type: ignore[arg-type]
     assert report_stage(ctx) is None
+    assert capsys.readouterr().out == ""  # the run prints the path, not the stage
     assert ctx.notes["report"] == tmp_path / "output" / "report" / "report.html"
     assert "gemma-2-2b-it" in ctx.notes["report"].read_text(encoding="utf-8")
     store.close()

@@ -102,6 +102,16 @@ def fake_us_bias(rng: np.random.Generator) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def fake_us_gap(rng: np.random.Generator) -> pl.DataFrame:
+    rows = []
+    for model, family in MODELS.items():
+        for language in LANGUAGES:
+            mean, low, high = _interval(rng, rng.normal(0.03, 0.05), 0.04)
+            rows.append({"model": model, "family": family, "language": language, "mean": mean, "ci_low": low,
+                         "ci_high": high, "share_us_ahead": float(rng.uniform(0, 1)), "rounds": 100})
+    return pl.DataFrame(rows)
+
+
 def fake_ground_truth(rng: np.random.Generator) -> pl.DataFrame:
     base = rng.uniform(0.1, 0.9, len(ITEMS))
     rows = []
@@ -163,8 +173,7 @@ def _write_tables(directory: Path, rng: np.random.Generator) -> None:
     write_table(pl.DataFrame([{"model": m, "language": lang, "round": r, "mean": float(rng.uniform(0, 0.5))}
                               for m in MODELS for lang in LANGUAGES for r in range(5)]),
                 directory / "bootstrap.parquet")
-    write_table(pl.DataFrame([{"model": m, "language": lang, "us_gap": float(rng.normal(0.03, 0.05))}
-                              for m in MODELS for lang in LANGUAGES]), directory / "us_gap.csv")
+    write_table(fake_us_gap(rng), directory / "us_gap.csv")
 
 
 def write_fake_store(path: Path, *, responses_per_model: int = 3) -> tuple[RunStore, str]:

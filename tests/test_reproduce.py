@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -87,3 +88,19 @@ def test_reproduction_tables(reproduction) -> None:
     assert row["n_items"] <= 32 and 0.5 < row["mean"] < 0.9
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rounds"] == 100 and manifest["consistency_definition"] == "released"
+
+
+def test_fresh_baselines_replace_the_released_draws(paper_data: Path) -> None:
+    from culturalign.analysis.baselines import FIFTY, UNIFORM, redraw_released_baselines
+    from culturalign.analysis.reproduce import load_released_responses
+
+    released = load_released_responses(paper_data)
+    fresh = redraw_released_baselines(released, np.random.default_rng(0))
+    assert fresh.height == released.height
+    for name in (FIFTY, UNIFORM):
+        old = released.filter(pl.col("model") == name)
+        new = fresh.filter(pl.col("model") == name)
+        assert new.height == old.height == 1002
+        assert new["item"].to_list() == old["item"].to_list()  # the same template rows
+        assert not np.allclose(new["vps"].to_numpy(), old["vps"].to_numpy())
+    assert fresh.filter(pl.col("model") == UNIFORM)["vps"].is_between(0, 1).all()

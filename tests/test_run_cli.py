@@ -134,7 +134,9 @@ BAD_FILES = {
                         "models[1].backend"),
     "unknown language": (MOCK_EXPERIMENT.replace('"pt"]', '"xx"]'), "languages"),
     "missing key variable": (
-        MOCK_EXPERIMENT.replace('name = "mock-judge"', 'name = "mock-judge"\napi_key_env = "CULTURALIGN_TEST_NO_SUCH_KEY"'),
+        MOCK_EXPERIMENT.replace(
+            'name = "mock-judge"', 'name = "mock-judge"\napi_key_env = "CULTURALIGN_TEST_NO_SUCH_KEY"'
+        ),
         "judges[0].api_key_env",
     ),
     "unknown field": (MOCK_EXPERIMENT.replace("prompts_per_language = 4", "prompts_per_langauge = 4"),
@@ -188,6 +190,9 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     text = QUICKSTART.read_text(encoding="utf-8")
     text = text.replace('store = "../culturalign-runs/quickstart.sqlite"', 'store = "q.sqlite"')
     text = text.replace('output = "../culturalign-runs/quickstart"', 'output = "q-out"')
+    # Shorter answers and one thread keep this test quick on a busy machine (neither changes the setup).
+    text = text.replace("max_tokens = 256", "max_tokens = 96")
+    text = text.replace("max_concurrency = 1\n", "max_concurrency = 1\noptions = { n_threads = 1 }\n")
     experiment = _write(tmp_path, text, "quickstart.toml")
     result = run_experiment(experiment, limit=3, show_progress=False)
     assert result.notes["generate"]["total"] == 3 and result.notes["generate"]["failed"] == 0
@@ -197,3 +202,4 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     # A 270M base model often wanders; what matters is that every response got a verdict.
     assert parsed["reason"].drop_nulls().is_in(["not_a_list", "too_few_summaries", "wrong_language"]).all()
     assert parsed["n_summaries"].max() >= 1
+    assert "max_tokens = 96" in text and text.count("n_threads = 1") == 2

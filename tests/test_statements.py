@@ -120,7 +120,7 @@ def test_polarity_reading_refuses_zero_and_out_of_range(text: str, expected) -> 
         ("Final answer: disagree", EN, "disagree"),
         ("支持……反对……\n最终答案：不同意", ZH, "disagree"),
         ("最终答案：同意", ZH, "agree"),
-        ('{"arguments_for": "x", "arguments_against": "y", "answer": "agree"}', EN, "agree"),
+        ('{"arguments_for": "x", "arguments_against": "y", "verdict": "agree"}', EN, "agree"),
         ("Hmm, hard to say.", EN, None),
     ],
 )
@@ -356,7 +356,7 @@ def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> No
     assert (kept["relevance_yes"] >= 2).all() and (labels.filter(~pl.col("relevant"))["relevance_yes"] < 2).all()
     votes = pl.read_csv(analysis / "label_votes.csv")
     assert set(votes["judge"].unique().to_list()) == {"judge-a", "judge-b"}
-    assert votes.filter(pl.col("task") == "polarity")["answer"].drop_nulls().is_in([-2, -1, 1, 2]).all()
+    assert votes.filter(pl.col("task") == "polarity")["answer"].drop_nulls().is_in(["-2", "-1", "1", "2"]).all()
     profiles = pl.read_csv(analysis / "profiles.csv")
     assert set(profiles["language"].unique().to_list()) == {"en", "zh"}
     assert profiles["mean"].is_between(-2, 2).all() and (profiles["ci_low"] <= profiles["ci_high"]).all()

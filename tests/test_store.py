@@ -87,6 +87,9 @@ def test_summary_counts_cached_answered_and_failures_by_reason(tmp_path) -> None
     assert flaky_row["answered"] + flaky_row["failed"] == 40 == flaky_row["asked"]
     assert flaky_row["failed_by_reason"] == f"mock {flaky_row['failed']}"
     assert flaky_row["output_tokens"] > 0 and flaky_row["wall_s"] is not None
+    run_requests(store, run_id, "generate", _requests(steady, 10), show_progress=False)  # everything stored
+    steady_now = run_summary(store, run_id).filter(pl.col("model") == "steady").row(0, named=True)
+    assert (steady_now["cached"], steady_now["asked"], steady_now["answered"]) == (10, 0, 10)
     text = _render(summary_table(store, run_id))
     assert "flaky" in text and f"mock {flaky_row['failed']}" in text
 

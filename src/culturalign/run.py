@@ -28,6 +28,7 @@ from culturalign.store.db import RunStore
 
 # A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
 JUDGE_OUTPUT_TOKENS = 60
+PARSE_EXPORT_COLUMNS = ("kept", "reason", "response_language", "n_summaries")
 JUDGE_PROMPT_OVERHEAD_TOKENS = 250
 
 
@@ -64,7 +65,9 @@ def run_experiment(
     show_progress: bool = True,
 ) -> RunResult:
     """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run."""
-    experiment = path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
+    experiment = (
+        path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
+    )
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive number of requests, got {limit}")
     probe = get_probe(experiment.config.probe)
@@ -237,7 +240,7 @@ def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -
     if parsed.height and "key" in parsed.columns:
         parsed = parsed.select(
             pl.col("key"),
-            *[pl.col(c).alias(f"parse_{c}") for c in ("kept", "reason", "response_language", "n_summaries") if c in parsed.columns],
+            *[pl.col(c).alias(f"parse_{c}") for c in PARSE_EXPORT_COLUMNS if c in parsed.columns],
         )
         calls = calls.join(parsed, on="key", how="left")
     calls = calls.with_columns(pl.lit(info.run_id).alias("run_id"))

@@ -17,10 +17,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 STARTUP_TIMEOUT_S = 120.0
 
@@ -40,6 +42,7 @@ class LlamaServer:
         self.n_threads = n_threads
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self._log: IO[str] | None = None
 
     @property
     def base_url(self) -> str:
@@ -58,11 +61,14 @@ class LlamaServer:
             "--n-threads",
             str(self.n_threads),
         ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # The log goes to a file, not a pipe: an undrained pipe fills up and stalls the server.
+        self._log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self._log, text=True)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"llama server exited with {self.process.returncode}: {self.process.stderr.read()[-2000:]}")
+                self._log.seek(0)
+                raise RuntimeError(f"llama server exited with {self.process.returncode}: {self._log.read()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/models", timeout=1) as response:
                     json.load(response)
@@ -81,6 +87,9 @@ class LlamaServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> LlamaServer:
         return self.start()

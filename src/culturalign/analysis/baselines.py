@@ -50,3 +50,17 @@ def fill_perfect(joined: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(
         pl.when(pl.col("model") == PERFECT).then(pl.col("truth").round(1)).otherwise(pl.col("vps")).alias("vps")
     )
+
+
+def redraw_released_baselines(responses: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Replace the fifty-percent and uniform pseudo-models by a fresh draw, built as the released
+    analysis built them: all rows of the first model in file order, with random scores."""
+    real = responses.filter(~is_baseline(pl.col("model")))
+    first = real["model"][0]
+    template = real.filter(pl.col("model") == first)
+    n = template.height
+    fresh = [
+        template.with_columns(pl.lit(FIFTY).alias("model"), pl.Series("vps", np.clip(rng.normal(0.5, FIFTY_SD, n), 0, 1))),
+        template.with_columns(pl.lit(UNIFORM).alias("model"), pl.Series("vps", rng.uniform(0.0, 1.0, n))),
+    ]
+    return pl.concat([real, *(f.with_columns(pl.lit(BASELINE_FAMILY).alias("family")) for f in fresh)])

@@ -80,7 +80,14 @@ def analyze(
 
 
 def reproduce(
-    *, data: str | Path, output: str | Path, seed: int = 0, reruns: int = 0, command: str = "", console: Any = None
+    *,
+    data: str | Path,
+    output: str | Path,
+    seed: int = 0,
+    reruns: int = 0,
+    fresh_baselines: bool = False,
+    command: str = "",
+    console: Any = None,
 ) -> AnalysisResult:
     """`culturalign reproduce multilingual-multicultural`: the released chain, its tables, and the
     side-by-side comparison with the paper printed to the console."""
@@ -93,7 +100,7 @@ def reproduce(
     if reruns < 0:
         raise DataError("--reruns must be 0 or more")
     console = console or Console()
-    result = reproduce_paper(data, seed=seed, reruns=reruns, command=command)
+    result = reproduce_paper(data, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=command)
     write_outputs(result, output)
     print_summary(result, console)
     print_comparison(result.extra_tables["paper_comparison"], console)
@@ -122,11 +129,16 @@ def print_beside(result: AnalysisResult, console: Any) -> None:
         + ", ".join(f"{r['language']} {r['coef']:.2f}" for r in clean_fit.iter_rows(named=True)),
         highlight=False,
     )
-    gap = result.us_gap.with_columns(((pl.col("ci_low") > 0)).alias("us_ahead"))
-    counts = gap.group_by("language").agg(pl.col("us_ahead").sum(), pl.len().alias("models")).sort("language")
+    gap = result.us_gap.group_by("language").agg((pl.col("ci_low") > 0).sum().alias("gap"), pl.len().alias("models"))
+    if result.rq2 is not None:
+        contrast = result.rq2.us_bias.group_by("language").agg(((pl.col("coef") > 0) & (pl.col("p") < 0.05)).sum().alias("contrast"))
+        gap = gap.join(contrast, on="language", how="left")
     console.print(
-        "Draw-free US-minus-native gap, interval above 0: "
-        + ", ".join(f"{r['language']} {r['us_ahead']}/{r['models']}" for r in counts.iter_rows(named=True)),
+        "US-centric bias per language, models counted (baseline contrast, p < .05 | draw-free US-minus-native gap, "
+        "95% interval above 0): "
+        + ", ".join(
+            f"{r['language']} {r.get('contrast', '-')} | {r['gap']} of {r['models']}" for r in gap.sort("language").iter_rows(named=True)
+        ),
         highlight=False,
     )
     if "stability" in result.extra_tables:

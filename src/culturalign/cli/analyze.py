@@ -65,11 +65,14 @@ def reproduce_multilingual_multicultural(
     output: Path = typer.Option(..., "--output", "-o", help="folder for the tables and the comparison"),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap (the baseline draws are the released ones)"),
     reruns: int = typer.Option(0, "--reruns", min=0, help="re-run bootstrap and regressions K times: stability.csv"),
+    fresh_baselines: bool = typer.Option(
+        False, "--fresh-baselines", help="draw new random baselines (seeded) instead of the released draws, also per re-run"
+    ),
 ) -> None:
     """Rystrom, Kirk, Hale: 'Multilingual != Multicultural', rebuilt from its released responses."""
     from culturalign.analysis.run_analysis import reproduce
 
-    reproduce(data=data, output=output, seed=seed, reruns=reruns, command=_command_line())
+    reproduce(data=data, output=output, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=_command_line())
 
 
 def register(app: typer.Typer) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from culturalign.errors import UserError
 

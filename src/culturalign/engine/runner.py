@@ -61,8 +61,6 @@ async def execute(
     cached = store.answered_keys(list(unique))
     pending = [(key, r) for key, r in unique.items() if key not in cached]
     counts = {"total": len(unique), "cached": len(cached), "asked": len(pending), "answered": 0, "failed": 0}
-    if not pending:
-        return counts
 
     by_model: dict[str, list[tuple[str, Request]]] = defaultdict(list)
     for key, request in pending:
@@ -72,6 +70,10 @@ async def execute(
     backends = {name: get_backend(items[0][1].model) for name, items in by_model.items()}
     totals = Counter(r.model.name for r in unique.values())
     cached_per_model = Counter(unique[key].model.name for key in cached)
+    for name in totals.keys() - by_model.keys():  # all answers already stored: log the pass all the same
+        end_stage(store, begin_stage(store, run_id, stage, name, totals[name], cached_per_model[name], 0), 0, 0, 0.0)
+    if not pending:
+        return counts
 
     with StageProgress(stage, total=len(unique), done=len(cached), enabled=show_progress) as progress:
         await asyncio.gather(

@@ -153,5 +153,7 @@ def _read_template_file(path: Path, language: str) -> TemplateSet:
             re.compile(rule["pattern"])
             rewrites.append((str(rule["pattern"]), str(rule["replacement"])))
         except (KeyError, TypeError, re.error):
-            raise DataError(f"{path.name}: every [[topic_rewrite]] needs a valid regex pattern and a replacement") from None
+            raise DataError(
+                f"{path.name}: every [[topic_rewrite]] needs a valid regex pattern and a replacement"
+            ) from None
     return TemplateSet(language, tuple(templates["chat"]), tuple(templates["completion"]), tuple(rewrites))

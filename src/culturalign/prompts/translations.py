@@ -177,7 +177,10 @@ def language_prompts(language: str, codebook: Any, items: Sequence[str]) -> Lang
 def source_fallback_prompts(language: str, codebook: Any, items: Sequence[str]) -> LanguagePrompts:
     """As language_prompts, with English standing in for anything missing (for estimates only)."""
     table = translation_table(language, codebook, items)
-    filled = {k: e if e.origin != "missing" else TranslationEntry(k, e.source, e.source, "source") for k, e in table.items()}
+    filled = {
+        key: entry if entry.origin != "missing" else TranslationEntry(key, entry.source, entry.source, "source")
+        for key, entry in table.items()
+    }
     return _assemble(language, filled, items)
 
 

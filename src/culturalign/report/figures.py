@@ -28,7 +28,6 @@ from culturalign.report.plot_helpers import (
     nonempty,
     ordered_models,
     panel_grid,
-    population_label,
     with_values,
 )
 from culturalign.report.style import (
@@ -51,7 +50,6 @@ __all__ = [
     "ground_truth_correlations",
     "model_styles",
     "natural_key",
-    "population_alignment_figure",
     "rq1_coefficients_figure",
     "self_consistency_figure",
     "us_bias_figure",
@@ -323,50 +321,3 @@ def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | No
         fig.suptitle("US-centric bias (RQ2): > 0 = closer to the US than to local populations; "
                      "bars = 1 SE; filled and * = p < .05", fontsize=9)
     return fig
-
-
-# -- supplement: alignment per population -----------------------------------------------------
-def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFigure:
-    """Alignment of each model with each population for one prompt language, 95% bootstrap CIs."""
-    require_columns(alignment, ["model", "family", "language", "population_kind", "population", "mean",
-                                "ci_low", "ci_high"], "alignment table")
-    data = nonempty(with_values(alignment.filter(pl.col("language") == language), "mean"),
-                     f"the alignment rows for language {language}")
-    kind_order = {"language": 0, "global": 2}
-    populations = (
-        data.select("population_kind", "population").unique()
-        .with_columns(pl.col("population_kind").replace_strict(kind_order, default=1, return_dtype=pl.Int64)
-                      .alias("_order"))
-        .sort("_order", "population")
-    )
-    labels = [population_label(k, p) for k, p in populations.select("population_kind", "population").iter_rows()]
-    families = families_of(data)
-    models = ordered_models(families)
-    styles = model_styles(families)
-    step = 0.8 / max(len(models), 1)
-    with figure_style():
-        fig = new_figure(FULL_WIDTH_IN, 1.5 + 0.38 * len(labels) + 0.2 * math.ceil(len(models) / 3))
-        ax = fig.add_subplot()
-        for k, model in enumerate(models):
-            colour, marker = styles[model]
-            rows = data.filter(pl.col("model") == model)
-            for y, (kind, population) in enumerate(populations.select("population_kind", "population").iter_rows()):
-                row = rows.filter((pl.col("population_kind") == kind) & (pl.col("population") == population))
-                if row.is_empty():
-                    continue
-                mean, low, high = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
-                if not finite(mean):
-                    continue
-                ax.errorbar(mean, y - 0.4 + step * (k + 0.5), xerr=interval_error(mean, low, high), fmt=marker,
-                            color=colour, markersize=3.5, capsize=1.2, linewidth=0.8)
-        for y in range(0, len(labels), 2):  # banded rows: the eye keeps a population's points together
-            ax.axhspan(y - 0.5, y + 0.5, color="#F3F3F3", linewidth=0, zorder=0)
-        ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
-        ax.set_yticks(range(len(labels)), labels)
-        ax.grid(axis="y", visible=False)
-        ax.set_ylim(len(labels) - 0.5, -0.5)
-        ax.set_xlabel("alignment (Spearman of response VPS with population VPS), 95% bootstrap CI")
-        ax.set_title(f"Prompt language {language}: alignment with each population")
-        model_legend(fig, models, styles)
-    return fig
-

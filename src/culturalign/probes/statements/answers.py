@@ -27,15 +27,20 @@ POLARITY_SCHEMA = {
     "properties": {"polarity": {"enum": list(POLARITIES)}},
     "required": ["polarity"],
 }
-EVALUATION_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "arguments_for": {"type": "string", "maxLength": 400},
-        "arguments_against": {"type": "string", "maxLength": 400},
-        "answer": {"enum": list(STANCES)},
-    },
-    "required": ["arguments_for", "arguments_against", "answer"],
-}
+# Field names sort alphabetically in the order the model should write them (arguments before
+# the verdict): the llama.cpp backend builds its grammar from the schema with sorted keys.
+def evaluation_schema(argument_chars: int = 400) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "arguments_against": {"type": "string", "maxLength": argument_chars},
+            "arguments_for": {"type": "string", "maxLength": argument_chars},
+            "verdict": {"enum": list(STANCES)},
+        },
+        "required": ["arguments_against", "arguments_for", "verdict"],
+    }
+
+
 _MINUS = "-\u2212\u2013\uff0d"  # ASCII hyphen, minus sign, en dash, full-width hyphen
 _SIGNED_INT = re.compile(rf"(?<![\d.])([{_MINUS}+\uff0b]?)\s*(\d+)(?![\d.])")
 
@@ -108,7 +113,7 @@ def read_stance(text: str | None, keywords: dict[str, Sequence[str]]) -> tuple[s
     else the last agree/disagree keyword of the text."""
     if text is None or not text.strip():
         return None, "empty answer"
-    value = _json_field(text, "answer")
+    value = _json_field(text, "verdict")
     if isinstance(value, str) and value.lower() in STANCES:
         return value.lower(), None
     vocab = {"agree": keywords.get("agree", ()), "disagree": keywords.get("disagree", ())}

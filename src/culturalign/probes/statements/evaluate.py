@@ -11,7 +11,7 @@ import polars as pl
 
 from culturalign.engine.runner import Request, run_requests
 from culturalign.models.base import ChatMessage
-from culturalign.probes.statements.answers import EVALUATION_SCHEMA, most_frequent, read_stance
+from culturalign.probes.statements.answers import evaluation_schema, most_frequent, read_stance
 from culturalign.probes.statements.labelling import (
     _cut,
     _params,
@@ -45,7 +45,7 @@ def current_labels(experiment: Experiment, store: RunStore, run_id: str) -> pl.D
 def evaluation_requests(experiment: Experiment, statements: pl.DataFrame, frames: Frames) -> list[Request]:
     """Every model x language x run request, statement by statement."""
     settings = experiment.settings
-    schema = EVALUATION_SCHEMA if settings.structured_output else None
+    schema = evaluation_schema(settings.argument_chars) if settings.structured_output else None
     requests = []
     for row in statements.iter_rows(named=True):
         for language in experiment.config.languages:

@@ -1,8 +1,8 @@
-"""Bar charts of the statements probe: one figure per dimension.
+"""Bar charts of the statements probe, one panel per dimension, in two figures.
 
-Left panel: each model's mean score in [-2, 2] per prompt language, with its bootstrap
-interval. Right panel: the same on 0-100, beside the Hofstede scores of the chosen countries
-(drawn as grey bars), so that the reader sees both the raw direction and the comparison.
+profile_figure: each model's mean score in [-2, 2] per prompt language, with its bootstrap
+interval. scaled_figure: the same on 0-100, beside the Hofstede scores of the chosen
+countries (grey bars; scores above 100, which the published table has, are cut at 100).
 """
 
 from __future__ import annotations
@@ -31,29 +31,50 @@ def _bars(ax, table: pl.DataFrame, value: str, low: str, high: str, languages: l
     ax.set_xticks(x, models, rotation=30, ha="right")
 
 
-def dimension_figure(profiles: pl.DataFrame, countries: pl.DataFrame, dimension: str, label: str) -> MplFigure:
-    """The bar chart of one dimension; a DataError when no model has a score on it."""
-    table = profiles.filter(pl.col("dimension") == dimension)
-    if table.is_empty():
-        raise DataError(f"no scored statement for {label}")
-    models = sorted(table["model"].unique().to_list())
-    languages = sorted(table["language"].unique().to_list())
-    fig = new_figure(FULL_WIDTH_IN, 2.8)
-    left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
-    _bars(left, table, "mean", "ci_low", "ci_high", languages, models)
-    left.axhline(0, color="black", linewidth=0.6)
-    left.set_ylim(-2, 2)
-    left.set_ylabel(f"{label} mean score (-2 .. 2)")
-    left.set_title(f"{label}: agreement-weighted polarity")
-    left.legend(title="prompt language", loc="upper left")
-    _bars(right, table, "mean_100", "ci_low_100", "ci_high_100", languages, models)
-    people = countries.filter(pl.col("dimension") == dimension) if countries.height else countries
-    if people.height:
-        start = len(models)
-        names = people["country"].to_list()
-        right.bar(np.arange(start, start + len(names)), people["value"].to_numpy(), 0.6, color=NEUTRAL_GREY)
-        right.set_xticks(np.arange(start + len(names)), models + names, rotation=30, ha="right")
-    right.set_ylim(0, max(100.0, float(people["value"].max()) if people.height else 100.0))
-    right.set_ylabel("0-100")
-    right.set_title("scaled, beside Hofstede country scores (grey)")
+def _panels(profiles: pl.DataFrame, labels: dict[str, str]) -> tuple[MplFigure, list, list[str], list[str]]:
+    if profiles.is_empty():
+        raise DataError("no scored statement on any dimension")
+    models = sorted(profiles["model"].unique().to_list())
+    languages = sorted(profiles["language"].unique().to_list())
+    fig = new_figure(FULL_WIDTH_IN, 5.2)
+    axes = list(fig.subplots(2, 3, sharey=True).flat)
+    return fig, axes, models, languages
+
+
+def profile_figure(profiles: pl.DataFrame, labels: dict[str, str]) -> MplFigure:
+    """A bar chart per dimension: each model's mean score in [-2, 2] per prompt language, with intervals."""
+    fig, axes, models, languages = _panels(profiles, labels)
+    for ax, (dimension, label) in zip(axes, labels.items(), strict=False):
+        table = profiles.filter(pl.col("dimension") == dimension)
+        ax.set_title(label)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_ylim(-2, 2)
+        if table.is_empty():
+            ax.text(0.5, 0.5, "no scored statement", ha="center", va="center", transform=ax.transAxes)
+            continue
+        _bars(ax, table, "mean", "ci_low", "ci_high", languages, models)
+    axes[0].set_ylabel("mean score (-2 .. 2)")
+    axes[3].set_ylabel("mean score (-2 .. 2)")
+    axes[0].legend(title="prompt language", loc="lower left")
+    return fig
+
+
+def scaled_figure(profiles: pl.DataFrame, countries: pl.DataFrame, labels: dict[str, str]) -> MplFigure:
+    """The same profiles on 0-100, with Hofstede's country scores as grey bars beside them."""
+    fig, axes, models, languages = _panels(profiles, labels)
+    for ax, (dimension, label) in zip(axes, labels.items(), strict=False):
+        table = profiles.filter(pl.col("dimension") == dimension)
+        ax.set_title(label)
+        ax.set_ylim(0, 100)
+        if not table.is_empty():
+            _bars(ax, table, "mean_100", "ci_low_100", "ci_high_100", languages, models)
+        people = countries.filter(pl.col("dimension") == dimension) if countries.height else countries
+        names = people["country"].to_list() if people.height else []
+        if names:
+            ax.bar(np.arange(len(models), len(models) + len(names)), np.minimum(people["value"].to_numpy(), 100), 0.6,
+                   color=NEUTRAL_GREY)
+        ax.set_xticks(np.arange(len(models) + len(names)), models + names, rotation=30, ha="right")
+    axes[0].set_ylabel("0-100")
+    axes[3].set_ylabel("0-100")
+    axes[0].legend(title="prompt language", loc="upper left")
     return fig

@@ -15,7 +15,7 @@ import polars as pl
 
 from culturalign.errors import DataError
 from culturalign.probes.statements.answers import read_stance
-from culturalign.probes.statements.figures import dimension_figure
+from culturalign.probes.statements.figures import profile_figure, scaled_figure
 from culturalign.probes.statements.statements import load_frames
 from culturalign.report.provenance import load_manifest
 from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
@@ -88,16 +88,21 @@ def profiles_section(directory: Path, figures_dir: Path) -> Section:
         countries = hofstede.filter(pl.col("kind") == "country").select(
             pl.col("name").alias("country"), "dimension", "value")
     labels = _labels()
-    for dimension, label in labels.items():
+    drawings = (
+        ("statements_profiles", "Mean score per dimension, model and prompt language",
+         "Bars: mean of polarity × (+1 agree, -1 disagree); whiskers: 95% bootstrap intervals over statements.",
+         lambda: profile_figure(profiles, labels)),
+        ("statements_hofstede", "Profiles on 0-100 beside Hofstede country scores",
+         "Coloured bars: model profiles scaled to 0-100 (whiskers: 95% intervals); grey bars: country scores.",
+         lambda: scaled_figure(profiles, countries, labels)),
+    )
+    for stem, title, caption, draw in drawings:
         try:
-            png, svg = save_figure(dimension_figure(profiles, countries, dimension, label), figures_dir,
-                                   f"statements_{dimension}")
+            png, svg = save_figure(draw(), figures_dir, stem)
         except DataError as exc:
-            section.paragraphs.append(f"{label}: not drawn ({exc}).")
+            section.paragraphs.append(f"{title}: not drawn ({exc}).")
             continue
-        section.figures.append(Figure(title=f"{label} by model and prompt language", png=png, svg=svg,
-                                      caption="Bars: mean score; whiskers: 95% bootstrap intervals; grey: "
-                                              "Hofstede country scores (0-100)."))
+        section.figures.append(Figure(title=title, png=png, svg=svg, caption=caption))
     shown = profiles.select(
         "model", "language", pl.col("dimension").replace(labels).alias("dimension"),
         pl.struct("mean", "ci_low", "ci_high").map_elements(

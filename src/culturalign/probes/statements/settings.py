@@ -40,6 +40,7 @@ class StatementsSettings(BaseModel):
     structured_output: bool = Field(
         default=False, description="ask for JSON answers through a schema (grammar on llama.cpp) instead of free text"
     )
+    argument_chars: int = Field(default=400, ge=10, description="longest argument text in a structured answer")
     bootstrap_rounds: int = Field(default=1000, ge=100, description="bootstrap rounds for intervals and the language test")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level of the language-effect test")
     group_by: Literal["origin", "family", "model"] = Field(default="origin", description="model attribute for the group view")

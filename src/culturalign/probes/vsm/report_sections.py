@@ -29,6 +29,13 @@ def _fmt(value, low=None, high=None) -> str:
     return text
 
 
+def _constants(constants: dict[str, float]) -> str:
+    values = set(constants.values())
+    if len(values) == 1:
+        return f"C = {values.pop():g} for every index"
+    return "C = " + ", ".join(f"{k.upper()} {v:g}" for k, v in constants.items())
+
+
 def _figure(fig, directory: Path, stem: str, title: str, caption: str) -> Figure:
     png, svg = save_figure(fig, directory, stem)
     return Figure(title=title, png=png, svg=svg, caption=caption)
@@ -76,7 +83,7 @@ def _overview(manifest: dict, countries: pl.DataFrame, models: pl.DataFrame, fai
         "Deviation ratio (DR) of a model and country: the mean distance of the country's published scores from the "
         "global mean of the published scores, divided by the mean over trials of the model's mean absolute gap to the "
         "published scores. Above 1, the model is closer to the country than the global mean is; higher is better.",
-        f"Scaling: constants C = {manifest['constants']}, normalisation '{manifest['normalisation']}'; global mean over "
+        f"Scaling: {_constants(manifest['constants'])}, normalisation '{manifest['normalisation']}'; global mean over "
         f"{'the paper' if manifest['global_mean'] == 'paper' else 'this run'}'s countries. Intervals: "
         f"{manifest['bootstrap']}, {manifest['bootstrap_rounds']} rounds.",
         "The questionnaire is (c) Geert Hofstede BV; the country scores are Hofstede's published data "

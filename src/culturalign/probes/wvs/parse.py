@@ -8,7 +8,6 @@ prompt's language). The judge stage reads the kept responses' summaries from the
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -156,9 +155,10 @@ class LanguageIdentifier:
         from lingua import Language, LanguageDetectorBuilder
 
         by_code = {lang.iso_code_639_1.name.lower(): lang for lang in Language.all()}
-        chosen = sorted({by_code[c] for c in {c.lower() for c in languages} if c in by_code}, key=lambda l: l.name)
-        if len(chosen) < 2:
-            chosen = sorted({*chosen, by_code["en"], by_code["de"]}, key=lambda l: l.name)
+        wanted = {code.lower() for code in languages}
+        chosen = sorted({by_code[c] for c in wanted if c in by_code}, key=lambda lang: lang.name)
+        if len(chosen) < 2:  # lingua needs two candidates to choose between
+            chosen = sorted({*chosen, by_code["en"], by_code["de"]}, key=lambda lang: lang.name)
         self.codes = sorted(lang.iso_code_639_1.name.lower() for lang in chosen)
         self._detector = LanguageDetectorBuilder.from_languages(*chosen).build()
 
@@ -236,7 +236,3 @@ def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> dict[str, int]:
             counts[f"dropped_{payload['reason']}"] += 1
     return {"parsed": counts["parsed"], "kept": counts["kept"], "dropped": counts["dropped"],
             **{f"dropped_{r}": counts[f"dropped_{r}"] for r in REASONS}}
-
-
-def parse_results_json(payload_json: str) -> ParsedResponse:
-    return ParsedResponse(**json.loads(payload_json))

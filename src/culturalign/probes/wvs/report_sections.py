@@ -15,6 +15,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from culturalign.errors import DataError
 from culturalign.report import figures as fig
+from culturalign.report import supplement_figures as supplement
 from culturalign.report.examples import examples_from_store
 from culturalign.report.provenance import judge_summary, load_manifest
 from culturalign.report.sections import Figure, Section, Table
@@ -184,6 +185,11 @@ def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
           "Bars: ± 1 standard error of the regression; filled points and stars: p < .05.",
           lambda: fig.us_bias_figure(data.table("us_bias"), families))
     section.tables.append(Table(title="US-bias coefficients", data=data.table("us_bias")))
+    if data.has("us_gap") and {"mean", "ci_low", "ci_high", "family"} <= set(data.table("us_gap").columns):
+        _draw(section, figures_dir, "us_gap", "US minus local alignment",
+              "The model's own difference in alignment with US respondents and with local ones (no baseline draw "
+              "involved); bars: 95% bootstrap intervals.",
+              lambda: supplement.us_gap_figure(data.table("us_gap")))
     if data.has("us_gap"):
         section.tables.append(Table(
             title="US minus local alignment gap",
@@ -236,7 +242,7 @@ def population_section(data: _Analysis, figures_dir: Path) -> Section:
     for language in sorted(alignment["language"].drop_nulls().unique().to_list()):
         _draw(section, figures_dir, f"alignment_{language}", f"Prompt language {language}",
               "Points: alignment; bars: 95% bootstrap intervals.",
-              lambda language=language: fig.population_alignment_figure(alignment, language))
+              lambda language=language: supplement.population_alignment_figure(alignment, language))
     section.tables.append(Table(title="Alignment", data=alignment))
     return section
 
