@@ -2,24 +2,26 @@
 
     python bench/judge_candidates.py --responses PATH/example_responses_gemma-2-27b-it.jsonl \
         [--labels tests/data/judge_reference_labels.csv] [--candidates lexicon,always-con,...] \
-        [--output bench-results/judge] [--rounds 1000] [--write-default]
+        [--output bench-results/judge] [--rounds 1000] [--write-default] [--reuse]
 
 Prints agreement, Cohen's kappa and per-response VPS error (with bootstrap intervals over
 responses) per candidate, writes each candidate's JSON summary and aligned labels, and with
 --write-default records the numbers in src/culturalign/data/judge/validated.toml, choosing
 as default the candidate with the highest kappa (ties: higher agreement, then lower VPS error).
+--reuse takes a candidate's figures from its JSON summary already in --output instead of
+judging again (the small models take many minutes on a busy machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from culturalign.judge.benchmark import validate_judge
 from culturalign.judge.candidates import known_candidates
-from culturalign.judge.validate import ValidationReport
 from culturalign.paths import package_data
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -28,39 +30,43 @@ PROJECT = Path(__file__).resolve().parents[1]
 def main() -> None:
     args = _arguments()
     names = args.candidates.split(",") if args.candidates else known_candidates()
-    reports: dict[str, ValidationReport] = {}
+    reports: dict[str, dict] = {}
     for name in names:
         started = time.perf_counter()
-        outcome = validate_judge(
-            args.labels, args.responses, name, output_dir=args.output, rounds=args.rounds, seed=args.seed,
-            show_progress=False,
-        )
-        reports[name] = outcome.report
-        r = outcome.report
+        saved = args.output / f"judge-validation-{name}.json"
+        if args.reuse and saved.exists():
+            reports[name] = json.loads(saved.read_text(encoding="utf-8"))
+        else:
+            reports[name] = validate_judge(
+                args.labels, args.responses, name, output_dir=args.output, rounds=args.rounds, seed=args.seed,
+                show_progress=False,
+            ).report.as_dict()
+        r = reports[name]
         print(
-            f"{name:24s} agreement {_ci(r.agreement)}  kappa {_ci(r.kappa)}  VPS MAE {_ci(r.vps_mae)}"
-            f"  coverage {r.coverage:.2f}  ({time.perf_counter() - started:.0f} s)",
+            f"{name:24s} agreement {_ci(r['agreement'])}  kappa {_ci(r['cohen_kappa'])}  VPS MAE {_ci(r['vps_mae'])}"
+            f"  coverage {r['coverage']:.2f}  ({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
     first = next(iter(reports.values()))
-    print(f"reference: {first.n_summaries} summaries, {first.n_responses} responses, languages {first.languages}")
+    print(f"reference: {first['n_summaries']} summaries, {first['n_responses']} responses, languages {first['languages']}")
     if args.write_default:
         path = write_validated(reports, args.labels)
         print(f"wrote {path}")
 
 
-def choose_default(reports: dict[str, ValidationReport]) -> str:
+def choose_default(reports: dict[str, dict]) -> str:
     """Highest kappa; ties broken by agreement, then by lower VPS error. Constant judges never win."""
     eligible = {n: r for n, r in reports.items() if not n.startswith("always-")} or reports
 
     def rank(name: str) -> tuple[float, float, float]:
         r = eligible[name]
-        return (r.kappa.estimate or -1.0, r.agreement.estimate or 0.0, -(r.vps_mae.estimate or 1.0))
+        kappa, agree, mae = r["cohen_kappa"]["estimate"], r["agreement"]["estimate"], r["vps_mae"]["estimate"]
+        return (kappa if kappa is not None else -1.0, agree or 0.0, -(mae if mae is not None else 1.0))
 
     return max(eligible, key=rank)
 
 
-def write_validated(reports: dict[str, ValidationReport], labels: Path) -> Path:
+def write_validated(reports: dict[str, dict], labels: Path) -> Path:
     default = choose_default(reports)
     first = next(iter(reports.values()))
     try:
@@ -76,24 +82,22 @@ def write_validated(reports: dict[str, ValidationReport], labels: Path) -> Path:
         "kappa_threshold = 0.6",
         f'reference = "{reference}"',
         f'measured_on = "{datetime.now(UTC):%Y-%m-%d}"',
-        f"reference_summaries = {first.n_summaries}",
-        f"reference_responses = {first.n_responses}",
-        f"reference_languages = {_toml_table(first.languages)}",
+        f"reference_summaries = {first['n_summaries']}",
+        f"reference_responses = {first['n_responses']}",
+        f"reference_languages = {_toml_table(first['languages'])}",
         "",
     ]
     for name, r in reports.items():
+        lines += [f'[judges."{name}"]']
+        for key, field in (("agreement", "agreement"), ("kappa", "cohen_kappa"), ("vps_mae", "vps_mae")):
+            value = r[field]
+            lines += [f"{key} = {_num(value['estimate'])}", f"{key}_ci = [{_num(value['low'])}, {_num(value['high'])}]"]
         lines += [
-            f'[judges."{name}"]',
-            f"agreement = {r.agreement.estimate:.4f}",
-            f"agreement_ci = [{_num(r.agreement.low)}, {_num(r.agreement.high)}]",
-            f"kappa = {_num(r.kappa.estimate)}",
-            f"kappa_ci = [{_num(r.kappa.low)}, {_num(r.kappa.high)}]",
-            f"vps_mae = {_num(r.vps_mae.estimate)}",
-            f"vps_mae_ci = [{_num(r.vps_mae.low)}, {_num(r.vps_mae.high)}]",
-            f"n_summaries = {r.n_summaries}",
-            f"n_responses = {r.n_responses}",
-            f"n_responses_with_vps = {r.n_responses_with_vps}",
-            f"bootstrap_rounds = {r.bootstrap_rounds}",
+            f"coverage = {r['coverage']:.4f}",
+            f"n_summaries = {r['n_summaries']}",
+            f"n_responses = {r['n_responses']}",
+            f"n_responses_with_vps = {r['n_responses_with_vps']}",
+            f"bootstrap_rounds = {r['bootstrap']['rounds']}",
             "",
         ]
     path = package_data("judge", "validated.toml")
@@ -111,8 +115,8 @@ def _toml_table(values: dict[str, int]) -> str:
     return "{ " + ", ".join(f"{k} = {v}" for k, v in values.items()) + " }"
 
 
-def _ci(interval: object) -> str:
-    est, low, high = interval.estimate, interval.low, interval.high  # type: ignore[attr-defined]
+def _ci(interval: dict) -> str:
+    est, low, high = interval["estimate"], interval["low"], interval["high"]
     if est is None:
         return "n/a"
     return f"{est:.3f} [{low:.3f}, {high:.3f}]" if low is not None else f"{est:.3f}"
@@ -127,6 +131,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write-default", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="reuse JSON summaries already in --output")
     return parser.parse_args()
 
 

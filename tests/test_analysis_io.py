@@ -197,7 +197,7 @@ def test_analyze_stage_writes_the_analysis_folder(tmp_path: Path) -> None:
     out = tmp_path / "out" / "analysis"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["store_counts"]["analysed"] == table.height
-    assert manifest["judge_validation"] is not None  # the default judge's measured quality
+    assert manifest["judge_validation"]["quality"]  # the default judge's measured quality, as the report reads it
     assert pl.read_csv(out / "alignment.csv").height > 0
     assert ctx.notes["analyze"]["responses"] == table.height
 

@@ -30,7 +30,7 @@ from culturalign.analysis.alignment import (
 from culturalign.analysis.consistency import cross_language_consistency
 from culturalign.analysis.responses import keep_prompt_language
 from culturalign.analysis.rq1 import MixedFit, fit_rq1_variants, rq1_rows
-from culturalign.analysis.rq2 import OlsFit, fit_rq2, summarise_us_gap, us_gap_rounds
+from culturalign.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
 from culturalign.analysis.truth import comparison_country, native_countries
 from culturalign.errors import DataError
 
@@ -75,7 +75,7 @@ def judge_warnings(judge_validation: dict[str, Any] | None) -> list[str]:
         return ["no judge validation was given: the VPS judge's agreement with hand labels is unknown, "
                 "so these numbers cannot be interpreted with confidence"]
     warnings = []
-    for judge in judge_validation.get("judges", []):
+    for judge in judge_validation.get("quality", []):
         if isinstance(judge, dict) and (judge.get("warning") or judge.get("interpretable") is False):
             kappa = judge.get("cohen_kappa")
             warnings.append(judge.get("warning") or f"judge {judge.get('judge')} is below the agreement threshold (kappa {kappa})")
@@ -121,8 +121,6 @@ def fit_regressions(
     country = rounds.filter(
         (pl.col("population_kind") == "country") & (~bl.is_baseline(pl.col("model")) | (pl.col("model") == bl.UNIFORM))
     )
-    from culturalign.analysis.rq2 import rq2_rows
-
     rows2 = rq2_rows(country, native_countries(), comparison_country())
     if rows2.filter(pl.col("us")).height and rows2.filter(~pl.col("us")).height and rows2["model"].n_unique() > 1:
         try:

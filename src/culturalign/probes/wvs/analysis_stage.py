@@ -38,7 +38,7 @@ def analyze_stage(ctx: RunContext) -> None:
         seed=ctx.config.seed,
         judge_error_rate=ctx.config.judge_error_rate,
         human_consistency=humans,
-        judge_validation={"judges": quality} if quality else None,
+        judge_validation={"quality": quality} if quality else None,
         ground_truth_source=source,
         command=f"culturalign run (stage {STAGE})",
     )
