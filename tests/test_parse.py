@@ -89,6 +89,14 @@ def test_completion_continuations_get_their_list_start_back():
     assert len(split_summaries("1. Anna is against it.\n2. Ben is for it.", list_start="1.")) == 2
 
 
+def test_html_markup_is_stripped_and_a_bare_number_is_no_summary():
+    assert split_summaries("<h2>2.  </h2>\n*\n*\n*", list_start="1.") == []
+    html = "<ol>\n<li>1. <b>Anna</b> is against it.</li>\n<li>2. Ben is in favour of it.</li>\n</ol>"
+    assert split_summaries("1. <b>Anna</b> is against it.\n2. Ben is <i>in favour</i> of it.") == [
+        "Anna is against it.", "Ben is in favour of it."]
+    assert "<" not in " ".join(split_summaries(html))
+
+
 def test_max_items_caps_an_overlong_list():
     long = "\n".join(f"{i}. Person number {i} has a view." for i in range(1, 15))
     assert len(split_summaries(long, max_items=10)) == 10

@@ -203,3 +203,39 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     assert parsed["reason"].drop_nulls().is_in(["not_a_list", "too_few_summaries", "wrong_language"]).all()
     assert parsed["n_summaries"].max() >= 1
     assert "max_tokens = 96" in text and text.count("n_threads = 1") == 2
+
+
+def test_a_stage_whose_module_is_missing_stops_the_run_and_keeps_what_is_done(tmp_path):
+    from culturalign.config import parse_experiment
+    from culturalign.probes.registry import Probe, Stage, register_probe
+    from culturalign.probes.wvs import PROBE, deferred_stage
+
+    ran: list[str] = []
+    register_probe(
+        Probe(
+            name="wvs-missing-stage-test",
+            description="generate, then a stage from a module that does not exist",
+            settings_model=PROBE.settings_model,
+            stages=(
+                PROBE.stages[0],
+                Stage("ghost", deferred_stage("culturalign.no_such_module_here:stage")),
+                Stage("after", lambda ctx: ran.append("after")),
+            ),
+            plan=PROBE.plan,
+        )
+    )
+    experiment = parse_experiment(
+        {
+            "probe": "wvs-missing-stage-test",
+            "name": "ghost",
+            "languages": ["en"],
+            "store": str(tmp_path / "g.sqlite"),
+            "models": [{"name": "m", "backend": "mock"}],
+            "wvs-missing-stage-test": {"prompts_per_language": 2},
+        }
+    )
+    result = run_experiment(experiment, show_progress=False)
+    assert result.stages == ["generate"] and ran == []
+    assert len(result.unavailable) == 1 and result.unavailable[0].startswith("ghost:")
+    with RunStore(tmp_path / "g.sqlite") as store:
+        assert store.run(result.run_id).status == "incomplete"

@@ -47,6 +47,8 @@ scores = "{scores}"
 
 @pytest.mark.slow
 def test_embedded_model_runs_the_whole_probe(tmp_path: Path, shared_data: Path) -> None:
+    from culturalign.probes.statements.answers import read_stance
+    from culturalign.probes.statements.statements import load_frames
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
@@ -70,8 +72,9 @@ def test_embedded_model_runs_the_whole_probe(tmp_path: Path, shared_data: Path) 
     stances = pl.read_csv(analysis / "stances.csv")
     evaluated = calls.filter(pl.col("stage") == "evaluate")
     assert evaluated.height == 2 * stances.height
+    keywords = load_frames().keywords["en"]
     for text in evaluated["response"].to_list():
-        assert json.loads(text)["verdict"] in ("agree", "disagree")
+        assert read_stance(text, keywords)[0] in ("agree", "disagree"), text
     manifest = json.loads((analysis / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["probe"] == "statements" and manifest["models"] == ["gemma-3-270m"]
     assert (tmp_path / "runs" / "out" / "report" / "report.html").is_file()

@@ -132,6 +132,22 @@ def fit_regressions(
     return rq1, rq2
 
 
+def consistency_pairs(with_baselines: pl.DataFrame, joined: pl.DataFrame, definition: str) -> PairSet:
+    """Rows for self-consistency: plain responses (clean), or the language-level joined table
+    with its population copies (released); the perfect baseline has no consistency."""
+    if definition == "clean":
+        return PairSet(with_baselines.filter(pl.col("model") != bl.PERFECT), exclude_same_unit=True)
+    copies = joined.filter((pl.col("population_kind") == "language") & (pl.col("model") != bl.PERFECT))
+    return PairSet(copies, exclude_same_unit=False)
+
+
+def definitions_used(consistency: str) -> dict[str, str]:
+    chosen = dict(DEFINITIONS["clean"])
+    if consistency == "released":
+        chosen["consistency"] = DEFINITIONS["released"]["consistency"]
+    return chosen
+
+
 def analyze_responses(
     responses: pl.DataFrame,
     truth: pl.DataFrame,
@@ -167,13 +183,7 @@ def analyze_responses(
     items_without = sorted(set(kept["item"].unique()) - set(truth["item"].unique()))
     if items_without:
         notes.append(f"items without ground truth left out: {', '.join(items_without)}")
-    plain = with_baselines.filter(pl.col("model") != bl.PERFECT)
-    if consistency == "clean":
-        pair_set = PairSet(plain, exclude_same_unit=True)
-    else:
-        copies = joined.filter((pl.col("population_kind") == "language") & (pl.col("model") != bl.PERFECT))
-        pair_set = PairSet(copies, exclude_same_unit=False)
-    domain = Domain("responses", joined, with_baselines.height, {"consistency": pair_set})
+    domain = Domain("responses", joined, with_baselines.height, {"consistency": consistency_pairs(with_baselines, joined, consistency)})
     result = bootstrap_domain(domain, np.random.default_rng(seeds[1]), rounds)
     cons = corrected(result.consistency["consistency"], error_rate)
     align_long = alignment_rounds([result])
@@ -194,7 +204,7 @@ def analyze_responses(
         "judge_error_rate_source": "given" if judge_error_rate is not None else "default (paper's judge validation)",
         "judge_validation": judge_validation,
         "consistency_definition": consistency,
-        "definitions": {**DEFINITIONS["clean"], **({"consistency": DEFINITIONS["released"]["consistency"]} if consistency == "released" else {})},
+        "definitions": definitions_used(consistency),
         "n_responses": kept.height,
         "n_models": kept["model"].n_unique(),
         "languages": sorted(kept["language"].unique().to_list()),

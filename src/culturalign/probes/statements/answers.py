@@ -73,7 +73,8 @@ def _json_field(text: str, field: str) -> object | None:
     if start < 0 or end <= start:
         return None
     try:
-        data = json.loads(text[start : end + 1])
+        # strict=False: grammar-constrained strings may hold raw newlines
+        data = json.loads(text[start : end + 1], strict=False)
     except (json.JSONDecodeError, ValueError):
         return None
     return data.get(field) if isinstance(data, dict) else None

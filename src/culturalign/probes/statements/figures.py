@@ -31,6 +31,11 @@ def _bars(ax, table: pl.DataFrame, value: str, low: str, high: str, languages: l
     ax.set_xticks(x, models, rotation=30, ha="right")
 
 
+def _legend(ax, where: str) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(title="prompt language", loc=where)
+
+
 def _panels(profiles: pl.DataFrame, labels: dict[str, str]) -> tuple[MplFigure, list, list[str], list[str]]:
     if profiles.is_empty():
         raise DataError("no scored statement on any dimension")
@@ -55,7 +60,7 @@ def profile_figure(profiles: pl.DataFrame, labels: dict[str, str]) -> MplFigure:
         _bars(ax, table, "mean", "ci_low", "ci_high", languages, models)
     axes[0].set_ylabel("mean score (-2 .. 2)")
     axes[3].set_ylabel("mean score (-2 .. 2)")
-    axes[0].legend(title="prompt language", loc="lower left")
+    _legend(axes[0], "lower left")
     return fig
 
 
@@ -76,5 +81,5 @@ def scaled_figure(profiles: pl.DataFrame, countries: pl.DataFrame, labels: dict[
         ax.set_xticks(np.arange(len(models) + len(names)), models + names, rotation=30, ha="right")
     axes[0].set_ylabel("0-100")
     axes[3].set_ylabel("0-100")
-    axes[0].legend(title="prompt language", loc="upper left")
+    _legend(axes[0], "upper left")
     return fig

@@ -32,6 +32,7 @@ _MARKER = re.compile(
     re.MULTILINE | re.VERBOSE,
 )
 _EMPHASIS = re.compile(r"(\*{1,3}|_{2,3})")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,10}(?:\s[^<>]{0,80})?/?>")
 _HEADING_MARKS = re.compile(r"^[ \t]*(?:>[ \t]*)*(?:\#{1,6}[ \t]*)?", re.MULTILINE)
 _QUOTES = "\"“”„«»'"
 
@@ -130,6 +131,7 @@ def _is_heading(paragraph: str) -> bool:
 def clean_summary(body: str) -> str:
     """One summary as plain text: no emphasis marks, heading marks or enclosing quotes."""
     text = _HEADING_MARKS.sub("", body)
+    text = _HTML_TAG.sub(" ", text)  # small models sometimes write <h2>, <li>, <b>
     text = _EMPHASIS.sub("", text)
     text = re.sub(r"^[ \t]*[.):\-–—]+[ \t]*", "", text)  # what is left of the marker
     text = re.sub(r"[ \t]*\n[ \t]*", " ", text.strip())
