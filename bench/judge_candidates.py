@@ -20,9 +20,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
 from culturalign.judge.benchmark import validate_judge
 from culturalign.judge.candidates import known_candidates
 from culturalign.paths import package_data
+from culturalign.tables import write_table
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +33,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 def main() -> None:
     args = _arguments()
     names = args.candidates.split(",") if args.candidates else known_candidates()
+    labels = subset_labels(args.labels, args.every, args.output) if args.every > 1 else args.labels
     reports: dict[str, dict] = {}
     for name in names:
         started = time.perf_counter()
@@ -38,7 +42,7 @@ def main() -> None:
             reports[name] = json.loads(saved.read_text(encoding="utf-8"))
         else:
             reports[name] = validate_judge(
-                args.labels, args.responses, name, output_dir=args.output, rounds=args.rounds, seed=args.seed,
+                labels, args.responses, name, output_dir=args.output, rounds=args.rounds, seed=args.seed,
                 show_progress=False,
             ).report.as_dict()
         r = reports[name]
@@ -52,6 +56,15 @@ def main() -> None:
     if args.write_default:
         path = write_validated(reports, args.labels)
         print(f"wrote {path}")
+
+
+def subset_labels(path: Path, every: int, output: Path) -> Path:
+    """Every `every`-th labelled response (by line), all its summaries: for the slow candidates."""
+    labels = pl.read_csv(path)
+    lines = sorted(labels["line"].unique().to_list())[::every]
+    target = output / f"reference-labels-every-{every}.csv"
+    write_table(labels.filter(pl.col("line").is_in(lines)), target)
+    return target
 
 
 def choose_default(reports: dict[str, dict]) -> str:
@@ -131,6 +144,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write-default", action="store_true")
+    parser.add_argument("--every", type=int, default=1, help="judge only every k-th labelled response")
     parser.add_argument("--reuse", action="store_true", help="reuse JSON summaries already in --output")
     return parser.parse_args()
 

@@ -130,3 +130,40 @@ def test_bootstrap_domain_same_draw_for_every_group_and_seeded() -> None:
             ys = np.array([{"a": 0.2, "b": 0.5, "c": 0.7}[responses["item"][int(r)]] for r in picked])
             expected = spearmanr(xs, ys).statistic if len(set(xs)) > 1 and len(set(ys)) > 1 else np.nan
             np.testing.assert_allclose(one.alignment.rounds[b, g], expected, atol=1e-12, equal_nan=True)
+
+
+def test_summarise_gives_mean_and_percentile_interval_ignoring_empty_rounds() -> None:
+    from culturalign.analysis.alignment import summarise
+
+    keys = pl.DataFrame({"model": ["a", "b"]})
+    rounds = np.array([[0.1, np.nan], [0.3, np.nan], [0.5, np.nan], [np.nan, np.nan]])
+    out = summarise(keys, rounds)
+    assert out["mean"][0] == pytest.approx(0.3)
+    assert out["ci_low"][0] == pytest.approx(np.percentile([0.1, 0.3, 0.5], 2.5))
+    assert out["ci_high"][0] == pytest.approx(np.percentile([0.1, 0.3, 0.5], 97.5))
+    assert out["mean"][1] is None  # a group without any value has no estimate
+
+
+def test_stability_shares_per_term() -> None:
+    from culturalign.analysis.stability import summarise_reruns
+
+    per_run = pl.DataFrame(
+        {
+            "section": ["rq1_capability"] * 4,
+            "term": ["t"] * 4,
+            "model": [None] * 4,
+            "family": ["gemma"] * 4,
+            "language": ["da"] * 4,
+            "paper_coef": [1.0] * 4,
+            "paper_class": ["pos"] * 4,
+            "coef": [1.0, 0.8, 0.1, 1.2],
+            "class": ["pos", "pos", "ns", "pos"],
+            "class_agrees": [True, True, False, True],
+            "rerun": [0, 1, 2, 3],
+        },
+        schema_overrides={"model": pl.Utf8},
+    )
+    row = summarise_reruns(per_run).row(0, named=True)
+    assert row["reruns"] == 4 and row["share_class_holds"] == 0.75
+    assert row["share_pos"] == 0.75 and row["share_ns"] == 0.25 and row["share_neg"] == 0.0
+    assert row["mean"] == pytest.approx(0.775) and row["sd"] == pytest.approx(np.std([1.0, 0.8, 0.1, 1.2], ddof=1))

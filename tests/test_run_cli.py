@@ -143,6 +143,8 @@ BAD_FILES = {
                       "prompts_per_langauge"),
     "bad toml": (MOCK_EXPERIMENT.replace('seed = 5', 'seed = = 5'), "not valid TOML"),
     "bad limit": (MOCK_EXPERIMENT.replace("[wvs]", "limit = -3\n[wvs]"), "limit"),
+    "unknown item": (MOCK_EXPERIMENT.replace("prompts_per_language = 4", 'items = ["x999"]'), "unknown item"),
+    "untranslated language": (MOCK_EXPERIMENT.replace('"pt"]', '"fi"]'), "no fi translation"),
 }
 
 

@@ -141,3 +141,16 @@ def test_a_run_in_a_new_language_translates_once_through_the_configured_translat
     stamp = machine.stat().st_mtime_ns
     assert [r.key for r in build_requests(experiment)] == [r.key for r in requests]
     assert machine.stat().st_mtime_ns == stamp  # the second build translated nothing
+
+
+def test_a_person_can_translate_a_new_language_by_hand(codebook, tmp_path):
+    blank = pl.read_csv(export_translations("sv", tmp_path / "sv.csv", codebook, ITEMS))
+    assert set(blank["origin"]) == {"missing"} and set(blank["text"].fill_null("")) == {""}
+    with pytest.raises(UserError, match="translator"):
+        language_prompts("sv", codebook, ITEMS)
+    filled = blank.with_columns(pl.concat_str([pl.lit("[sv] "), pl.col("source")]).alias("text"))
+    filled.write_csv(tmp_path / "sv-filled.csv")
+    assert import_translations(tmp_path / "sv-filled.csv", codebook, ITEMS) == {"sv": blank.height}
+    prompts = language_prompts("sv", codebook, ITEMS)
+    assert all(t.text.startswith("[sv] ") for t in prompts.templates.chat)
+    assert all(p.startswith("[sv] ") for phrases in prompts.topics.values() for p in phrases)

@@ -78,6 +78,7 @@ def run_experiment(
         return result
 
     check_backends(experiment, contact=True)
+    probe.plan(experiment)  # bad items, codebook or translations stop here, before a run is opened
     config = experiment.as_dict()
     with RunStore(experiment.store_path) as store:
         run_id = store.start_run(experiment.config.name, probe.name, config)
@@ -100,6 +101,9 @@ def run_experiment(
                     result.unavailable.append(f"{stage.name}: {exc}")
                     break
                 result.stages.append(stage.name)
+        except KeyboardInterrupt:
+            store.finish_run(run_id, status="interrupted")
+            raise
         except BaseException:
             store.finish_run(run_id, status="failed")
             raise

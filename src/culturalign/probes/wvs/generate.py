@@ -40,14 +40,16 @@ def experiment_items(experiment: Experiment, codebook: Any) -> list[str]:
 def prepare_languages(experiment: Experiment, *, translate: bool) -> dict[str, LanguagePrompts]:
     """Each language's templates and topics; translates what is missing when `translate` is set.
 
-    Without `translate` (dry runs) English stands in for a missing translation, which is
-    good enough for counting requests and tokens."""
+    Without `translate` (plans, dry runs) English stands in for what the translator would
+    translate, which is good enough for counting requests and tokens."""
     codebook = load_experiment_codebook(experiment)
     items = experiment_items(experiment, codebook)
     translator = experiment.settings.translator
     prepared: dict[str, LanguagePrompts] = {}
     for language in experiment.config.languages:
         if not translate:
+            if translator is None:
+                language_prompts(language, codebook, items)  # a gap nobody can fill stops the plan too
             prepared[language] = source_fallback_prompts(language, codebook, items)
             continue
         if translator is not None and missing_entries(translation_table(language, codebook, items)):

@@ -22,11 +22,11 @@ STAGE = "parse"
 SOURCE_STAGE = "generate"
 REASONS = ("error", "empty", "not_a_list", "too_few_summaries", "wrong_language")
 
-# A list marker at the start of a line: optional quote/bullet/heading marks and emphasis,
+# A list marker at the start of a line: optional quote/HTML/bullet/heading marks and emphasis,
 # an optional word such as "Interview" or "Respondent", then the number and ".", ")" or ":"
 # (or closing emphasis). Group "num" is the number.
 _MARKER = re.compile(
-    r"""^[ \t]*(?:>[ \t]*)*(?:[-*+•][ \t]+)?(?:\#{1,6}[ \t]*)?(?:[*_]{1,3}[ \t]*)?
+    r"""^[ \t]*(?:>[ \t]*)*(?:<[A-Za-z][A-Za-z0-9]{0,3}>[ \t]*)*(?:[-*+•][ \t]+)?(?:\#{1,6}[ \t]*)?(?:[*_]{1,3}[ \t]*)?
         (?:[^\W\d_]{2,20}[ \t]+(?:\#[ \t]*)?)?
         (?P<num>\d{1,2})[ \t]*(?:[.):]|[*_]{1,3}[.):]?|[ \t]+[-–—]|(?=\n|$))(?!\d)""",
     re.MULTILINE | re.VERBOSE,
