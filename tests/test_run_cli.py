@@ -40,7 +40,7 @@ name = "mock-judge"
 backend = "mock"
 
 [wvs]
-prompts_per_language = 4
+prompts_per_language = 40
 """
 
 
@@ -66,14 +66,14 @@ def test_run_end_to_end_then_a_rerun_asks_nothing_new(tmp_path, capsys):
     experiment = _write(tmp_path, MOCK_EXPERIMENT)
     assert _cli(["run", str(experiment), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "Responses:" in out and "kept of 32" in out
+    assert "Responses:" in out and "kept of 320" in out
 
     store_path = tmp_path / "runs" / "cli-test.sqlite"
     with RunStore(store_path) as store:
         (info,) = store.runs()
         generated = store.requests_with_meta(info.run_id, "generate")
         parsed = store.results(info.run_id, "parse")
-    assert generated.height == 4 * 4 * 2
+    assert generated.height == 40 * 4 * 2
     assert generated["response"].null_count() == 0
     assert sorted(set(generated["language"])) == ["da", "en", "nl", "pt"]
     assert parsed.height == generated.height
@@ -84,13 +84,27 @@ def test_run_end_to_end_then_a_rerun_asks_nothing_new(tmp_path, capsys):
 
     again = run_experiment(experiment, show_progress=False)
     assert again.run_id == info.run_id
-    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 32
+    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 320
+
+
+def _front_half_probe() -> str:
+    """The wvs probe cut after parsing: tests of this part need no judge, analysis or report."""
+    from culturalign.probes.registry import Probe, register_probe
+    from culturalign.probes.wvs import PROBE
+
+    register_probe(
+        Probe("wvs-front", "generate and parse only", PROBE.settings_model, PROBE.stages[:2], PROBE.plan)
+    )
+    return "wvs-front"
 
 
 def test_limit_and_runs_listing_and_export(tmp_path, capsys):
-    experiment = _write(tmp_path, MOCK_EXPERIMENT)
+    probe = _front_half_probe()
+    text = MOCK_EXPERIMENT.replace('probe = "wvs"', f'probe = "{probe}"').replace("[wvs]", f"[{probe}]")
+    experiment = _write(tmp_path, text)
     result = run_experiment(experiment, limit=6, show_progress=False)
-    assert result.notes["generate"]["total"] == 6
+    assert result.stages == ["generate", "parse"]
+    assert result.notes["generate"]["total"] == 6 and result.notes["parse"]["parsed"] == 6
     store_path = tmp_path / "runs" / "cli-test.sqlite"
 
     assert _cli(["runs", str(store_path)]) == 0
@@ -98,9 +112,8 @@ def test_limit_and_runs_listing_and_export(tmp_path, capsys):
     exported = tmp_path / "calls.parquet"
     assert _cli(["runs", "export", str(store_path), "--run", result.run_id, "-o", str(exported)]) == 0
     table = pl.read_parquet(exported)
-    generate_rows = table.filter(pl.col("stage") == "generate")
-    assert generate_rows.height == 6
-    assert generate_rows["parse_kept"].null_count() == 0
+    assert table.height == 6 and set(table["stage"]) == {"generate"}
+    assert table["parse_kept"].null_count() == 0
     assert _cli(["runs", "export", str(store_path), "--run", "nope", "-o", str(tmp_path / "x.parquet")]) == 2
     assert not (tmp_path / "x.parquet").exists()
 
@@ -116,10 +129,10 @@ def test_dry_run_counts_and_prices_without_asking(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
     result = run_experiment(experiment, dry_run=True)
     rows = {row["model"]: row for row in result.estimate.iter_rows(named=True)}
-    assert rows["mock-chat"]["calls"] == 16 and rows["mock-base"]["calls"] == 16
+    assert rows["mock-chat"]["calls"] == 160 and rows["mock-base"]["calls"] == 160
     assert rows["mock-chat"]["cost_usd_est"] > 0 and rows["mock-base"]["cost_usd_est"] is None
-    assert rows["mock-chat"]["output_tokens_max"] == 16 * 1024  # max_tokens bounds the output
-    assert rows["mock-judge"]["calls"] == 32  # one judge call per response, at most
+    assert rows["mock-chat"]["output_tokens_max"] == 160 * 1024  # max_tokens bounds the output
+    assert rows["mock-judge"]["calls"] == 320  # one judge call per response, at most
     assert result.estimated_cost_usd == pytest.approx(rows["mock-chat"]["cost_usd_est"])
 
 
@@ -139,11 +152,11 @@ BAD_FILES = {
         ),
         "judges[0].api_key_env",
     ),
-    "unknown field": (MOCK_EXPERIMENT.replace("prompts_per_language = 4", "prompts_per_langauge = 4"),
+    "unknown field": (MOCK_EXPERIMENT.replace("prompts_per_language = 40", "prompts_per_langauge = 40"),
                       "prompts_per_langauge"),
     "bad toml": (MOCK_EXPERIMENT.replace('seed = 5', 'seed = = 5'), "not valid TOML"),
     "bad limit": (MOCK_EXPERIMENT.replace("[wvs]", "limit = -3\n[wvs]"), "limit"),
-    "unknown item": (MOCK_EXPERIMENT.replace("prompts_per_language = 4", 'items = ["x999"]'), "unknown item"),
+    "unknown item": (MOCK_EXPERIMENT.replace("prompts_per_language = 40", 'items = ["x999"]'), "unknown item"),
     "untranslated language": (MOCK_EXPERIMENT.replace('"pt"]', '"fi"]'), "no fi translation"),
 }
 

@@ -20,7 +20,11 @@ from culturalign.probes.statements.answers import (
     read_stance,
     stance_sign,
 )
-from culturalign.probes.statements.labelling import decide_polarity, decide_relevance, voter_answers
+from culturalign.probes.statements.labelling import (
+    decide_polarity,
+    decide_relevance,
+    voter_answers,
+)
 from culturalign.probes.statements.profiles import (
     bootstrap_difference_test,
     dimension_profiles,
@@ -333,6 +337,7 @@ structured_output = true
 evaluation_samples = 3
 bootstrap_rounds = 200
 scores = "{scores.as_posix()}"
+native_languages = {{ US = "en", CN = "zh" }}
 """, encoding="utf-8")
     return path
 
@@ -363,6 +368,8 @@ def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> No
     hofstede = pl.read_csv(analysis / "hofstede.csv")
     usa = hofstede.filter((pl.col("kind") == "country") & (pl.col("name") == "USA") & (pl.col("dimension") == "idv"))
     assert usa["value"].to_list() == [91.0]
+    groups = pl.read_csv(analysis / "groups.csv")
+    assert {"en", "zh", "native"} >= set(groups["language"].to_list()) and "native" in groups["language"].to_list()
     effects = pl.read_csv(analysis / "language_effect.csv")
     assert effects["p_value"].drop_nulls().is_between(0, 1).all()
     assert (tmp_path / "runs" / "out" / "report" / "report.html").is_file()
@@ -374,6 +381,18 @@ def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> No
     out = CliRunner().invoke(app, ["statements", "export-labels", str(tmp_path / "runs" / "s.sqlite"), "-o", str(exported)])
     assert out.exit_code == 0, out.output
     assert pl.read_csv(exported)["label_set"][0] == labels["label_set"][0]
+    # Human quality control written into the analysis folder shows up in the report.
+    human = tmp_path / "human.csv"
+    kept.select("statement_id", "dimension", pl.lit("h1").alias("annotator"), pl.lit("yes").alias("relevant"),
+                pl.lit(1).alias("polarity")).write_csv(human)
+    qc = CliRunner().invoke(app, ["statements", "qc", "--human", str(human), "--labels", str(analysis),
+                                  "-o", str(analysis / "qc.csv")])
+    assert qc.exit_code == 0, qc.output
+    assert pl.read_csv(analysis / "qc.csv").filter(pl.col("dimension") == "all")["relevance_precision"][0] == 1.0
+    from culturalign.report.build import build_report
+
+    page = build_report(analysis, tmp_path / "report2").read_text(encoding="utf-8")
+    assert "Human quality control" in page and "were not checked against human annotators" not in page
 
 
 def test_experiment_without_judges_or_labels_is_a_config_error(tmp_path: Path) -> None:
@@ -394,3 +413,78 @@ def test_unknown_dimension_is_a_config_error(tmp_path: Path) -> None:
                     '[statements]\ndimensions = ["pdi", "happiness"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown dimension"):
         load_experiment(path)
+
+
+def test_labels_file_and_translator_through_the_store(tmp_path: Path) -> None:
+    from culturalign.run import run_experiment
+    from culturalign.store.db import RunStore
+
+    (tmp_path / "statements.csv").write_text(
+        "id,text,votes,language,text_zh\na,Cities should ban cars.,5,en,城市应当禁止汽车。\n"
+        "b,Unpaid internships should be illegal.,8,en,\nc,Zoos should be closed.,4,en,\n", encoding="utf-8")
+    (tmp_path / "labels.csv").write_text(
+        "statement_id,dimension,polarity,relevant\na,uai,1,true\nb,pdi,-2,true\nc,ivr,1,false\n", encoding="utf-8")
+    path = tmp_path / "x.toml"
+    path.write_text("""
+probe = "statements"
+name = "with-labels"
+languages = ["en", "zh"]
+store = "s.sqlite"
+output = "out"
+[[models]]
+name = "m"
+backend = "mock"
+[statements]
+statements = "statements.csv"
+labels = "labels.csv"
+structured_output = true
+evaluation_samples = 1
+bootstrap_rounds = 100
+scores = "none"
+translator = { name = "echo-translator", backend = "mock", options = { mode = "echo" } }
+""", encoding="utf-8")
+    result = run_experiment(path, show_progress=False)
+    assert result.notes["translate"]["total"] == 2  # b and c into zh; a has its own text_zh, en is the source
+    translations = pl.read_csv(tmp_path / "out" / "analysis" / "statement_translations.csv")
+    assert sorted(translations["statement_id"].to_list()) == ["b", "c"]
+    with RunStore(tmp_path / "s.sqlite") as store:
+        asked = store.requests_with_meta(result.run_id, "evaluate")
+    # Only the scored statements (a, b) are evaluated, once per language; a's own translation is used in zh.
+    assert sorted(set(asked["statement_id"].to_list())) == ["a", "b"] and asked.height == 4
+    zh_prompt = asked.filter((pl.col("statement_id") == "a") & (pl.col("language") == "zh"))["messages_json"][0]
+    assert "城市应当禁止汽车" in json.loads(zh_prompt)[0]["content"]
+    manifest = json.loads((tmp_path / "out" / "analysis" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["untranslated_statements"] == 0
+    assert manifest["scored_pairs"]["pdi"] == 1 and manifest["scored_pairs"]["ivr"] == 0
+
+
+def test_native_language_group_view_compares_each_group_in_its_own_language() -> None:
+    from culturalign.probes.statements.profiles import native_scores
+
+    rows = []
+    for i in range(4):
+        rows += [("us", "en", f"s{i}", "agree"), ("us", "zh", f"s{i}", "disagree"),
+                 ("cn", "zh", f"s{i}", "disagree"), ("cn", "en", f"s{i}", "agree")]
+    scores = statement_scores(_stances(rows, {"us": "US", "cn": "CN"}), _labels([(f"s{i}", "idv", 1.0) for i in range(4)]))
+    # Within each language the groups agree, so the plain view has nothing to compare ...
+    assert group_view(scores, "origin", 100, 0).is_empty()
+    # ... but each in its own language (US in en, CN in zh) they differ on every statement.
+    native = group_view(native_scores(scores, "origin", {"US": "en", "CN": "zh"}), "origin", 100, 0)
+    means = {r["group"]: (r["mean"], r["n_statements"], r["language"]) for r in native.iter_rows(named=True)}
+    assert means == {"US": (1.0, 4, "native"), "CN": (-1.0, 4, "native")}
+
+
+def test_repeated_runs_get_distinct_seeds_and_keys(tmp_path: Path) -> None:
+    from culturalign.config import parse_experiment
+    from culturalign.probes.statements.evaluate import evaluation_requests
+
+    experiment = parse_experiment({
+        "probe": "statements", "name": "x", "languages": ["en"],
+        "models": [{"name": "m", "backend": "mock", "params": {"seed": 10}}],
+        "statements": {"max_statements": 1, "evaluation_samples": 3},
+    })
+    statements = load_statements(None).head(1)
+    requests = evaluation_requests(experiment, statements, load_frames())
+    assert [r.params.seed for r in requests] == [10, 11, 12]
+    assert all(r.params.temperature == 1.0 for r in requests)
+    assert len({r.key for r in requests}) == 3

@@ -47,7 +47,10 @@ def starter(
     min_votes: int = typer.Option(3, help="vote threshold to count kept statements"),
 ) -> None:
     """Show (or copy out) the shipped starter set of debate statements."""
-    from culturalign.probes.statements.statements import load_statements, starter_set_path
+    from culturalign.probes.statements.statements import (
+        load_statements,
+        starter_set_path,
+    )
     from culturalign.tables import read_table, write_table
 
     kept = load_statements(None, min_votes)

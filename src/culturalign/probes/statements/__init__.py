@@ -1,7 +1,7 @@
 """The `statements` probe: debate statements labelled on Hofstede's dimensions by several
 judges in several languages, then agreed or disagreed with by the models under test.
 
-Stages, in order: relevance, polarity (labelling; skipped when a labelled set is given),
+Stages, in order: translate (only with a translator), relevance, polarity (labelling; skipped when a labelled set is given),
 evaluate, analyze, report.
 """
 
@@ -21,6 +21,7 @@ from culturalign.probes.statements.labelling import (
     relevance_stage,
 )
 from culturalign.probes.statements.settings import StatementsSettings
+from culturalign.probes.statements.translate import translate_stage
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -50,6 +51,7 @@ PROBE = register_probe(
         description="Debate statements scored on Hofstede's six dimensions",
         settings_model=StatementsSettings,
         stages=(
+            Stage("translate", translate_stage, "translate statements into the languages they are asked in"),
             Stage("relevance", relevance_stage, "judges vote whether each statement bears on each dimension"),
             Stage("polarity", polarity_stage, "judges give the polarity of agreeing with each relevant pair"),
             Stage("evaluate", evaluate_stage, "models argue for and against, then agree or disagree"),

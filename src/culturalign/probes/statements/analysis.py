@@ -18,14 +18,24 @@ import polars as pl
 
 from culturalign import __version__
 from culturalign.errors import DataError
-from culturalign.probes.statements.evaluate import EVALUATE_STAGE, STANCE_SCHEMA, current_labels
-from culturalign.probes.statements.labelling import experiment_statements, labelling_languages
+from culturalign.probes.statements.evaluate import (
+    EVALUATE_STAGE,
+    STANCE_SCHEMA,
+    current_labels,
+)
+from culturalign.probes.statements.labelling import (
+    experiment_statements,
+    labelling_languages,
+    run_statements,
+)
 from culturalign.probes.statements.profiles import (
     dimension_profiles,
     group_view,
     language_effect,
+    native_scores,
     table3_layout,
 )
+from culturalign.probes.statements.translate import untranslated
 from culturalign.report.provenance import MANIFEST_NAME
 from culturalign.tables import write_table_pair
 
@@ -133,6 +143,10 @@ def analyze(ctx: RunContext) -> Path:
     seed = experiment.config.seed
     profiles = dimension_profiles(scores, settings.bootstrap_rounds, seed, scaling=settings.scaling)
     groups = group_view(scores, settings.group_by, settings.bootstrap_rounds, seed + 1, scaling=settings.scaling)
+    if settings.native_languages:
+        native = native_scores(scores, settings.group_by, settings.native_languages)
+        groups = pl.concat([groups, group_view(native, settings.group_by, settings.bootstrap_rounds, seed + 3,
+                                               scaling=settings.scaling)], how="diagonal_relaxed")
     effects = language_effect(scores, settings.bootstrap_rounds, seed + 2, settings.alpha)
     countries, country_note = country_scores(settings.scores, settings.countries,
                                              experiment.source.parent if experiment.source else None)
@@ -154,6 +168,7 @@ def analyze(ctx: RunContext) -> Path:
         "alpha": settings.alpha,
         "scaling": settings.scaling,
         "group_by": settings.group_by,
+        "native_languages": settings.native_languages or None,
         "ground_truth": country_note,
         "label_set": str(labels["label_set"][0]) if "label_set" in labels.columns and labels.height else "from file",
         "labels_source": str(settings.labels) if settings.labels else "this run's judges",
@@ -162,6 +177,7 @@ def analyze(ctx: RunContext) -> Path:
         "languages": list(experiment.config.languages),
         "models": [m.name for m in experiment.config.models],
         "statements_kept": experiment_statements(experiment).height,
+        "untranslated_statements": len(untranslated(experiment, run_statements(ctx))),
         "min_votes": settings.min_votes,
         "evaluation_samples": settings.evaluation_samples,
         "scored_pairs": {d: int(scored.filter(pl.col("dimension") == d).height) for d in settings.dimensions},

@@ -11,7 +11,11 @@ import polars as pl
 
 from culturalign.engine.runner import Request, run_requests
 from culturalign.models.base import ChatMessage
-from culturalign.probes.statements.answers import evaluation_schema, most_frequent, read_stance
+from culturalign.probes.statements.answers import (
+    evaluation_schema,
+    most_frequent,
+    read_stance,
+)
 from culturalign.probes.statements.labelling import (
     _cut,
     _params,
@@ -20,6 +24,7 @@ from culturalign.probes.statements.labelling import (
     labelled_set,
     labels_file,
     load_labels,
+    run_statements,
 )
 from culturalign.probes.statements.statements import Frames, statement_text
 
@@ -55,7 +60,7 @@ def evaluation_requests(experiment: Experiment, statements: pl.DataFrame, frames
                     meta = {"task": "evaluation", "statement_id": row["statement_id"], "model": model.name,
                             "origin": model.origin, "family": model.family, "language": language, "sample": sample}
                     requests.append(Request(model, (ChatMessage(role="user", content=prompt),),
-                                            _params(settings.evaluation, model, schema), sample, meta))
+                                            _params(settings.evaluation, model, schema, sample), sample, meta))
     return requests
 
 
@@ -91,7 +96,7 @@ def evaluate_stage(ctx: RunContext) -> None:
     frames = experiment_frames(experiment)
     labels = current_labels(experiment, ctx.store, ctx.run_id)
     scored_ids = set(labels.filter(pl.col("scored"))["statement_id"].to_list())
-    statements = experiment_statements(experiment).filter(pl.col("statement_id").is_in(sorted(scored_ids)))
+    statements = run_statements(ctx).filter(pl.col("statement_id").is_in(sorted(scored_ids)))
     requests = _cut(evaluation_requests(experiment, statements, frames), ctx)
     counts = run_requests(ctx.store, ctx.run_id, EVALUATE_STAGE, requests, show_progress=ctx.show_progress)
     stances = decide_stances(read_stances(ctx.store, ctx.run_id, frames))

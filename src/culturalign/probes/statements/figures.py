@@ -31,9 +31,11 @@ def _bars(ax, table: pl.DataFrame, value: str, low: str, high: str, languages: l
     ax.set_xticks(x, models, rotation=30, ha="right")
 
 
-def _legend(ax, where: str) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(title="prompt language", loc=where)
+def _legend(fig: MplFigure, ax) -> None:
+    """One legend above the panels, where it hides no bar."""
+    handles, names = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names, title="prompt language", loc="outside upper center", ncols=len(names))
 
 
 def _panels(profiles: pl.DataFrame, labels: dict[str, str]) -> tuple[MplFigure, list, list[str], list[str]]:
@@ -60,7 +62,7 @@ def profile_figure(profiles: pl.DataFrame, labels: dict[str, str]) -> MplFigure:
         _bars(ax, table, "mean", "ci_low", "ci_high", languages, models)
     axes[0].set_ylabel("mean score (-2 .. 2)")
     axes[3].set_ylabel("mean score (-2 .. 2)")
-    _legend(axes[0], "lower left")
+    _legend(fig, axes[0])
     return fig
 
 
@@ -81,5 +83,5 @@ def scaled_figure(profiles: pl.DataFrame, countries: pl.DataFrame, labels: dict[
         ax.set_xticks(np.arange(len(models) + len(names)), models + names, rotation=30, ha="right")
     axes[0].set_ylabel("0-100")
     axes[3].set_ylabel("0-100")
-    _legend(axes[0], "upper left")
+    _legend(fig, axes[0])
     return fig

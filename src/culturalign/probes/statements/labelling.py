@@ -30,7 +30,12 @@ from culturalign.probes.statements.answers import (
     read_polarity,
     read_relevance,
 )
-from culturalign.probes.statements.statements import Frames, load_frames, load_statements, statement_text
+from culturalign.probes.statements.statements import (
+    Frames,
+    load_frames,
+    load_statements,
+    statement_text,
+)
 from culturalign.tables import write_table_pair
 
 if TYPE_CHECKING:
@@ -59,6 +64,13 @@ def experiment_statements(experiment: Experiment) -> pl.DataFrame:
     return statements.head(settings.max_statements) if settings.max_statements else statements
 
 
+def run_statements(ctx: RunContext) -> pl.DataFrame:
+    """The experiment's statements with this run's translations filled in."""
+    from culturalign.probes.statements.translate import with_translations
+
+    return with_translations(experiment_statements(ctx.experiment), ctx.store, ctx.run_id)
+
+
 def experiment_frames(experiment: Experiment) -> Frames:
     frames = load_frames(_resolve(experiment, experiment.settings.frames))
     frames.require(sorted(set(labelling_languages(experiment)) | set(experiment.config.languages)),
@@ -81,9 +93,15 @@ def judges(experiment: Experiment) -> list[ModelSpec]:
     return list(experiment.config.judges)
 
 
-def _params(base: GenerateConfig, model: ModelSpec, schema: dict[str, Any] | None) -> GenerateConfig:
+def _params(base: GenerateConfig, model: ModelSpec, schema: dict[str, Any] | None, sample: int = 0) -> GenerateConfig:
+    """The stage's parameters under the model's own; a fixed seed moves on by the sample index,
+    so that repeated runs are different draws and still reproducible."""
     params = base.merged(model.params)
-    return params.merged(GenerateConfig(json_schema=schema)) if schema is not None else params
+    if schema is not None:
+        params = params.merged(GenerateConfig(json_schema=schema))
+    if params.seed is not None and sample:
+        params = params.merged(GenerateConfig(seed=params.seed + sample))
+    return params
 
 
 def labelling_requests(
@@ -105,7 +123,7 @@ def labelling_requests(
                         meta = {"task": task, "statement_id": row["statement_id"], "dimension": dimension,
                                 "judge": judge.name, "language": language, "sample": sample}
                         requests.append(Request(judge, (ChatMessage(role="user", content=prompt),),
-                                                _params(settings.labelling, judge, schema), sample, meta))
+                                                _params(settings.labelling, judge, schema, sample), sample, meta))
     return requests
 
 
@@ -177,7 +195,7 @@ def relevance_stage(ctx: RunContext) -> None:
         return
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
-    statements = experiment_statements(experiment)
+    statements = run_statements(ctx)
     requests = _cut(labelling_requests(experiment, statements, frames, "relevance"), ctx)
     counts = run_requests(ctx.store, ctx.run_id, RELEVANCE_STAGE, requests, show_progress=ctx.show_progress)
     n_voters = len(judges(experiment)) * len(labelling_languages(experiment))
@@ -202,7 +220,7 @@ def polarity_stage(ctx: RunContext) -> None:
         return
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
-    statements = experiment_statements(experiment)
+    statements = run_statements(ctx)
     pairs = relevant_pairs(ctx.store, ctx.run_id)
     requests = _cut(labelling_requests(experiment, statements, frames, "polarity", pairs), ctx)
     counts = run_requests(ctx.store, ctx.run_id, POLARITY_STAGE, requests, show_progress=ctx.show_progress)

@@ -115,6 +115,14 @@ def group_view(scores: pl.DataFrame, group_by: str, rounds: int, seed: int, leve
     return add_scaled(table, scaling).with_columns(pl.lit(group_by).alias("grouped_by"))
 
 
+def native_scores(scores: pl.DataFrame, group_by: str, native: dict[str, str]) -> pl.DataFrame:
+    """Each group's models answering in their group's native language only, pooled under the
+    language label 'native', so that group_view compares the groups across languages."""
+    allowed = pl.DataFrame({group_by: list(native), "language": list(native.values())},
+                           schema={group_by: pl.Utf8, "language": pl.Utf8})
+    return scores.join(allowed, on=[group_by, "language"], how="inner").with_columns(pl.lit("native").alias("language"))
+
+
 def bootstrap_difference_test(
     differences: np.ndarray, rounds: int, rng: np.random.Generator, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

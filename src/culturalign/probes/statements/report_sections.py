@@ -9,6 +9,7 @@ table becomes a sentence saying so.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import polars as pl
@@ -38,7 +39,7 @@ def _table(directory: Path, stem: str) -> pl.DataFrame | None:
 def _interval(mean: float | None, low: float | None, high: float | None, digits: int = 2) -> str:
     if mean is None:
         return "n/a"
-    if low is None or high is None or low != low:
+    if low is None or high is None or math.isnan(low):
         return f"{mean:+.{digits}f}"
     return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
 
@@ -61,9 +62,9 @@ def summary_section(directory: Path, manifest: dict) -> Section:
                              str(manifest.get("statements_kept", "?"))))
     section.headline.append(("Scored statement × dimension pairs",
                              ", ".join(f"{labels.get(d, d)} {n}" for d, n in pairs.items()) or "none"))
-    section.headline.append(("Labels", f"{manifest.get('labels_source', '?')} (label set {manifest.get('label_set', '?')}); "
-                             f"judges {', '.join(manifest.get('judges') or []) or 'none'} in "
-                             f"{', '.join(manifest.get('labelling_languages') or [])}"))
+    judges = ", ".join(manifest.get("judges") or []) or "none"
+    section.headline.append(("Labels", (f"{manifest.get('labels_source', '?')} (label set {manifest.get('label_set', '?')}); "
+                                        f"judges {judges} in {', '.join(manifest.get('labelling_languages') or [])}")))
     thin = [labels.get(d, d) for d, n in pairs.items() if n < FEW_STATEMENTS]
     if thin:
         section.warnings.append(f"Fewer than {FEW_STATEMENTS} scored statements on {', '.join(thin)}: "
@@ -123,7 +124,8 @@ def groups_section(directory: Path, manifest: dict) -> Section:
                                   "models) and statements where the groups answer differently.")
         return section
     section.paragraphs.append("Per statement the median score of each group's models; only statements where the "
-                              "groups' medians differ enter the means (n_statements).")
+                              "groups' medians differ enter the means (n_statements). Language 'native' pools each "
+                              "group's models answering in the group's own language (the paper's Figure 1 view).")
     section.tables.append(Table(title="Group means on the statements where the groups differ", data=groups.select(
         "group", "language", pl.col("dimension").replace(_labels()),
         pl.struct("mean", "ci_low", "ci_high").map_elements(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from culturalign.errors import ConfigError
 from culturalign.languages import check_language
-from culturalign.models.base import GenerateConfig
+from culturalign.models.base import GenerateConfig, ModelSpec
 
 DIMENSIONS = ("pdi", "idv", "mas", "uai", "lto", "ivr")
 # The paper writes IND for indulgence; Hofstede's table calls it IVR.
@@ -23,6 +23,9 @@ class StatementsSettings(BaseModel):
     min_votes: int = Field(default=3, ge=0, description="keep statements with at least this many votes (paper: 3)")
     max_statements: int | None = Field(default=None, gt=0, description="use only the first N kept statements")
     dimensions: list[str] = Field(default_factory=lambda: list(DIMENSIONS), min_length=1)
+    translator: ModelSpec | None = Field(
+        default=None, description="model that translates statements into the languages they are not written in"
+    )
     frames: Path | None = Field(default=None, description="prompt frames TOML; default the shipped one")
     labels: Path | None = Field(
         default=None, description="a labelled set exported earlier; when given, the labelling stages ask nothing"
@@ -44,6 +47,10 @@ class StatementsSettings(BaseModel):
     bootstrap_rounds: int = Field(default=1000, ge=100, description="bootstrap rounds for intervals and the language test")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level of the language-effect test")
     group_by: Literal["origin", "family", "model"] = Field(default="origin", description="model attribute for the group view")
+    native_languages: dict[str, str] = Field(
+        default_factory=dict,
+        description="group -> its native prompt language (e.g. US = \"en\", CN = \"zh\"): adds the paper's native-language group view",
+    )
     scores: str | None = Field(
         default="published", description="Hofstede country scores: 'published' (fetched), a table path, or none"
     )
