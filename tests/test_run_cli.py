@@ -62,7 +62,7 @@ def _cli(argv: list[str]) -> int:
     return int(done.value.code or 0)
 
 
-def test_run_end_to_end_then_a_rerun_asks_nothing_new(tmp_path, capsys):
+def test_run_end_to_end_and_a_rerun_would_ask_nothing(tmp_path, capsys):
     experiment = _write(tmp_path, MOCK_EXPERIMENT)
     assert _cli(["run", str(experiment), "--no-progress"]) == 0
     out = capsys.readouterr().out
@@ -82,9 +82,10 @@ def test_run_end_to_end_then_a_rerun_asks_nothing_new(tmp_path, capsys):
     joined = generated.select("key", "language").join(parsed, on="key")
     assert (joined["response_language"] == joined["language"]).mean() >= 0.9
 
-    again = run_experiment(experiment, show_progress=False)
-    assert again.run_id == info.run_id
-    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 320
+    # A rerun would ask nothing: every generation request is answered in the store.
+    planned = run_experiment(experiment, dry_run=True).estimate
+    generation = planned.filter(pl.col("model").is_in(["mock-chat", "mock-base"]))
+    assert generation["cached"].sum() == 320 and generation["calls"].sum() == 0
 
 
 def _front_half_probe() -> str:
@@ -116,6 +117,14 @@ def test_limit_and_runs_listing_and_export(tmp_path, capsys):
     assert table["parse_kept"].null_count() == 0
     assert _cli(["runs", "export", str(store_path), "--run", "nope", "-o", str(tmp_path / "x.parquet")]) == 2
     assert not (tmp_path / "x.parquet").exists()
+
+    # Rerunning resumes the same run and asks nothing already answered; a larger limit asks only the rest.
+    again = run_experiment(experiment, limit=6, show_progress=False)
+    assert again.run_id == result.run_id
+    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 6
+    more = run_experiment(experiment, limit=10, show_progress=False)
+    assert more.run_id == result.run_id
+    assert more.notes["generate"]["asked"] == 4 and more.notes["generate"]["cached"] == 6
 
 
 def test_dry_run_counts_and_prices_without_asking(tmp_path, capsys):

@@ -56,7 +56,7 @@ def test_embedded_model_runs_the_whole_probe(tmp_path: Path, shared_data: Path) 
     path = tmp_path / "embedded.toml"
     path.write_text(EXPERIMENT.format(scores=scores), encoding="utf-8")
     result = run_experiment(path, show_progress=False)
-    assert result.stages == ["relevance", "polarity", "evaluate", "analyze", "report"]
+    assert result.stages == ["translate", "relevance", "polarity", "evaluate", "analyze", "report"]
     analysis = tmp_path / "runs" / "out" / "analysis"
     votes = pl.read_csv(analysis / "label_votes.csv", schema_overrides={"answer": pl.Utf8})
     relevance = votes.filter(pl.col("task") == "relevance")

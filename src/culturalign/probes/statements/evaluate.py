@@ -17,14 +17,14 @@ from culturalign.probes.statements.answers import (
     read_stance,
 )
 from culturalign.probes.statements.labelling import (
-    _cut,
-    _params,
+    cut_to_limit,
     experiment_frames,
     experiment_statements,
     labelled_set,
     labels_file,
     load_labels,
     run_statements,
+    stage_params,
 )
 from culturalign.probes.statements.statements import Frames, statement_text
 
@@ -60,7 +60,7 @@ def evaluation_requests(experiment: Experiment, statements: pl.DataFrame, frames
                     meta = {"task": "evaluation", "statement_id": row["statement_id"], "model": model.name,
                             "origin": model.origin, "family": model.family, "language": language, "sample": sample}
                     requests.append(Request(model, (ChatMessage(role="user", content=prompt),),
-                                            _params(settings.evaluation, model, schema, sample), sample, meta))
+                                            stage_params(settings.evaluation, model, schema, sample), sample, meta))
     return requests
 
 
@@ -97,7 +97,7 @@ def evaluate_stage(ctx: RunContext) -> None:
     labels = current_labels(experiment, ctx.store, ctx.run_id)
     scored_ids = set(labels.filter(pl.col("scored"))["statement_id"].to_list())
     statements = run_statements(ctx).filter(pl.col("statement_id").is_in(sorted(scored_ids)))
-    requests = _cut(evaluation_requests(experiment, statements, frames), ctx)
+    requests = cut_to_limit(evaluation_requests(experiment, statements, frames), ctx)
     counts = run_requests(ctx.store, ctx.run_id, EVALUATE_STAGE, requests, show_progress=ctx.show_progress)
     stances = decide_stances(read_stances(ctx.store, ctx.run_id, frames))
     ctx.store.save_results(ctx.run_id, EVALUATE_STAGE, (

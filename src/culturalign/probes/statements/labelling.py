@@ -93,7 +93,7 @@ def judges(experiment: Experiment) -> list[ModelSpec]:
     return list(experiment.config.judges)
 
 
-def _params(base: GenerateConfig, model: ModelSpec, schema: dict[str, Any] | None, sample: int = 0) -> GenerateConfig:
+def stage_params(base: GenerateConfig, model: ModelSpec, schema: dict[str, Any] | None, sample: int = 0) -> GenerateConfig:
     """The stage's parameters under the model's own; a fixed seed moves on by the sample index,
     so that repeated runs are different draws and still reproducible."""
     params = base.merged(model.params)
@@ -123,11 +123,11 @@ def labelling_requests(
                         meta = {"task": task, "statement_id": row["statement_id"], "dimension": dimension,
                                 "judge": judge.name, "language": language, "sample": sample}
                         requests.append(Request(judge, (ChatMessage(role="user", content=prompt),),
-                                                _params(settings.labelling, judge, schema, sample), sample, meta))
+                                                stage_params(settings.labelling, judge, schema, sample), sample, meta))
     return requests
 
 
-def _cut(requests: list[Request], ctx: RunContext) -> list[Request]:
+def cut_to_limit(requests: list[Request], ctx: RunContext) -> list[Request]:
     limit = ctx.limit if ctx.limit is not None else ctx.config.limit
     return requests if limit is None else requests[:limit]
 
@@ -196,7 +196,7 @@ def relevance_stage(ctx: RunContext) -> None:
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
     statements = run_statements(ctx)
-    requests = _cut(labelling_requests(experiment, statements, frames, "relevance"), ctx)
+    requests = cut_to_limit(labelling_requests(experiment, statements, frames, "relevance"), ctx)
     counts = run_requests(ctx.store, ctx.run_id, RELEVANCE_STAGE, requests, show_progress=ctx.show_progress)
     n_voters = len(judges(experiment)) * len(labelling_languages(experiment))
     decided = decide_relevance(voter_answers(read_votes(ctx.store, ctx.run_id, RELEVANCE_STAGE, frames)),
@@ -222,7 +222,7 @@ def polarity_stage(ctx: RunContext) -> None:
     frames = experiment_frames(experiment)
     statements = run_statements(ctx)
     pairs = relevant_pairs(ctx.store, ctx.run_id)
-    requests = _cut(labelling_requests(experiment, statements, frames, "polarity", pairs), ctx)
+    requests = cut_to_limit(labelling_requests(experiment, statements, frames, "polarity", pairs), ctx)
     counts = run_requests(ctx.store, ctx.run_id, POLARITY_STAGE, requests, show_progress=ctx.show_progress)
     decided = decide_polarity(voter_answers(read_votes(ctx.store, ctx.run_id, POLARITY_STAGE, frames)))
     ctx.store.save_results(ctx.run_id, POLARITY_STAGE, (
