@@ -214,9 +214,10 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     text = QUICKSTART.read_text(encoding="utf-8")
     text = text.replace('store = "../culturalign-runs/quickstart.sqlite"', 'store = "q.sqlite"')
     text = text.replace('output = "../culturalign-runs/quickstart"', 'output = "q-out"')
-    # Shorter answers and one thread keep this test quick on a busy machine (neither changes the setup).
-    text = text.replace("max_tokens = 256", "max_tokens = 96")
+    # Shorter answers, and one thread (llama.cpp threads stall each other on a busy machine).
+    text = text.replace("max_tokens = 200", "max_tokens = 96")
     text = text.replace("max_concurrency = 1\n", "max_concurrency = 1\noptions = { n_threads = 1 }\n")
+    assert "max_tokens = 96" in text and text.count("n_threads = 1") == 2
     experiment = _write(tmp_path, text, "quickstart.toml")
     result = run_experiment(experiment, limit=3, show_progress=False)
     assert result.notes["generate"]["total"] == 3 and result.notes["generate"]["failed"] == 0
@@ -225,8 +226,10 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     assert parsed.height == 3
     # A 270M base model often wanders; what matters is that every response got a verdict.
     assert parsed["reason"].drop_nulls().is_in(["not_a_list", "too_few_summaries", "wrong_language"]).all()
-    assert parsed["n_summaries"].max() >= 1
-    assert "max_tokens = 96" in text and text.count("n_threads = 1") == 2
+    assert [len(s) for s in parsed["summaries"].to_list()] == parsed["n_summaries"].to_list()
+    # The quickstart ends in a report, however few responses survive.
+    assert result.stages == ["generate", "parse", "judge", "analyze", "report"]
+    assert result.report_path is not None and result.report_path.exists()
 
 
 def test_a_stage_whose_module_is_missing_stops_the_run_and_keeps_what_is_done(tmp_path):

@@ -1,0 +1,39 @@
+"""The Python API: the same functions the command line calls, for notebooks and scripts.
+
+    import culturalign.api as ca
+    truth = ca.load_ground_truth()                      # published tables (fetched once, checksummed)
+    result = ca.run_experiment("examples/quickstart.toml")
+    ca.analyze(responses="responses.csv", output="analysis/")
+    ca.build_report("analysis/", "report/")
+
+Tables come back as polars DataFrames. Every function raises a culturalign.errors.UserError
+subclass, with a one-line message, for input a user can fix.
+"""
+
+from __future__ import annotations
+
+from culturalign.analysis.run_analysis import analyze, reproduce
+from culturalign.config import load_experiment
+from culturalign.engine.summary import export_run, list_runs
+from culturalign.report.build import build_report
+from culturalign.run import run_experiment
+from culturalign.sources.codebook import load_codebook
+from culturalign.sources.groundtruth import build_ground_truth, load_ground_truth, load_human_consistency
+from culturalign.sources.published import fetch_published
+from culturalign.store.db import RunStore
+
+__all__ = [
+    "RunStore",
+    "analyze",
+    "build_ground_truth",
+    "build_report",
+    "export_run",
+    "fetch_published",
+    "list_runs",
+    "load_codebook",
+    "load_experiment",
+    "load_ground_truth",
+    "load_human_consistency",
+    "reproduce",
+    "run_experiment",
+]
