@@ -90,6 +90,8 @@ def write_validated(reports: dict[str, dict], labels: Path) -> Path:
         "# Judges measured against the hand-labelled reference set with bench/judge_candidates.py",
         "# (written by its --write-default option; see docs/judge.md). `default` is the embedded",
         "# offline judge a run uses when the experiment names no judge: the highest kappa.",
+        "# A judge whose n_summaries is below reference_summaries was measured on a subset",
+        "# (bench --every K: every K-th labelled response) because it is slow on a shared CPU.",
         "",
         f'default = "{default}"',
         "kappa_threshold = 0.6",

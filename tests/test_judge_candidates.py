@@ -89,6 +89,12 @@ def test_default_judge_is_a_validated_candidate_and_flagged_as_weak() -> None:
     assert not quality.interpretable and quality.warning()
 
 
+def test_default_has_the_highest_kappa_of_the_measured_candidates() -> None:
+    measured = {n: judge_quality(n) for n in known_candidates() if not n.startswith("always-")}
+    kappas = {n: q.kappa for n, q in measured.items() if q.validated and q.kappa is not None}
+    assert kappas and max(kappas, key=kappas.__getitem__) == default_judge_name()
+
+
 # -- CLI --------------------------------------------------------------------------------------
 def test_cli_validate_writes_summary(paper_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     args = ["judge", "validate", "--labels", str(LABELS_FILE), "--judge", "lexicon",

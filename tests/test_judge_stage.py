@@ -148,3 +148,15 @@ def test_embedded_default_judge_runs_offline(tmp_path: Path) -> None:
     assert len(rows) == 3 and all(r["failure"] is None for r in rows)
     assert ctx.store.requests(ctx.run_id, "judge").height == 0  # no model call
     assert ctx.notes["judge"]["judges"] == [judging.default_judge_name()]
+
+
+@pytest.mark.slow
+def test_stage_with_the_embedded_llamacpp_model_and_a_grammar(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    spec = ModelSpec(name="gemma-judge", backend="llamacpp", prompt_style="completion", max_concurrency=1)
+    ctx = _context(tmp_path, [spec], RESPONSES[:1])
+    judging.judge_stage(ctx)
+    row = _results(ctx)[0]
+    # the grammar forces a valid reply; a failure would carry its reason instead of labels
+    assert row["failure"] is None, row["failure"]
+    assert 1 <= len(row["labels"]) <= 5 and set(row["labels"]) <= {"pro", "con", "null"}

@@ -196,3 +196,27 @@ def test_released_data_reproduction_renders_all_five_figures(paper_data: Path, t
     html = path.read_text(encoding="utf-8")
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) >= 5
     assert "Comparison with the published analysis" in html
+
+
+def test_a_run_too_small_for_estimates_still_gets_a_report(tmp_path: Path) -> None:
+    """Tiny runs (a handful of prompts) leave intervals and even means missing; the page says so."""
+    import polars as pl
+
+    from culturalign.tables import write_table
+
+    analysis = write_fake_analysis(tmp_path / "analysis")
+    for path in analysis.glob("alignment.*"):
+        path.unlink()
+    alignment = pl.DataFrame({
+        "model": ["tiny", "tiny"], "family": ["gemma", "gemma"], "language": ["da", "da"],
+        "population_kind": ["language", "language"], "population": ["da", "da"],
+        "mean": [None, None], "ci_low": [None, None], "ci_high": [None, None],
+        "n_responses": [2, 2], "n_items": [2, 2],
+    }, schema_overrides={"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})
+    write_table(alignment, analysis / "alignment.csv")
+    consistency = pl.DataFrame({"model": ["tiny"], "family": ["gemma"], "language": ["da"],
+                                "mean": [0.2], "ci_low": [None], "ci_high": [None]},
+                               schema_overrides={"ci_low": pl.Float64, "ci_high": pl.Float64})
+    write_table(consistency, analysis / "consistency.csv")
+    html = build_report(analysis, tmp_path / "out").read_text(encoding="utf-8")
+    assert "not estimable (too few responses)" in html

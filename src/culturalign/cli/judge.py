@@ -51,13 +51,14 @@ def candidates() -> None:
     from culturalign.judge.quality import default_judge_name, judge_quality
 
     table = Table(title="offline stance judges")
-    for column in ("candidate", "default", "agreement", "kappa", "VPS MAE", "interpretable"):
+    for column in ("candidate", "default", "summaries", "agreement", "kappa", "VPS MAE", "interpretable"):
         table.add_column(column)
     for name in known_candidates():
         q = judge_quality(name)
         table.add_row(
             name,
             "yes" if name == default_judge_name() else "",
+            str(q.n_summaries) if q.n_summaries is not None else "n/a",
             _fmt(q.agreement),
             _fmt(q.kappa),
             _fmt(q.vps_mae),

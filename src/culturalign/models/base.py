@@ -9,6 +9,7 @@ inside the backend's own module, only when that backend is used.
 from __future__ import annotations
 
 import abc
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -125,7 +126,14 @@ class ModelBackend(abc.ABC):
         """Release connections, threads or weights."""
 
 
+_OPEN_LIST_ITEM = re.compile(r"(?:^|\n)[ \t]*\d{1,2}[.)]$")
+
+
 def render_completion_prompt(messages: list[ChatMessage]) -> str:
-    """Messages as one plain-text prompt, for base models that have no chat template."""
+    """Messages as one plain-text prompt, for base models that have no chat template.
+
+    A prompt that already opens the answer (ends in "1." so the model continues a list) is left
+    exactly there; anything else gets a blank line, where a base model starts its answer."""
     parts = [m.content.strip() for m in messages if m.role in ("system", "user")]
-    return "\n\n".join(p for p in parts if p) + "\n\n"
+    text = "\n\n".join(p for p in parts if p)
+    return text if _OPEN_LIST_ITEM.search(text) else text + "\n\n"

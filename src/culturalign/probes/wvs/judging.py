@@ -39,7 +39,7 @@ def judge_stage(ctx: RunContext) -> None:
     # Every kept response is judged on every run: model calls come from the store's cache,
     # so only new responses, new judges and earlier failures cost anything.
     verdicts = judge_all(ctx, tasks, judges)
-    method = str(getattr(ctx.settings, "judge_aggregation", "majority"))
+    method = ctx.settings.judge_aggregation
     results = [(key, response_payload(tasks[key], verdicts[key], method)) for key in tasks]
     ctx.store.save_results(ctx.run_id, STAGE, results)
     ctx.notes[STAGE] = stage_summary(results, verdicts, judges)

@@ -35,13 +35,24 @@ class _Analysis:
 
     def table(self, name: str) -> pl.DataFrame | None:
         if name not in self._cache:
-            path = next((self.directory / f"{name}{s}" for s in (".csv", ".parquet")
+            # Parquet first: it keeps numeric types where a CSV column of all-missing values reads as text.
+            path = next((self.directory / f"{name}{s}" for s in (".parquet", ".csv")
                          if (self.directory / f"{name}{s}").is_file()), None)
-            self._cache[name] = read_table(path) if path is not None else None
+            self._cache[name] = _numeric(read_table(path)) if path is not None else None
         return self._cache[name]
 
     def has(self, *names: str) -> bool:
         return all(self.table(n) is not None and not self.table(n).is_empty() for n in names)
+
+
+_NUMERIC_COLUMNS = ("mean", "ci_low", "ci_high", "coef", "se", "p", "self_consistency", "score", "vps")
+
+
+def _numeric(df: pl.DataFrame) -> pl.DataFrame:
+    """Numbers as numbers: in a small run a column can be all missing, which a CSV reader takes for text."""
+    return df.with_columns(
+        pl.col(c).cast(pl.Float64, strict=False) for c in _NUMERIC_COLUMNS if c in df.columns and df[c].dtype == pl.Utf8
+    )
 
 
 def _without_baselines(df: pl.DataFrame) -> pl.DataFrame:
@@ -52,7 +63,12 @@ def _without_baselines(df: pl.DataFrame) -> pl.DataFrame:
     return df.filter(keep)
 
 
-def _ci(mean: float, low: float, high: float) -> str:
+def _ci(mean: float | None, low: float | None, high: float | None) -> str:
+    """A value with its interval; a run too small for an estimate says so instead of failing."""
+    if mean is None:
+        return "not estimable (too few responses)"
+    if low is None or high is None:
+        return f"{mean:.3f} [interval not estimable]"
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
@@ -94,7 +110,7 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
             (pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language"))
         )
         for language in sorted(own["language"].unique().to_list()):
-            rows = own.filter(pl.col("language") == language).sort("mean", descending=True)
+            rows = own.filter(pl.col("language") == language).sort("mean", descending=True, nulls_last=True)
             for label, row in (("highest", rows.row(0, named=True)), ("lowest", rows.row(-1, named=True))):
                 section.headline.append((
                     f"{language}: {label} alignment with {language} speakers",

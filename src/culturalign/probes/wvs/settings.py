@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from culturalign.models.base import GenerateConfig, ModelSpec
@@ -33,6 +35,11 @@ class WVSSettings(BaseModel):
     detector_languages: list[str] = Field(
         default_factory=lambda: list(DEFAULT_DETECTOR_EXTRAS),
         description="languages the detector may answer besides the run's own",
+    )
+
+    judge_aggregation: Literal["majority", "median"] = Field(
+        default="majority",
+        description="several judges: majority vote per interviewee, or the median of the judges' response VPS",
     )
 
     def fewest_summaries(self) -> int:
