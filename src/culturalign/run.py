@@ -24,6 +24,7 @@ from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import get_backend
 from culturalign.probes.registry import Probe, RunContext, get_probe
+from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.store.db import RunStore
 
 # A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
@@ -108,7 +109,7 @@ def run_experiment(
             store.finish_run(run_id, status="failed")
             raise
         store.finish_run(run_id, status="incomplete" if result.unavailable else "done")
-        result.summary = run_summary(store, run_id)
+        result.summary = engine_run_summary(store, run_id)
     result.report_path = _report_path(result)
     return result
 
@@ -205,13 +206,6 @@ def _cost(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
 
 
 # -- after a run ---------------------------------------------------------------------------------
-def run_summary(store: RunStore, run_id: str) -> pl.DataFrame:
-    """Per stage and model: requests, cached, answered, failed, tokens and time."""
-    from culturalign.engine.summary import run_summary as engine_run_summary
-
-    return engine_run_summary(store, run_id)
-
-
 def _report_path(result: RunResult) -> Path | None:
     note = result.notes.get("report")
     if isinstance(note, dict) and note.get("path"):
@@ -220,13 +214,6 @@ def _report_path(result: RunResult) -> Path | None:
         return Path(note)
     default = result.output_dir / "report.html"
     return default if "report" in result.stages and default.exists() else None
-
-
-def list_runs(store_path: str | Path | None = None) -> pl.DataFrame:
-    """The runs of a store (or of every store in a folder, default culturalign-runs/)."""
-    from culturalign.engine.summary import list_runs as engine_list_runs
-
-    return engine_list_runs(store_path)
 
 
 def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
