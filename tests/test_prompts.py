@@ -158,3 +158,20 @@ def test_an_unknown_item_or_a_language_without_translator_is_a_one_line_error(tm
     with pytest.raises(UserError, match="translator") as info:
         build_requests(_experiment(languages=["de"]))
     assert "\n" not in str(info.value)
+
+
+def test_repeats_of_a_prompt_get_their_own_sampling_seed():
+    """With a fixed seed in the model's parameters, a repeated prompt must not be the same request twice."""
+    from culturalign.config import parse_experiment
+    from culturalign.probes.wvs.generate import build_requests
+
+    experiment = parse_experiment({
+        "probe": "wvs", "name": "seeds", "seed": 3, "languages": ["en"],
+        "models": [{"name": "m", "backend": "mock", "params": {"seed": 7}}],
+        "wvs": {"prompts_per_language": 200, "items": ["f118"]},
+    })
+    requests = build_requests(experiment, translate=False)
+    repeated = [r for r in requests if r.sample_index > 0]
+    assert repeated, "200 prompts on one item must repeat some prompt"
+    assert all(r.params.seed == 7 + r.sample_index for r in repeated)
+    assert len({r.key for r in requests}) == len(requests)

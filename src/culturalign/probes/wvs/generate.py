@@ -108,7 +108,11 @@ def _request(draw: PromptDraw, prompts: LanguagePrompts, model: ModelSpec, n: in
         "interviewees": n,
     }
     messages = (ChatMessage(role="user", content=template.render(n=n, topic=topic)),)
-    return Request(model, messages, defaults.merged(model.params), draw.repeat, meta)
+    params = defaults.merged(model.params)
+    if params.seed is not None and draw.repeat:
+        # A fixed sampling seed would make every repeat of a prompt the same answer.
+        params = params.model_copy(update={"seed": params.seed + draw.repeat})
+    return Request(model, messages, params, draw.repeat, meta)
 
 
 def limit_requests(requests: list[Request], limit: int | None) -> list[Request]:
