@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from culturalign.probes.wvs.settings import WVSSettings
 from culturalign.config import Experiment, ExperimentConfig
 from culturalign.engine.runner import Request, run_requests
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
@@ -63,7 +64,7 @@ def _context(tmp_path: Path, judges: list[ModelSpec], responses: list[str]) -> R
         parse.append((request.key, {"kept": True, "reason": None, "response_language": "en", "summaries": summaries}))
     parse.append(("not-a-generate-key", {"kept": False, "reason": "empty", "response_language": None, "summaries": []}))
     store.save_results(run_id, "parse", parse)
-    experiment = Experiment(config=config, settings=None)
+    experiment = Experiment(config=config, settings=WVSSettings())
     return RunContext(experiment=experiment, store=store, run_id=run_id, output_dir=tmp_path, show_progress=False)
 
 
