@@ -220,3 +220,10 @@ def test_a_run_too_small_for_estimates_still_gets_a_report(tmp_path: Path) -> No
     write_table(consistency, analysis / "consistency.csv")
     html = build_report(analysis, tmp_path / "out").read_text(encoding="utf-8")
     assert "not estimable (too few responses)" in html
+
+
+def test_a_failed_report_leaves_no_folder_behind(tmp_path: Path) -> None:
+    (tmp_path / "not-an-analysis").mkdir()
+    with pytest.raises(UserError):
+        build_report(tmp_path / "not-an-analysis", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

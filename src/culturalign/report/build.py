@@ -205,8 +205,13 @@ def build_report(
     own_store = store is None and is_store_path(source)
     if own_store:
         store = RunStore(source)
+    created = not out_dir.exists()
     try:
         return _build(source, out_dir, store, run_id)
+    except BaseException:
+        if created:  # a failed report leaves nothing behind that it made itself
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
     finally:
         if own_store and store is not None:
             store.close()
