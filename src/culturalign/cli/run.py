@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from culturalign.errors import UserError
 
@@ -45,6 +46,10 @@ def run_command(
     parsed = result.notes.get("parse")
     if isinstance(parsed, dict):
         console.print(kept_line(parsed))
+    analysed = result.notes.get("analyze")
+    if isinstance(analysed, dict):
+        for note in analysed.get("notes") or []:
+            console.print(f"Note: {escape(str(note))}", highlight=False)
     for note in result.unavailable:
         console.print(f"[yellow]Stopped before stage {note}[/]")
     if result.report_path is not None:

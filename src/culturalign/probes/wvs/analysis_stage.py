@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from culturalign import __version__
 from culturalign.analysis.from_store import responses_from_store
-from culturalign.analysis.outputs import write_outputs
+from culturalign.analysis.outputs import write_outputs, write_text
 from culturalign.analysis.pipeline import analyze_responses
 from culturalign.analysis.run_analysis import ground_truth_and_humans
+from culturalign.errors import DataError
 from culturalign.probes.registry import RunContext
+from culturalign.tables import write_table_pair
 
 STAGE = "analyze"
 
@@ -30,8 +37,14 @@ def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
 def analyze_stage(ctx: RunContext) -> None:
     """Build the response table from the run, analyse it with the clean definitions, write the tables."""
     table, counts = responses_from_store(ctx.store, ctx.run_id)
-    truth, humans, source = ground_truth_and_humans(ctx.config.ground_truth)
     quality = judge_validation(ctx)
+    try:
+        truth, humans, source = ground_truth_and_humans(ctx.config.ground_truth)
+    except DataError as exc:
+        if ctx.config.ground_truth not in ("", "published"):
+            raise  # a ground-truth file the user named must be right
+        _write_without_ground_truth(ctx, table, counts, quality, str(exc))
+        return
     result = analyze_responses(
         table,
         truth,
@@ -49,3 +62,35 @@ def analyze_stage(ctx: RunContext) -> None:
         "groups": result.alignment.height,
         "notes": result.notes,
     }
+
+
+def _write_without_ground_truth(
+    ctx: RunContext, table: pl.DataFrame, counts: dict[str, int], quality: list[dict[str, Any]], reason: str
+) -> None:
+    """Offline and without the published tables: keep the run whole, say what is missing and how to get it.
+
+    Alignment needs survey ground truth; the scored responses are written so that
+    `culturalign analyze --store ...` can finish the job once the tables are at hand."""
+    out = ctx.output_dir / "analysis"
+    store = Path(ctx.experiment.store_path)
+    note = (
+        f"no alignment: the published ground-truth tables could not be fetched ({reason}). "
+        f"Fetch them once with `culturalign groundtruth fetch` (or build them from your survey file with "
+        f"`culturalign groundtruth build`), then run `culturalign analyze --store {store} --output {out}` "
+        f"and `culturalign report {out} -o {ctx.output_dir / 'report'}`"
+    )
+    write_table_pair(table, out, "responses")
+    manifest = {
+        "probe": "wvs",
+        "command": f"culturalign run (stage {STAGE})",
+        "seed": ctx.config.seed,
+        "ground_truth_source": "unavailable",
+        "judge_validation": {"quality": quality} if quality else None,
+        "n_responses": table.height,
+        "package_version": __version__,
+        "store_counts": counts,
+        "notes": [note],
+        "files": ["responses.csv", "responses.parquet"],
+    }
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    ctx.notes[STAGE] = {"responses": table.height, "groups": 0, "notes": [note]}
