@@ -212,3 +212,16 @@ def test_released_consistency_is_inflated_by_population_copies(table_file: Path)
         return result.consistency.filter(pl.col("model") == "noisy")["mean"].mean()
 
     assert noisy(released) > noisy(clean) + 0.1
+
+
+def test_analysis_of_a_stored_run_carries_its_judges_measured_quality(tmp_path):
+    from culturalign.analysis.run_analysis import judge_validation_of_run
+    from culturalign.store import RunStore
+
+    with RunStore(tmp_path / "s.sqlite") as store:
+        run_id = store.start_run("r", "wvs", {})
+        assert judge_validation_of_run(store, run_id) is None  # nothing judged yet: unknown, not invented
+        store.save_results(run_id, "judge", [("k1", {"judge": "lexicon", "vps": 0.5}), ("k2", {"judge": "lexicon"})])
+        quality = judge_validation_of_run(store, run_id)["quality"]
+    assert [q["judge"] for q in quality] == ["lexicon"]
+    assert quality[0]["validated"] and quality[0]["cohen_kappa"] < 0.6

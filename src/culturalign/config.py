@@ -7,6 +7,7 @@ the probe registers (probes/registry.py).
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ class Experiment(BaseModel):
     def _resolve(self, value: Path | None, default: Path) -> Path:
         path = value or default
         if not path.is_absolute() and value is not None and self.source is not None:
-            path = self.source.parent / path
+            path = Path(os.path.normpath(self.source.parent / path))
         return path
 
     def as_dict(self) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def fit_regressions(
         except (np.linalg.LinAlgError, ValueError) as exc:
             notes.append(f"RQ2 could not be fitted: {exc}")
     else:
-        notes.append("RQ2 skipped: the ground truth lacks the US or the countries native to the analysed languages")
+        notes.append("RQ2 skipped: no alignment estimate for both the US and a country native to the analysed languages (too few scored responses, or the ground truth lacks those countries)")
     return rq1, rq2
 
 

@@ -30,6 +30,17 @@ def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl
     return truth, humans, "published tables" if path is None else str(path)
 
 
+def judge_validation_of_run(store: RunStore, run_id: str) -> dict[str, Any] | None:
+    """The measured quality of the judges that labelled this run (what the run stage reports too)."""
+    from culturalign.judge.quality import judge_quality
+
+    judged = store.results(run_id, "judge")
+    if "judge" not in judged.columns:
+        return None
+    names = sorted({str(n) for n in judged["judge"].drop_nulls().to_list()})
+    return {"quality": [judge_quality(name).summary() for name in names]} if names else None
+
+
 def analyze(
     *,
     output: str | Path,
@@ -58,6 +69,8 @@ def analyze(
         with RunStore(store_path) as opened:
             info = opened.run(run)
             table, counts = responses_from_store(opened, info.run_id)
+            if judge_validation is None:
+                judge_validation = judge_validation_of_run(opened, info.run_id)
     truth, humans, source = ground_truth_and_humans(ground_truth)
     cap = load_capability(capability, table["model"].unique().to_list()) if capability else None
     result = analyze_responses(
