@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -13,24 +17,56 @@ from culturalign.errors import DataError
 TABLE_SUFFIXES = (".csv", ".parquet")
 
 
+@contextmanager
+def atomic_target(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; it replaces `path` only when the block succeeds.
+
+    A crash or an error leaves the old file (or none), never half of a new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temp file keeps the target's suffix: writers that infer the format from it still work.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write a UTF-8 text file atomically."""
+    path = Path(path)
+    with atomic_target(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_json(path: str | Path, data: Any, *, indent: int = 2, sort_keys: bool = False) -> Path:
+    """Write JSON atomically (UTF-8, non-ASCII kept; values JSON does not know are written as text)."""
+    text = json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False, default=str)
+    return write_text(path, text + "\n")
+
+
 def write_table(df: pl.DataFrame, path: str | Path) -> Path:
     """Write CSV or Parquet by extension; a crash never leaves a half-written file behind."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise DataError(f"cannot write {path.name}: use a .csv or .parquet file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:
         if suffix == ".csv":
             df.write_csv(tmp)
         else:
             df.write_parquet(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -9,8 +9,6 @@ manifest comes last, so a folder with a manifest is complete.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from culturalign.analysis.consistency import within_between_summary
 from culturalign.analysis.pipeline import AnalysisResult
 from culturalign.analysis.rq1 import RQ1_COLUMNS, classify
 from culturalign.analysis.rq2 import US_BIAS_COLUMNS
-from culturalign.tables import write_table, write_table_pair
+from culturalign.tables import write_table, write_table_pair, write_text
 
 EMPTY_SCHEMAS = {
     "rq1": {"term": pl.Utf8, "family": pl.Utf8, "language": pl.Utf8, "coef": pl.Float64, "se": pl.Float64,
@@ -31,20 +29,6 @@ EMPTY_SCHEMAS = {
     "capability": {"model": pl.Utf8, "language": pl.Utf8, "score": pl.Float64},
     "human_consistency": {"population": pl.Utf8, "self_consistency": pl.Float64},
 }
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write a text file atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _or_empty(df: pl.DataFrame | None, name: str) -> pl.DataFrame:

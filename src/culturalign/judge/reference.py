@@ -9,8 +9,6 @@ The response texts are read from that file at validation time, never copied.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from culturalign.errors import DataError
 from culturalign.judge.stance import LABELS, JudgeVerdict, StanceTask
 from culturalign.judge.summaries import split_summaries
 from culturalign.tables import read_table, require_columns, write_table
+from culturalign.tables import write_json as write_json_file
 
 LABEL_COLUMNS = ["line", "item", "language", "interviewee", "label"]
 
@@ -136,17 +135,7 @@ def align(
 
 def write_json(data: Mapping[str, Any], path: str | Path) -> Path:
     """Write JSON atomically: a crash leaves the old file or none, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json_file(path, data)
 
 
 def write_aligned(aligned: pl.DataFrame, path: str | Path) -> Path:

@@ -11,8 +11,6 @@ A key with none of these is missing: the run translates it, or stops and says ho
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,7 @@ from culturalign.prompts.templates import (
     source_templates,
     template_texts,
 )
-from culturalign.tables import read_table, require_columns, write_table
+from culturalign.tables import read_table, require_columns, write_json, write_table
 
 Origin = Literal["source", "shipped", "codebook", "machine", "reviewed", "missing"]
 EXPORT_COLUMNS = ["language", "key", "source", "text", "origin"]
@@ -100,15 +98,7 @@ def write_layer(language: str, layer: Literal["machine", "reviewed"], entries: d
     """Write a cache layer atomically (temp file + rename), merged with what is there."""
     path = _layer_path(language, layer)
     merged = {**read_layer(language, layer), **entries}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(merged, handle, ensure_ascii=False, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json(path, merged, indent=1, sort_keys=True)
 
 
 # -- the table of one language ---------------------------------------------------------

@@ -11,9 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ from culturalign.report.html import ReportPage, render_page, section_view
 from culturalign.report.provenance import MANIFEST_NAME, load_manifest
 from culturalign.report.sections import Figure, Section, Table
 from culturalign.store.db import RunInfo, RunStore
+from culturalign.tables import write_text
 
 REPORT_FILE = "report.html"
 FIGURES_DIR = "figures"
@@ -178,18 +177,6 @@ def _plain(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # -- entry points --------------------------------------------------------------------------------
 def build_report(
     source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None
@@ -254,7 +241,7 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
         sections=[section_view(i, s) for i, s in enumerate(sections, start=1)],
     )
     target = out_dir / REPORT_FILE
-    _write_text_atomic(target, render_page(page))
+    write_text(target, render_page(page))
     return target
 
 

@@ -9,8 +9,6 @@ name, so a family looks alike in every figure of a report.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")  # figures are files; never open a window (servers, CI)
 
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
+
+from culturalign.tables import atomic_target  # noqa: E402
 
 OKABE_ITO: dict[str, str] = {
     "blue": "#0072B2",
@@ -118,22 +118,9 @@ def save_figure(fig: MplFigure, directory: Path, stem: str) -> tuple[Path, Path]
     with figure_style():
         for suffix in (".png", ".svg"):
             target = directory / f"{stem}{suffix}"
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{stem}.", suffix=suffix)
-            os.close(fd)
-            try:
+            with atomic_target(target) as tmp:
                 # No creation date in the SVG: the same data gives the same bytes.
                 metadata = {"Date": None} if suffix == ".svg" else None
                 fig.savefig(tmp, format=suffix[1:], metadata=metadata)
-                os.chmod(tmp, 0o644 & ~_current_umask())  # mkstemp makes files private; figures are not
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
             paths.append(target)
     return paths[0], paths[1]
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -7,12 +7,9 @@ failures. The manifest names the probe, run, seed, rounds, label set and definit
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -37,7 +34,7 @@ from culturalign.probes.statements.profiles import (
 )
 from culturalign.probes.statements.translate import untranslated
 from culturalign.report.provenance import MANIFEST_NAME
-from culturalign.tables import write_table_pair
+from culturalign.tables import write_json, write_table_pair
 
 if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext
@@ -57,18 +54,6 @@ DEFINITIONS = {
     "language effect": "paired bootstrap test (centred differences) of the mean score difference between two prompt "
                        "languages on the statements scored in both; p < alpha is significant",
 }
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def country_scores(scores_setting: str | None, countries: list[str], source_dir: Path | None) -> tuple[pl.DataFrame, str]:
@@ -183,7 +168,7 @@ def analyze(ctx: RunContext) -> Path:
         "scored_pairs": {d: int(scored.filter(pl.col("dimension") == d).height) for d in settings.dimensions},
         "definitions": DEFINITIONS,
     }
-    _write_json_atomic(out / MANIFEST_NAME, manifest)
+    write_json(out / MANIFEST_NAME, manifest)
     return out
 
 

@@ -20,12 +20,18 @@ from culturalign.probes.registry import RunContext
 from culturalign.probes.vsm import analysis as an
 from culturalign.probes.vsm.countries import resolve_countries
 from culturalign.probes.vsm.extract import extract_choice
-from culturalign.probes.vsm.instrument import INSTRUMENT_URL, Wording, load_structure, load_wording
+from culturalign.probes.vsm.instrument import (
+    INSTRUMENT_URL,
+    Wording,
+    load_structure,
+    load_wording,
+)
 from culturalign.probes.vsm.metrics import bootstrap, evaluate_cube, neutral_dr
 from culturalign.probes.vsm.prompts import frame_for, messages_for
 from culturalign.probes.vsm.scores import scaling_from_settings
 from culturalign.probes.vsm.translate import complete_wording
 from culturalign.sources import hofstede
+from culturalign.tables import write_json
 
 log = logging.getLogger(__name__)
 
@@ -220,12 +226,6 @@ def analyze(ctx: RunContext) -> None:
         "tables": sorted(outputs),
         "definitions": DEFINITIONS,
     }
-    _write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", manifest)
     ctx.notes["analyze"] = {"tables": len(outputs), "warnings": warnings}
     ctx.notes["analysis"] = out
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    tmp.replace(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +9,12 @@ import polars as pl
 
 from culturalign import __version__
 from culturalign.analysis.from_store import responses_from_store
-from culturalign.analysis.outputs import write_outputs, write_text
+from culturalign.analysis.outputs import write_outputs
 from culturalign.analysis.pipeline import analyze_responses
 from culturalign.analysis.run_analysis import ground_truth_and_humans
 from culturalign.errors import DataError
 from culturalign.probes.registry import RunContext
-from culturalign.tables import write_table_pair
+from culturalign.tables import write_json, write_table_pair
 
 STAGE = "analyze"
 
@@ -92,5 +91,5 @@ def _write_without_ground_truth(
         "notes": [note],
         "files": ["responses.csv", "responses.parquet"],
     }
-    write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    write_json(out / "manifest.json", manifest, sort_keys=True)
     ctx.notes[STAGE] = {"responses": table.height, "groups": 0, "notes": [note]}
