@@ -13,12 +13,20 @@ import pandas as pd
 import polars as pl
 import pyreadstat
 import pytest
+from cli_helpers import run_cli
 
-from culturalign.cli.main import main
 from culturalign.errors import DataError, UserError
 from culturalign.sources.codebook import load_codebook
-from culturalign.sources.groundtruth import GT_COLUMNS, load_ground_truth, load_human_consistency
-from culturalign.sources.survey import _draw_without_replacement, _pairwise_spearman, build_ground_truth
+from culturalign.sources.groundtruth import (
+    GT_COLUMNS,
+    load_ground_truth,
+    load_human_consistency,
+)
+from culturalign.sources.survey import (
+    _draw_without_replacement,
+    _pairwise_spearman,
+    build_ground_truth,
+)
 
 ITEMS = ["f118", "e069_02", "e028"]  # scales 1-10 (6-10 pro), 1-4 (1-2 pro), 1-3 (1 pro)
 
@@ -199,13 +207,6 @@ def test_draws_hold_distinct_respondents():
 
 
 # ------------------------------------------------------------------ the command and bad input
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 def test_build_command_writes_tables(tmp_path: Path, capsys):

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cli_helpers import run_cli
 
-from culturalign.cli.main import main
 from culturalign.errors import DataError
 from culturalign.sources import published
+from culturalign.sources.download import sha256_of
 from culturalign.sources.groundtruth import (
     GT_COLUMNS,
     load_ground_truth,
     load_human_consistency,
     select_population,
 )
-from culturalign.sources.download import sha256_of
 
 
 def _vps(gt: pl.DataFrame, kind: str, population: str, item: str) -> float:
@@ -26,13 +26,6 @@ def _vps(gt: pl.DataFrame, kind: str, population: str, item: str) -> float:
     )
     assert row.height == 1, (kind, population, item)
     return row["vps"][0]
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 def test_released_folder_loads_as_tidy_table(paper_data: Path):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cli_helpers import exit_code
 
-from culturalign.cli.main import main
 from culturalign.run import run_experiment
 from culturalign.store import RunStore
 
@@ -56,15 +56,9 @@ def _write(tmp_path: Path, text: str, name: str = "experiment.toml") -> Path:
     return path
 
 
-def _cli(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    return int(done.value.code or 0)
-
-
 def test_run_end_to_end_and_a_rerun_would_ask_nothing(tmp_path, capsys):
     experiment = _write(tmp_path, MOCK_EXPERIMENT)
-    assert _cli(["run", str(experiment), "--no-progress"]) == 0
+    assert exit_code("run", str(experiment), "--no-progress") == 0
     out = capsys.readouterr().out
     assert "Responses:" in out and "kept of 320" in out
 
@@ -108,14 +102,14 @@ def test_limit_and_runs_listing_and_export(tmp_path, capsys):
     assert result.notes["generate"]["total"] == 6 and result.notes["parse"]["parsed"] == 6
     store_path = tmp_path / "runs" / "cli-test.sqlite"
 
-    assert _cli(["runs", str(store_path)]) == 0
+    assert exit_code("runs", str(store_path)) == 0
     assert result.run_id in capsys.readouterr().out
     exported = tmp_path / "calls.parquet"
-    assert _cli(["runs", "export", str(store_path), "--run", result.run_id, "-o", str(exported)]) == 0
+    assert exit_code("runs", "export", str(store_path), "--run", result.run_id, "-o", str(exported)) == 0
     table = pl.read_parquet(exported)
     assert table.height == 6 and set(table["stage"]) == {"generate"}
     assert table["parse_kept"].null_count() == 0
-    assert _cli(["runs", "export", str(store_path), "--run", "nope", "-o", str(tmp_path / "x.parquet")]) == 2
+    assert exit_code("runs", "export", str(store_path), "--run", "nope", "-o", str(tmp_path / "x.parquet")) == 2
     assert not (tmp_path / "x.parquet").exists()
 
     # Rerunning resumes the same run and asks nothing already answered; a larger limit asks only the rest.
@@ -132,7 +126,7 @@ def test_dry_run_counts_and_prices_without_asking(tmp_path, capsys):
         'name = "mock-chat"', 'name = "mock-chat"\nprice_input_per_mtok = 1.0\nprice_output_per_mtok = 2.0'
     )
     experiment = _write(tmp_path, priced)
-    assert _cli(["run", str(experiment), "--dry-run"]) == 0
+    assert exit_code("run", str(experiment), "--dry-run") == 0
     out = capsys.readouterr().out
     assert "Dry run" in out and "Estimated cost: $" in out
     assert not (tmp_path / "runs").exists()
@@ -175,7 +169,7 @@ def test_bad_experiment_files_exit_2_with_one_line_and_start_nothing(case, tmp_p
     monkeypatch.delenv("CULTURALIGN_TEST_NO_SUCH_KEY", raising=False)
     text, expected = BAD_FILES[case]
     experiment = _write(tmp_path, text)
-    assert _cli(["run", str(experiment), "--no-progress"]) == 2
+    assert exit_code("run", str(experiment), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
     assert expected in err, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
@@ -188,14 +182,14 @@ def test_unreachable_server_stops_before_the_run(tmp_path, capsys):
         f'name = "remote"\nbackend = "openai"\nbase_url = "http://127.0.0.1:{_closed_port()}/v1"\ntimeout_s = 5',
     )
     experiment = _write(tmp_path, text)
-    assert _cli(["run", str(experiment), "--no-progress"]) == 2
+    assert exit_code("run", str(experiment), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
     assert "models[0]" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "runs").exists()
 
 
 def test_missing_experiment_file_is_exit_2(tmp_path, capsys):
-    assert _cli(["run", str(tmp_path / "nothing.toml")]) == 2
+    assert exit_code("run", str(tmp_path / "nothing.toml")) == 2
     assert "not found" in capsys.readouterr().err
 
 

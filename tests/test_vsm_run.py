@@ -9,22 +9,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cli_helpers import exit_code
 
-from culturalign.cli.main import main
 from culturalign.probes.vsm.instrument import read_instrument_file
 from culturalign.run import run_experiment
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE = PROJECT / "examples" / "vsm.toml"
 TABLE = "6-dimensions-for-website-2015-08-16.csv"
-
-
-def cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _experiment(tmp_path: Path, shared_data: Path, *, backend_options: str = 'options = { mode = "choice" }',
@@ -51,7 +43,7 @@ def _experiment(tmp_path: Path, shared_data: Path, *, backend_options: str = 'op
 
 def test_example_runs_end_to_end_with_the_mock_backend(tmp_path, shared_data):
     experiment = _experiment(tmp_path, shared_data)
-    assert cli("run", str(experiment), "--no-progress") == 0
+    assert exit_code("run", str(experiment), "--no-progress") == 0
     analysis = tmp_path / "runs" / "vsm" / "analysis"
     manifest = json.loads((analysis / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["probe"] == "vsm" and manifest["languages"] == ["en", "zh", "de"]
@@ -109,7 +101,7 @@ def test_translations_are_cached_and_exportable(tmp_path, shared_data):
     experiment = _experiment(tmp_path, shared_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0)
     run_experiment(experiment, show_progress=False)
     out = tmp_path / "review"
-    assert cli("vsm", "export-translations", "--out", str(out)) == 0
+    assert exit_code("vsm", "export-translations", "--out", str(out)) == 0
     files = sorted(out.glob("vsm-de-*.csv"))
     assert len(files) == 1
     assert sorted(read_instrument_file(files[0])["de"]) == list(range(1, 25))
@@ -143,7 +135,7 @@ def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared
 )
 def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(tmp_path, shared_data, capsys, languages, countries, needle):
     path = _experiment(tmp_path, shared_data, languages=languages, countries=countries, extra_model=False)
-    assert cli("run", str(path), "--no-progress") == 2
+    assert exit_code("run", str(path), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not (tmp_path / "runs" / "vsm" / "analysis").exists()
@@ -152,7 +144,7 @@ def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(tmp_path, shared_d
 def test_zero_repeats_is_rejected(tmp_path, shared_data, capsys):
     path = _experiment(tmp_path, shared_data, languages='["en"]', extra_model=False)
     path.write_text(path.read_text(encoding="utf-8").replace("repeats = 3", "repeats = 0"), encoding="utf-8")
-    assert cli("run", str(path), "--no-progress") == 2
+    assert exit_code("run", str(path), "--no-progress") == 2
     assert "repeats" in capsys.readouterr().err
 
 

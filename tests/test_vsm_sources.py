@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 
 import pytest
+from cli_helpers import exit_code
 
-from culturalign.cli.main import main
 from culturalign.errors import DataError
 from culturalign.probes.vsm import instrument as inst
 from culturalign.probes.vsm.analysis import table_rows
@@ -15,14 +15,6 @@ from culturalign.probes.vsm.countries import paper_countries, resolve_countries
 from culturalign.sources import download, hofstede
 
 TABLE = "6-dimensions-for-website-2015-08-16.csv"
-
-
-def cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture
@@ -83,13 +75,13 @@ def test_scores_file_missing_a_dimension_column_fails_in_one_line_and_writes_not
     with pytest.raises(DataError, match="ivr"):
         hofstede.read_scores(path)
     out = tmp_path / "gt.csv"
-    assert cli("vsm", "scores", "--scores", str(path), "--out", str(out)) == 2
+    assert exit_code("vsm", "scores", "--scores", str(path), "--out", str(out)) == 2
     assert not out.exists()
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def test_unknown_country_is_exit_2(published):
-    assert cli("vsm", "scores", "--scores", str(published), "--country", "atlantis") == 2
+    assert exit_code("vsm", "scores", "--scores", str(published), "--country", "atlantis") == 2
 
 
 # -- the instrument ----------------------------------------------------------------------------
@@ -131,7 +123,7 @@ def test_missing_item_is_one_line_exit_2(tmp_path, capsys):
     path = _documented(tmp_path / "mine.csv", _rows("en", skip=17))
     with pytest.raises(DataError, match="misses item.*17"):
         inst.read_instrument_file(path)
-    assert cli("vsm", "fetch-instrument", "--instrument", str(path)) == 2
+    assert exit_code("vsm", "fetch-instrument", "--instrument", str(path)) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
@@ -158,7 +150,7 @@ def test_unknown_language_in_instrument(tmp_path):
 # -- the fetch commands against a loopback server ------------------------------------------------
 def test_fetch_instrument_downloads_checks_and_prints_the_terms(shared_data, static_server, capsys):
     base = static_server(shared_data / "vsm2013")
-    assert cli("vsm", "fetch-instrument", "--url", f"{base}/hofstede_test.csv") == 0
+    assert exit_code("vsm", "fetch-instrument", "--url", f"{base}/hofstede_test.csv") == 0
     out = capsys.readouterr().out
     assert "Geert Hofstede BV" in out
     cached = inst.fetched_instrument_path()
@@ -168,7 +160,7 @@ def test_fetch_instrument_downloads_checks_and_prints_the_terms(shared_data, sta
 
 def test_fetch_with_checksum_mismatch_keeps_nothing(shared_data, static_server, capsys):
     base = static_server(shared_data / "hofstede")
-    assert cli("vsm", "fetch-instrument", "--url", f"{base}/{TABLE}") == 2  # the wrong file
+    assert exit_code("vsm", "fetch-instrument", "--url", f"{base}/{TABLE}") == 2  # the wrong file
     assert "checksum mismatch" in capsys.readouterr().err
     assert not inst.fetched_instrument_path().exists()
     assert not any(inst.fetched_instrument_path().parent.iterdir())
@@ -184,14 +176,14 @@ def test_fetch_scores_sends_a_browser_user_agent(shared_data, static_server, mon
 
     monkeypatch.setattr(download, "fetch_pinned", spy)
     base = static_server(shared_data / "hofstede")
-    assert cli("vsm", "fetch-scores", "--url", f"{base}/{TABLE}") == 0
+    assert exit_code("vsm", "fetch-scores", "--url", f"{base}/{TABLE}") == 0
     assert seen["headers"]["User-Agent"].startswith("Mozilla/5.0")
     assert hofstede.load_scores("published").height == 111
 
 
 def test_fetch_scores_mismatch_is_exit_2(shared_data, static_server):
     base = static_server(shared_data / "vsm2013")
-    assert cli("vsm", "fetch-scores", "--url", f"{base}/hofstede_test.csv") == 2
+    assert exit_code("vsm", "fetch-scores", "--url", f"{base}/hofstede_test.csv") == 2
     assert not hofstede.fetched_scores_path().exists()
 
 
