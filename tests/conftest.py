@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,14 +12,16 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# Published reference data, read in place: ../shared/data beside the project, or wherever
+# CULTURALIGN_SHARED_DATA points.
+SHARED_DATA = Path(os.environ.get("CULTURALIGN_SHARED_DATA") or PROJECT_ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Published data by others, read in place (never copied into the project)."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared data folder is missing: expected {SHARED_DATA}")
+        pytest.fail(f"the shared data folder is missing: expected {SHARED_DATA}; set CULTURALIGN_SHARED_DATA to its path")
     return SHARED_DATA
 
 
