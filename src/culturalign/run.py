@@ -29,7 +29,6 @@ from culturalign.store.db import RunStore
 
 # A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
 JUDGE_OUTPUT_TOKENS = 60
-PARSE_EXPORT_COLUMNS = ("kept", "reason", "response_language", "n_summaries")
 JUDGE_PROMPT_OVERHEAD_TOKENS = 250
 
 
@@ -214,25 +213,3 @@ def _report_path(result: RunResult) -> Path | None:
         return Path(note)
     default = result.output_dir / "report.html"
     return default if "report" in result.stages and default.exists() else None
-
-
-def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
-    """Every request of a run with its answer, and the parse verdicts where there are any, to Parquet or CSV
-    (the engine's export plus the parse columns)."""
-    from culturalign.engine.summary import open_existing_store
-    from culturalign.tables import write_table
-
-    with open_existing_store(store_path) as store:
-        info = store.run(run_id)
-        calls = store.export_calls(info.run_id)
-        parsed = store.results(info.run_id, "parse")
-    if calls.is_empty():
-        raise UserError(f"run {info.run_id} holds no requests yet; nothing to export")
-    if parsed.height and "key" in parsed.columns:
-        parsed = parsed.select(
-            pl.col("key"),
-            *[pl.col(c).alias(f"parse_{c}") for c in PARSE_EXPORT_COLUMNS if c in parsed.columns],
-        )
-        calls = calls.join(parsed, on="key", how="left")
-    calls = calls.with_columns(pl.lit(info.run_id).alias("run_id"))
-    return write_table(calls, output)

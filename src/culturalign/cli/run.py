@@ -64,8 +64,7 @@ def runs_command(
     """List the runs of a store (default: every store in culturalign-runs/), or export one run:
     `culturalign runs export STORE --run ID -o FILE.parquet`."""
     from culturalign.engine.summary import runs_table
-    from culturalign.engine.summary import list_runs
-    from culturalign.run import export_run
+    from culturalign.engine.summary import export_run, list_runs
 
     args = list(args or [])
     if args and args[0] == "export":

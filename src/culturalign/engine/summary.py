@@ -166,12 +166,20 @@ def runs_table(df: pl.DataFrame) -> Table:
 
 
 def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
-    """Write every request of a run (latest run without an id) with its answer to Parquet or CSV."""
+    """Write every request of a run (latest run without an id) with its answer to Parquet or CSV,
+    beside what later stages derived from it (e.g. parse_kept, judge_vps): each stage's plain
+    result fields, prefixed with the stage's name."""
     with open_existing_store(store_path) as store:
         info = store.run(run_id)
         df = store.export_calls(info.run_id)
+        derived = [(stage, store.results(info.run_id, stage)) for stage in store.result_stages(info.run_id)]
     if df.is_empty():
         raise DataError(f"run {info.run_id} has no requests to export")
+    for stage, results in derived:
+        # Lists and records (e.g. the interview summaries) stay in the store: a CSV cell cannot hold them.
+        plain = [c for c, t in results.schema.items() if c != "key" and not t.is_nested()]
+        if plain:
+            df = df.join(results.select("key", *[pl.col(c).alias(f"{stage}_{c}") for c in plain]), on="key", how="left")
     return write_table(df.with_columns(pl.lit(info.run_id).alias("run_id")), output)
 
 

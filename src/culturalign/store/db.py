@@ -243,6 +243,10 @@ class RunStore:
                 ((run_id, stage, key, json.dumps(p, ensure_ascii=False, default=str), now) for key, p in items),
             )
 
+    def result_stages(self, run_id: str) -> list[str]:
+        rows = self.conn.execute("SELECT DISTINCT stage FROM results WHERE run_id = ? ORDER BY stage", (run_id,))
+        return [row[0] for row in rows]
+
     def result_keys(self, run_id: str, stage: str) -> set[str]:
         return {
             r[0] for r in self.conn.execute("SELECT key FROM results WHERE run_id = ? AND stage = ?", (run_id, stage))

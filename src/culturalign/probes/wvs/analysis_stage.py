@@ -11,7 +11,7 @@ from culturalign import __version__
 from culturalign.analysis.from_store import responses_from_store
 from culturalign.analysis.outputs import write_outputs
 from culturalign.analysis.pipeline import analyze_responses
-from culturalign.analysis.run_analysis import ground_truth_and_humans
+from culturalign.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
 from culturalign.errors import DataError
 from culturalign.probes.registry import RunContext
 from culturalign.tables import write_json, write_table_pair
@@ -20,15 +20,17 @@ STAGE = "analyze"
 
 
 def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
-    """The measured quality of the run's judges (as the judge stage reports it), or [] if unknown."""
+    """The measured quality of the run's judges: as the judge stage just reported it, or as the store records."""
     judge_notes = ctx.notes.get("judge")
     if isinstance(judge_notes, dict) and judge_notes.get("quality"):
         return list(judge_notes["quality"])
-    try:
-        from culturalign.judge.quality import default_judge_name, judge_quality
-        from culturalign.probes.wvs.judging import EMBEDDED_BACKEND
-    except ImportError:
-        return []
+    recorded = judge_validation_of_run(ctx.store, ctx.run_id)
+    if recorded:
+        return list(recorded["quality"])
+    # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
+    from culturalign.judge.quality import default_judge_name, judge_quality
+    from culturalign.probes.wvs.judging import EMBEDDED_BACKEND
+
     names = [j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name for j in ctx.config.judges]
     return [judge_quality(name).summary() for name in (names or [default_judge_name()])]
 
