@@ -37,7 +37,9 @@ KEYS = ["model", "family", "language", "population_kind", "population"]
 ERROR = 0.045
 
 
-def plain_loop(responses: pl.DataFrame, truth: pl.DataFrame, seed: int, rounds: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def plain_loop(
+    responses: pl.DataFrame, truth: pl.DataFrame, seed: int, rounds: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per round: draw rows, join truth, group-by Spearman; self-join pairs of distinct responses."""
     seeds = np.random.SeedSequence(seed).spawn(2)
     rows = pl.concat([responses, bl.make_baselines(responses, np.random.default_rng(seeds[0]))]).with_row_index("unit")
@@ -48,10 +50,16 @@ def plain_loop(responses: pl.DataFrame, truth: pl.DataFrame, seed: int, rounds: 
         sample = rows[resample_indices(rng, rows.height)]
         joined = bl.fill_perfect(sample.join(gt, on="item"))
         align.append(
-            joined.group_by(KEYS).agg(pl.corr("vps", "truth", method="spearman").alias("value")).with_columns(pl.lit(b).alias("round"))
+            joined.group_by(KEYS)
+            .agg(pl.corr("vps", "truth", method="spearman").alias("value"))
+            .with_columns(pl.lit(b).alias("round"))
         )
-        plain = sample.filter(pl.col("model") != bl.PERFECT).select("unit", "model", "family", "language", "item", "vps")
-        pairs = plain.join(plain, on=["model", "family", "language", "item"], suffix="_b").filter(pl.col("unit") != pl.col("unit_b"))
+        plain = sample.filter(pl.col("model") != bl.PERFECT).select(
+            "unit", "model", "family", "language", "item", "vps"
+        )
+        pairs = plain.join(plain, on=["model", "family", "language", "item"], suffix="_b").filter(
+            pl.col("unit") != pl.col("unit_b")
+        )
         cons.append(
             pairs.group_by("model", "family", "language")
             .agg((pl.corr("vps", "vps_b", method="spearman") / (1 - ERROR)).alias("value"))
@@ -85,10 +93,23 @@ def main() -> None:
     start = time.perf_counter()
     used_rounds = min(100, args.rounds)
     boot = result.bootstrap.filter(pl.col("round") < used_rounds)
-    fit_rq1_variants(rq1_rows(boot.filter((pl.col("measure") == "alignment") & ~bl.is_baseline(pl.col("model"))),
-                              boot.filter(pl.col("measure") == "consistency"), capability))
-    fit_rq2(rq2_rows(boot.filter((pl.col("measure") == "alignment") & (~bl.is_baseline(pl.col("model")) | (pl.col("model") == bl.UNIFORM))),
-                     native_countries(), comparison_country()))
+    fit_rq1_variants(
+        rq1_rows(
+            boot.filter((pl.col("measure") == "alignment") & ~bl.is_baseline(pl.col("model"))),
+            boot.filter(pl.col("measure") == "consistency"),
+            capability,
+        )
+    )
+    fit_rq2(
+        rq2_rows(
+            boot.filter(
+                (pl.col("measure") == "alignment")
+                & (~bl.is_baseline(pl.col("model")) | (pl.col("model") == bl.UNIFORM))
+            ),
+            native_countries(),
+            comparison_country(),
+        )
+    )
     regressions = time.perf_counter() - start
     plain_estimate = loop_bootstrap / args.plain_rounds * args.rounds + regressions
 
@@ -96,17 +117,29 @@ def main() -> None:
     checked = 0
     for measure, plain, keys in (("alignment", align, KEYS), ("consistency", cons, ["model", "family", "language"])):
         mine = ours.filter(pl.col("measure") == measure).select(*keys, pl.col("round").cast(pl.Int32), "value")
-        both = mine.join(plain.with_columns(pl.col("round").cast(pl.Int32)), on=[*keys, "round"], how="full", suffix="_plain", coalesce=True)
+        both = mine.join(
+            plain.with_columns(pl.col("round").cast(pl.Int32)),
+            on=[*keys, "round"],
+            how="full",
+            suffix="_plain",
+            coalesce=True,
+        )
         a = both["value"].fill_null(np.nan).to_numpy()
         b = both["value_plain"].fill_null(np.nan).to_numpy()
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, equal_nan=True, err_msg=measure)
         checked += len(a)
 
-    print(f"responses: {kept.height}, groups: {result.alignment.height} alignment + {result.consistency.height} consistency")
+    print(
+        f"responses: {kept.height}, groups: {result.alignment.height} alignment + {result.consistency.height} consistency"
+    )
     print(f"load average at start: {load[0]:.1f} (2 cores shared: wall times inflate with it)")
-    print(f"fast path, {args.rounds} rounds, all levels + consistency + baselines + RQ1 + RQ2: {fast:.2f} s wall, {fast_cpu:.2f} s CPU")
-    print(f"plain polars loop: {loop_bootstrap:.2f} s wall ({loop_cpu:.2f} s CPU) for {args.plain_rounds} rounds "
-          f"-> {plain_estimate:.1f} s extrapolated to {args.rounds} rounds (+ regressions {regressions:.2f} s)")
+    print(
+        f"fast path, {args.rounds} rounds, all levels + consistency + baselines + RQ1 + RQ2: {fast:.2f} s wall, {fast_cpu:.2f} s CPU"
+    )
+    print(
+        f"plain polars loop: {loop_bootstrap:.2f} s wall ({loop_cpu:.2f} s CPU) for {args.plain_rounds} rounds "
+        f"-> {plain_estimate:.1f} s extrapolated to {args.rounds} rounds (+ regressions {regressions:.2f} s)"
+    )
     print(f"speed-up: {plain_estimate / fast:.1f}x; {checked} round values identical within 1e-9")
 
 

@@ -35,8 +35,20 @@ STUB = Path(__file__).resolve().parents[1] / "tests" / "servers" / "faulty.py"
 
 
 def start_stub(latency_s: float, fault_rate: float) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, str(STUB), "--latency", str(latency_s), "--fault-rate", str(fault_rate),
-               "--slow", "0.2", "--stall", "2.0", "--retry-after", "0"]
+    command = [
+        sys.executable,
+        str(STUB),
+        "--latency",
+        str(latency_s),
+        "--fault-rate",
+        str(fault_rate),
+        "--slow",
+        "0.2",
+        "--stall",
+        "2.0",
+        "--retry-after",
+        "0",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     return process, json.loads(line)["base_url"]
@@ -59,11 +71,19 @@ def process_cpu_s(pid: int) -> float:
 
 def build_requests(base_url: str, n: int, concurrency: int) -> list[Request]:
     spec = ModelSpec(
-        name="stub", backend="openai", model="stub", base_url=base_url, max_concurrency=concurrency,
-        timeout_s=1.0, max_retries=6, options={"retry_base_s": 0.05, "retry_cap_s": 1.0},
+        name="stub",
+        backend="openai",
+        model="stub",
+        base_url=base_url,
+        max_concurrency=concurrency,
+        timeout_s=1.0,
+        max_retries=6,
+        options={"retry_base_s": 0.05, "retry_cap_s": 1.0},
     )
     return [
-        Request(spec, (ChatMessage(role="user", content=f"benchmark request {i:06d}"),), GenerateConfig(max_tokens=16), 0)
+        Request(
+            spec, (ChatMessage(role="user", content=f"benchmark request {i:06d}"),), GenerateConfig(max_tokens=16), 0
+        )
         for i in range(n)
     ]
 
@@ -120,8 +140,13 @@ def one_pass(n: int, concurrency: int, latency_s: float, fault_rate: float) -> d
 def engine_only_pass(n: int, concurrency: int, latency_s: float) -> dict:
     """The same load through the in-package mock backend (sleeps `latency_s`, no HTTP): what the
     runner and the store cost on their own, without the SDK's per-request work."""
-    spec = ModelSpec(name="mock", backend="mock", max_concurrency=concurrency, options={"latency_s": latency_s, "mode": "echo"})
-    requests = [Request(spec, (ChatMessage(role="user", content=f"benchmark request {i:06d}"),), GenerateConfig(), 0) for i in range(n)]
+    spec = ModelSpec(
+        name="mock", backend="mock", max_concurrency=concurrency, options={"latency_s": latency_s, "mode": "echo"}
+    )
+    requests = [
+        Request(spec, (ChatMessage(role="user", content=f"benchmark request {i:06d}"),), GenerateConfig(), 0)
+        for i in range(n)
+    ]
     with tempfile.TemporaryDirectory() as folder, RunStore(Path(folder) / "bench.sqlite") as store:
         run_id = store.start_run("bench-mock", "bench", {})
         started, cpu_started = time.perf_counter(), time.process_time()

@@ -96,9 +96,13 @@ def main() -> None:
 
                 pyreadstat.write_sav(df.to_pandas(), str(path))
             files[fmt] = path
-        print(f"synthetic file: {args.rows:,} respondents x {df.width} columns, written in {time.perf_counter() - start:.1f} s")
+        print(
+            f"synthetic file: {args.rows:,} respondents x {df.width} columns, written in {time.perf_counter() - start:.1f} s"
+        )
         del df
-        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall time counts waiting for the CPU)")
+        print(
+            f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall time counts waiting for the CPU)"
+        )
         print(f"{'format':<6} {'size MiB':>9} {'task':<20} {'wall s':>8} {'CPU s':>7} {'peak MiB':>9}")
         for fmt, path in files.items():
             size = path.stat().st_size / 2**20

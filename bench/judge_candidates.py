@@ -42,7 +42,12 @@ def main() -> None:
             reports[name] = json.loads(saved.read_text(encoding="utf-8"))
         else:
             reports[name] = validate_judge(
-                labels, args.responses, name, output_dir=args.output, rounds=args.rounds, seed=args.seed,
+                labels,
+                args.responses,
+                name,
+                output_dir=args.output,
+                rounds=args.rounds,
+                seed=args.seed,
                 show_progress=False,
             ).report.as_dict()
         r = reports[name]
@@ -52,7 +57,9 @@ def main() -> None:
             flush=True,
         )
     first = next(iter(reports.values()))
-    print(f"reference: {first['n_summaries']} summaries, {first['n_responses']} responses, languages {first['languages']}")
+    print(
+        f"reference: {first['n_summaries']} summaries, {first['n_responses']} responses, languages {first['languages']}"
+    )
     if args.write_default:
         path = write_validated(reports, args.labels)
         print(f"wrote {path}")

@@ -21,7 +21,9 @@ SHARED_DATA = Path(os.environ.get("CULTURALIGN_SHARED_DATA") or PROJECT_ROOT.par
 def shared_data() -> Path:
     """Published data by others, read in place (never copied into the project)."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared data folder is missing: expected {SHARED_DATA}; set CULTURALIGN_SHARED_DATA to its path")
+        pytest.fail(
+            f"the shared data folder is missing: expected {SHARED_DATA}; set CULTURALIGN_SHARED_DATA to its path"
+        )
     return SHARED_DATA
 
 

@@ -19,7 +19,16 @@ from culturalign.store.db import RunStore
 
 ITEMS = [f"q{i}" for i in range(8)]
 COUNTRIES = {"US": 0.0, "DK": 0.3, "NL": -0.2}
-REPORT_TABLES = ["alignment", "consistency", "rq1", "us_bias", "human_consistency", "capability", "ground_truth", "us_gap"]
+REPORT_TABLES = [
+    "alignment",
+    "consistency",
+    "rq1",
+    "us_bias",
+    "human_consistency",
+    "capability",
+    "ground_truth",
+    "us_gap",
+]
 
 
 def synthetic_truth() -> pl.DataFrame:
@@ -47,7 +56,8 @@ def synthetic_responses(truth: pl.DataFrame, per_item: int = 6) -> pl.DataFrame:
                     vps = float(np.clip(lookup[(lang, item)] + rng.normal(0, noise), 0, 1))
                     rows.append((model, family, lang, lang, item, round(vps, 1)))
     return pl.DataFrame(
-        rows, schema=["model_name", "model_family", "language", "response_language", "question_key", "response_pro_score"],
+        rows,
+        schema=["model_name", "model_family", "language", "response_language", "question_key", "response_pro_score"],
         orient="row",
     )
 
@@ -72,9 +82,7 @@ def test_import_names_the_missing_column(tmp_path: Path, table_file: Path) -> No
         load_response_table(path)
 
 
-@pytest.mark.parametrize(
-    ("score", "message"), [("1.5", "outside"), ("abc", "numbers")]
-)
+@pytest.mark.parametrize(("score", "message"), [("1.5", "outside"), ("abc", "numbers")])
 def test_import_rejects_bad_scores(tmp_path: Path, table_file: Path, score: str, message: str) -> None:
     path = tmp_path / "bad.csv"
     text = table_file.read_text().splitlines()
@@ -100,8 +108,18 @@ def test_analysis_tables_and_manifest(tmp_path: Path, table_file: Path) -> None:
         assert (out / f"{name}.csv").exists() and (out / f"{name}.parquet").exists(), name
     assert (out / "bootstrap.parquet").exists() and (out / "rq1_summary.txt").exists()
     alignment = pl.read_csv(out / "alignment.csv")
-    assert alignment.columns == ["model", "family", "language", "population_kind", "population", "mean", "ci_low",
-                                 "ci_high", "n_responses", "n_items"]
+    assert alignment.columns == [
+        "model",
+        "family",
+        "language",
+        "population_kind",
+        "population",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "n_responses",
+        "n_items",
+    ]
     own = alignment.filter((pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language")))
     good = own.filter(pl.col("model") == "good")["mean"].min()
     noisy = own.filter(pl.col("model") == "noisy")["mean"].max()
@@ -165,8 +183,21 @@ def test_cli_analyze_writes_tables(tmp_path: Path, table_file: Path) -> None:
     synthetic_truth().write_csv(truth_path)
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
-        main(["analyze", "--responses", str(table_file), "--ground-truth", str(truth_path), "--output", str(out),
-              "--rounds", "20", "--seed", "1"])
+        main(
+            [
+                "analyze",
+                "--responses",
+                str(table_file),
+                "--ground-truth",
+                str(truth_path),
+                "--output",
+                str(out),
+                "--rounds",
+                "20",
+                "--seed",
+                "1",
+            ]
+        )
     assert exit_info.value.code in (0, None)
     assert (out / "manifest.json").exists() and (out / "alignment.parquet").exists()
 
@@ -183,14 +214,35 @@ def test_analyze_stage_writes_the_analysis_folder(tmp_path: Path) -> None:
     with RunStore(tmp_path / "runs.sqlite") as store:
         run_id = store.start_run("t", "wvs", {})
         keys = [f"k{i}" for i in range(table.height)]
-        store.register_requests(run_id, "generate", [
-            (key, {"model": r["model_name"], "family": r["model_family"], "language": r["language"], "item": r["question_key"]})
-            for key, r in zip(keys, table.iter_rows(named=True), strict=True)
-        ])
-        store.save_results(run_id, "parse", [(key, {"kept": True, "response_language": r["response_language"]})
-                                             for key, r in zip(keys, table.iter_rows(named=True), strict=True)])
-        store.save_results(run_id, "judge", [(key, {"vps": r["response_pro_score"]})
-                                             for key, r in zip(keys, table.iter_rows(named=True), strict=True)])
+        store.register_requests(
+            run_id,
+            "generate",
+            [
+                (
+                    key,
+                    {
+                        "model": r["model_name"],
+                        "family": r["model_family"],
+                        "language": r["language"],
+                        "item": r["question_key"],
+                    },
+                )
+                for key, r in zip(keys, table.iter_rows(named=True), strict=True)
+            ],
+        )
+        store.save_results(
+            run_id,
+            "parse",
+            [
+                (key, {"kept": True, "response_language": r["response_language"]})
+                for key, r in zip(keys, table.iter_rows(named=True), strict=True)
+            ],
+        )
+        store.save_results(
+            run_id,
+            "judge",
+            [(key, {"vps": r["response_pro_score"]}) for key, r in zip(keys, table.iter_rows(named=True), strict=True)],
+        )
         config = SimpleNamespace(ground_truth=str(truth_path), seed=1, judge_error_rate=None, judges=[])
         ctx = SimpleNamespace(store=store, run_id=run_id, config=config, notes={}, output_dir=tmp_path / "out")
         analyze_stage(ctx)

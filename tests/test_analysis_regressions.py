@@ -29,7 +29,9 @@ def _rq1_rows(seed: int = 0, rounds: int = 60) -> pl.DataFrame:
             for r in range(rounds):
                 cons = rng.uniform(0.2, 0.8)
                 multi = capability[(model, lang)]
-                alignment = intercepts[model] + TRUE_CONS[lang] * cons + TRUE_CAP[(family, lang)] * multi + rng.normal(0, 0.03)
+                alignment = (
+                    intercepts[model] + TRUE_CONS[lang] * cons + TRUE_CAP[(family, lang)] * multi + rng.normal(0, 0.03)
+                )
                 rows.append((model, family, lang, r, alignment, cons, multi))
     return pl.DataFrame(
         rows, schema=["model", "family", "language", "round", "alignment", "consistency", "multilingual"], orient="row"
@@ -41,7 +43,9 @@ def test_rq1_matches_statsmodels_formula_and_recovers_known_coefficients() -> No
     rows = _rq1_rows()
     fit = fit_rq1(rows)
     reference = smf.mixedlm(
-        "alignment ~ 0 + consistency:language + multilingual:family:language", rows.to_pandas(), groups=rows["model"].to_numpy()
+        "alignment ~ 0 + consistency:language + multilingual:family:language",
+        rows.to_pandas(),
+        groups=rows["model"].to_numpy(),
     ).fit(reml=True)
     for row in fit.table.iter_rows(named=True):
         assert row["coef"] == pytest.approx(reference.fe_params[row["term"]], abs=1e-4)
@@ -74,7 +78,9 @@ def _rq2_rows(seed: int = 0) -> tuple[pl.DataFrame, dict[tuple[str, str], float]
     for (model, lang, us), mean in cell_mean.items():
         for r in range(40):
             rows.append((model, "f", lang, "US" if us else "X", r, mean + rng.normal(0, 0.05), us))
-    df = pl.DataFrame(rows, schema=["model", "family", "language", "population", "round", "alignment", "us"], orient="row")
+    df = pl.DataFrame(
+        rows, schema=["model", "family", "language", "population", "round", "alignment", "us"], orient="row"
+    )
     truth = {
         (m, lang): (cell_mean[(m, lang, True)] - cell_mean[(m, lang, False)])
         - (cell_mean[(UNIFORM, lang, True)] - cell_mean[(UNIFORM, lang, False)])
@@ -89,14 +95,18 @@ def test_rq2_us_bias_is_the_difference_in_differences_and_matches_statsmodels() 
     fit = fit_rq2(rows)
     means = rows.group_by("model", "language", "us").agg(pl.col("alignment").mean())
     lookup = {(r["model"], r["language"], r["us"]): r["alignment"] for r in means.iter_rows(named=True)}
-    reference = smf.ols(
-        f"alignment ~ us * C(model, Treatment('{UNIFORM}')):language", rows.to_pandas()
-    ).fit()
+    reference = smf.ols(f"alignment ~ us * C(model, Treatment('{UNIFORM}')):language", rows.to_pandas()).fit()
     for row in fit.us_bias.iter_rows(named=True):
         m, lang = row["model"], row["language"]
-        did = (lookup[(m, lang, True)] - lookup[(m, lang, False)]) - (lookup[(UNIFORM, lang, True)] - lookup[(UNIFORM, lang, False)])
+        did = (lookup[(m, lang, True)] - lookup[(m, lang, False)]) - (
+            lookup[(UNIFORM, lang, True)] - lookup[(UNIFORM, lang, False)]
+        )
         assert row["coef"] == pytest.approx(did, abs=1e-10)
-        name = [n for n in reference.params.index if n.startswith("us[T.True]:") and f"[T.{m}]" in n and f"language[{lang}]" in n]
+        name = [
+            n
+            for n in reference.params.index
+            if n.startswith("us[T.True]:") and f"[T.{m}]" in n and f"language[{lang}]" in n
+        ]
         assert len(name) == 1
         assert row["coef"] == pytest.approx(reference.params[name[0]], abs=1e-10)
         assert row["se"] == pytest.approx(reference.bse[name[0]], rel=1e-8)

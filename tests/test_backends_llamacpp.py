@@ -9,12 +9,12 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from servers.llama_server import LlamaServer
 
 from culturalign.errors import BackendError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
 from culturalign.models.llamacpp_backend import disable_extra_buffer_types, embedded_model_path
 from culturalign.models.registry import get_backend
+from servers.llama_server import LlamaServer
 
 YES_NO = {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"]}
 
@@ -47,7 +47,7 @@ def test_missing_gguf_is_a_one_line_backend_error(tmp_path) -> None:
 
 def test_embedded_weights_are_reassembled_only_when_needed(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CULTURALIGN_MODEL_CACHE", str(tmp_path))
-    backend = get_backend(ModelSpec(name="gemma-3-270m", backend="llamacpp", prompt_style="completion"))
+    get_backend(ModelSpec(name="gemma-3-270m", backend="llamacpp", prompt_style="completion"))
     assert list(tmp_path.iterdir()) == []  # building the backend (e.g. for a dry run) wrote nothing
 
 
@@ -88,8 +88,13 @@ def llama_server() -> Iterator[LlamaServer]:
 @pytest.mark.parametrize("style", ["completion", "chat"])
 def test_openai_backend_against_real_llama_server(llama_server: LlamaServer, style: str) -> None:
     spec = ModelSpec(
-        name="gemma-served", backend="openai", model="gemma-3-270m", base_url=llama_server.base_url,
-        prompt_style=style, timeout_s=60, max_retries=1,
+        name="gemma-served",
+        backend="openai",
+        model="gemma-3-270m",
+        base_url=llama_server.base_url,
+        prompt_style=style,
+        timeout_s=60,
+        max_retries=1,
     )
     asyncio.run(get_backend(spec).check())
     out = _ask(spec, "Three colours of the rainbow:\n1.", GenerateConfig(max_tokens=6, temperature=0.0, seed=1))
@@ -100,8 +105,12 @@ def test_openai_backend_against_real_llama_server(llama_server: LlamaServer, sty
 @pytest.mark.slow
 def test_openai_backend_structured_output_on_real_llama_server(llama_server: LlamaServer) -> None:
     spec = ModelSpec(
-        name="gemma-served", backend="openai", model="gemma-3-270m", base_url=llama_server.base_url,
-        timeout_s=60, max_retries=1,
+        name="gemma-served",
+        backend="openai",
+        model="gemma-3-270m",
+        base_url=llama_server.base_url,
+        timeout_s=60,
+        max_retries=1,
     )
     config = GenerateConfig(max_tokens=24, temperature=0.0, seed=1, json_schema=YES_NO)
     out = _ask(spec, "Is water wet? Answer in JSON.", config)

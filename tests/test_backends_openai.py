@@ -9,12 +9,12 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from servers.faulty import FaultPlan, FaultyServer
 
 from culturalign.errors import BackendError
 from culturalign.models import openai_backend
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
 from culturalign.models.registry import get_backend
+from servers.faulty import FaultPlan, FaultyServer
 
 SCHEMA = {"type": "object", "properties": {"answer_id": {"type": "integer"}}, "required": ["answer_id"]}
 

@@ -10,11 +10,45 @@ from culturalign.errors import ConfigError, UserError
 from culturalign.paths import package_data
 from culturalign.sources.codebook import load_codebook, released_rule_is_pro
 
-PAPER_KEYS = (
-    "c001_01 c002_01 d026_03 d054 d059 d060 e028 e035 e069_02 e069_04 e069_05 e069_08 "
-    "e069_13 e069_20 e116 e117 e225 e226 e227 e228 e233b e235 e236 e265_01 e290 f028 "
-    "f114a f115 f116 f117 f118 f120 f121 f132 f144_02 h010 h011"
-).split()
+PAPER_KEYS = [
+    "c001_01",
+    "c002_01",
+    "d026_03",
+    "d054",
+    "d059",
+    "d060",
+    "e028",
+    "e035",
+    "e069_02",
+    "e069_04",
+    "e069_05",
+    "e069_08",
+    "e069_13",
+    "e069_20",
+    "e116",
+    "e117",
+    "e225",
+    "e226",
+    "e227",
+    "e228",
+    "e233b",
+    "e235",
+    "e236",
+    "e265_01",
+    "e290",
+    "f028",
+    "f114a",
+    "f115",
+    "f116",
+    "f117",
+    "f118",
+    "f120",
+    "f121",
+    "f132",
+    "f144_02",
+    "h010",
+    "h011",
+]
 
 # METHOD §1.2: scale maximum and pro answers per group of items.
 EXPECTED_SCALES = {
@@ -26,7 +60,25 @@ EXPECTED_SCALES = {
     "e035": (10, {1, 2, 3, 4, 5}),
     **{
         k: (10, set(range(6, 11)))
-        for k in "e225 e226 e227 e228 e233b e235 e236 e290 f114a f115 f116 f117 f118 f120 f121 f132 f144_02".split()
+        for k in [
+            "e225",
+            "e226",
+            "e227",
+            "e228",
+            "e233b",
+            "e235",
+            "e236",
+            "e290",
+            "f114a",
+            "f115",
+            "f116",
+            "f117",
+            "f118",
+            "f120",
+            "f121",
+            "f132",
+            "f144_02",
+        ]
     },
 }
 
@@ -129,7 +181,10 @@ def test_user_codebook_loads(tmp_path: Path):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (("pro_answers = [1, 2]", "pro_answers = [1, 7]"), r"item q1, field pro_answers: \[7\] lie outside the scale 1-4"),
+        (
+            ("pro_answers = [1, 2]", "pro_answers = [1, 7]"),
+            r"item q1, field pro_answers: \[7\] lie outside the scale 1-4",
+        ),
         (("pro_answers = [1, 2]", "pro_answers = [1, 2, 3, 4]"), "item q1, field pro_answers: they cover every answer"),
         (("scale = { min = 1, max = 4 }", "scale = { min = 1, max = 4, colour = 2 }"), "item q1, field scale.colour"),
         (('topic = "a topic"', "topic = 5"), "item q1, field text.en.topic"),

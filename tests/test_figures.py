@@ -11,15 +11,6 @@ import polars as pl
 import pytest
 from matplotlib.figure import Figure as MplFigure
 from PIL import Image
-from test_report_fakes import (
-    MODELS,
-    fake_alignment,
-    fake_consistency,
-    fake_ground_truth,
-    fake_rq1,
-    fake_us_bias,
-    fake_us_gap,
-)
 
 from culturalign.errors import DataError
 from culturalign.report import figures as F
@@ -29,6 +20,15 @@ from culturalign.report.style import (
     family_colours,
     save_figure,
     significance_mark,
+)
+from test_report_fakes import (
+    MODELS,
+    fake_alignment,
+    fake_consistency,
+    fake_ground_truth,
+    fake_rq1,
+    fake_us_bias,
+    fake_us_gap,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -45,8 +45,13 @@ def tables() -> dict[str, pl.DataFrame]:
         "ground_truth": fake_ground_truth(rng),
         "us_gap": fake_us_gap(rng),
         "human": pl.DataFrame({"population": ["DK", "US", "NL"], "self_consistency": [0.66, 0.84, 0.75]}),
-        "capability": pl.DataFrame([{"model": m, "language": lang, "score": 30.0 + 7 * i + 3 * j}
-                                    for i, m in enumerate(MODELS) for j, lang in enumerate(["da", "en", "nl", "pt"])]),
+        "capability": pl.DataFrame(
+            [
+                {"model": m, "language": lang, "score": 30.0 + 7 * i + 3 * j}
+                for i, m in enumerate(MODELS)
+                for j, lang in enumerate(["da", "en", "nl", "pt"])
+            ]
+        ),
     }
 
 
@@ -94,12 +99,14 @@ def test_empty_tables_are_a_one_line_data_error(tables: dict[str, pl.DataFrame])
 
 
 def test_ground_truth_correlations_are_pearson_over_shared_items() -> None:
-    truth = pl.DataFrame({
-        "population_kind": ["country"] * 12,
-        "population": ["A"] * 4 + ["B"] * 4 + ["C"] * 4,
-        "item": ["q1", "q2", "q3", "q4"] * 3,
-        "vps": [0.1, 0.4, 0.5, 0.9, 0.2, 0.8, 1.0, 1.8, 0.9, 0.5, 0.4, None],
-    })
+    truth = pl.DataFrame(
+        {
+            "population_kind": ["country"] * 12,
+            "population": ["A"] * 4 + ["B"] * 4 + ["C"] * 4,
+            "item": ["q1", "q2", "q3", "q4"] * 3,
+            "vps": [0.1, 0.4, 0.5, 0.9, 0.2, 0.8, 1.0, 1.8, 0.9, 0.5, 0.4, None],
+        }
+    )
     corr = F.ground_truth_correlations(truth)
     assert corr["population"].to_list() == ["A", "B", "C"]
     a_b = corr.filter(pl.col("population") == "A")["B"][0]
@@ -136,8 +143,9 @@ def test_model_styles_order_members_by_size() -> None:
     assert [styles[m][1] for m in ("gemma-2-2b-it", "gemma-2-9b-it", "gemma-2-27b-it")] == ["o", "s", "^"]
 
 
-@pytest.mark.parametrize(("p", "mark"), [(0.0001, "***"), (0.004, "**"), (0.03, "*"), (0.2, ""), (None, ""),
-                                         (float("nan"), "")])
+@pytest.mark.parametrize(
+    ("p", "mark"), [(0.0001, "***"), (0.004, "**"), (0.03, "*"), (0.2, ""), (None, ""), (float("nan"), "")]
+)
 def test_significance_marks(p: float | None, mark: str) -> None:
     assert significance_mark(p) == mark
 
@@ -149,7 +157,9 @@ def test_missing_estimates_are_left_out_not_drawn_as_zero(tables: dict[str, pl.D
     # Unknown intervals (too few rows to bootstrap) and intervals that miss the estimate still draw.
     odd = tables["alignment"].with_columns(
         pl.when(pl.col("model") == "gpt-4o").then(None).otherwise(pl.col("ci_low")).alias("ci_low"),
-        pl.when(pl.col("model") == "gemma-2-2b-it").then(pl.col("mean") - 0.01).otherwise(pl.col("ci_high"))
+        pl.when(pl.col("model") == "gemma-2-2b-it")
+        .then(pl.col("mean") - 0.01)
+        .otherwise(pl.col("ci_high"))
         .alias("ci_high"),
     )
     png, _ = save_figure(S.population_alignment_figure(odd, "da"), tmp_path, "odd")

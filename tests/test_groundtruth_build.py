@@ -13,8 +13,8 @@ import pandas as pd
 import polars as pl
 import pyreadstat
 import pytest
-from cli_helpers import run_cli
 
+from cli_helpers import run_cli
 from culturalign.errors import DataError, UserError
 from culturalign.sources.codebook import load_codebook
 from culturalign.sources.groundtruth import (
@@ -62,7 +62,9 @@ def _value(gt: pl.DataFrame, kind: str, population: str, item: str) -> dict:
     return rows.row(0, named=True)
 
 
-def _reference_vps(df: pd.DataFrame, mask: pd.Series, column: str, valid: set[int], pro: set[int]) -> tuple[float, int, float]:
+def _reference_vps(
+    df: pd.DataFrame, mask: pd.Series, column: str, valid: set[int], pro: set[int]
+) -> tuple[float, int, float]:
     """Eq. 1 by a plain loop: weighted share of pro answers among the valid ones."""
     num = den = 0.0
     n = 0
@@ -163,17 +165,22 @@ def test_e035_is_reversed_in_both_codings(tmp_path: Path, codebook):
 def test_columns_are_remappable_and_case_insensitive(tmp_path: Path, codebook):
     df = PLANTED.rename(columns={"cntry_AN": "land", "lnge_iso": "sprog", "F118": "f118"}).drop(columns=["pwght"])
     path = _write_survey(df, tmp_path / "renamed.csv")
-    gt = build_ground_truth(path, codebook, items=["f118"], country_col="land", language_col="sprog", weight_cols=["gwght"]).vps
+    gt = build_ground_truth(
+        path, codebook, items=["f118"], country_col="land", language_col="sprog", weight_cols=["gwght"]
+    ).vps
     assert math.isclose(_value(gt, "country", "DK", "f118")["vps"], (1 + 1) / (1 + 2 + 1))
 
 
 def test_human_self_consistency_separates_structured_from_flat_countries(codebook, tmp_path: Path):
     rng = np.random.default_rng(3)
-    keys = [k for k in codebook.keys() if codebook.item(k).scale.max == 10][:12]
+    keys = [k for k in codebook if codebook.item(k).scale.max == 10][:12]
     rows = []
     for country, rates in (("AA", np.linspace(0.05, 0.95, len(keys))), ("BB", np.full(len(keys), 0.5))):
         for _ in range(400):
-            answers = {codebook.item(k).survey_column: (8 if rng.random() < r else 2) for k, r in zip(keys, rates)}
+            answers = {
+                codebook.item(k).survey_column: (8 if rng.random() < r else 2)
+                for k, r in zip(keys, rates, strict=False)
+            }
             rows.append({"cntry_AN": country, "lnge_iso": "xx", "gwght": 1.0, "pwght": 1.0, **answers})
     path = _write_survey(pd.DataFrame(rows), tmp_path / "consistency.csv")
     first = build_ground_truth(path, codebook, items=keys, consistency=True, seed=11).self_consistency
@@ -213,8 +220,20 @@ def test_build_command_writes_tables(tmp_path: Path, capsys):
     survey = _write_survey(PLANTED, tmp_path / "survey.sav")
     out, human = tmp_path / "gt.parquet", tmp_path / "human.csv"
     code, stdout, err = run_cli(
-        ["groundtruth", "build", "--survey", str(survey), "--output", str(out), "--items", "f118,e069_02,e028",
-         "--by", "country,language,global,country+language", "--consistency-output", str(human)],
+        [
+            "groundtruth",
+            "build",
+            "--survey",
+            str(survey),
+            "--output",
+            str(out),
+            "--items",
+            "f118,e069_02,e028",
+            "--by",
+            "country,language,global,country+language",
+            "--consistency-output",
+            str(human),
+        ],
         capsys,
     )
     assert code == 0, err
@@ -258,7 +277,12 @@ def test_bad_survey_input_is_one_line_exit_2_and_no_output(tmp_path: Path, capsy
 
 @pytest.mark.parametrize(
     "name, content",
-    [("notes.txt", b"hello"), ("fake.sav", b"this is not SPSS"), ("fake.dta", b"\x00\x01 not stata"), ("empty.csv", b"")],
+    [
+        ("notes.txt", b"hello"),
+        ("fake.sav", b"this is not SPSS"),
+        ("fake.dta", b"\x00\x01 not stata"),
+        ("empty.csv", b""),
+    ],
 )
 def test_not_a_survey_file(tmp_path: Path, capsys, name, content):
     survey = tmp_path / name
@@ -272,10 +296,14 @@ def test_not_a_survey_file(tmp_path: Path, capsys, name, content):
 def test_invalid_codebook_through_the_command(tmp_path: Path, capsys):
     survey = _write_survey(PLANTED, tmp_path / "survey.csv")
     book = tmp_path / "book.toml"
-    book.write_text('name = "x"\n[items.f118]\nlabel = "Homosexuality"\nscale = { max = 10 }\npro_answers = [12]\n'
-                    '[items.f118.text.en]\ntopic = "abc"\nparaphrases = ["def"]\npro = "yes!"\ncon = "no!!"\n')
+    book.write_text(
+        'name = "x"\n[items.f118]\nlabel = "Homosexuality"\nscale = { max = 10 }\npro_answers = [12]\n'
+        '[items.f118.text.en]\ntopic = "abc"\nparaphrases = ["def"]\npro = "yes!"\ncon = "no!!"\n'
+    )
     out = tmp_path / "gt.csv"
-    code, _, err = run_cli(["groundtruth", "build", "--survey", str(survey), "--output", str(out), "--codebook", str(book)], capsys)
+    code, _, err = run_cli(
+        ["groundtruth", "build", "--survey", str(survey), "--output", str(out), "--codebook", str(book)], capsys
+    )
     assert code == 2 and "item f118, field pro_answers" in err
     assert not out.exists()
 
@@ -297,8 +325,20 @@ def test_exit_code_through_a_real_process(tmp_path: Path):
     survey = _write_survey(PLANTED.drop(columns=["gwght"]), tmp_path / "survey.dta")
     out = tmp_path / "gt.csv"
     proc = subprocess.run(
-        [sys.executable, "-m", "culturalign.cli.main", "groundtruth", "build", "--survey", str(survey), "--output", str(out)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "culturalign.cli.main",
+            "groundtruth",
+            "build",
+            "--survey",
+            str(survey),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "gwght" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -97,8 +97,20 @@ def test_default_has_the_highest_kappa_of_the_measured_candidates() -> None:
 
 # -- CLI --------------------------------------------------------------------------------------
 def test_cli_validate_writes_summary(paper_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    args = ["judge", "validate", "--labels", str(LABELS_FILE), "--judge", "lexicon",
-            "--responses", str(_responses(paper_data)), "--output", str(tmp_path), "--rounds", "50"]
+    args = [
+        "judge",
+        "validate",
+        "--labels",
+        str(LABELS_FILE),
+        "--judge",
+        "lexicon",
+        "--responses",
+        str(_responses(paper_data)),
+        "--output",
+        str(tmp_path),
+        "--rounds",
+        "50",
+    ]
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code in (0, None)
@@ -115,8 +127,20 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.Captur
     responses.write_text(json.dumps({"topic": "t", "response": "1. a"}) + "\n")
     for judge in ("lexicon", "no-such-judge"):
         with pytest.raises(SystemExit) as exit_info:
-            main(["judge", "validate", "--labels", str(bad), "--judge", judge, "--responses", str(responses),
-                  "--output", str(tmp_path / "out")])
+            main(
+                [
+                    "judge",
+                    "validate",
+                    "--labels",
+                    str(bad),
+                    "--judge",
+                    judge,
+                    "--responses",
+                    str(responses),
+                    "--output",
+                    str(tmp_path / "out"),
+                ]
+            )
         assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "pro/con/null" in err and "unknown judge" in err

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from culturalign.probes.wvs.settings import WVSSettings
 from culturalign.config import Experiment, ExperimentConfig
 from culturalign.engine.runner import Request, run_requests
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
 from culturalign.models.registry import register_backend
 from culturalign.probes.registry import RunContext
 from culturalign.probes.wvs import judging
+from culturalign.probes.wvs.settings import WVSSettings
 from culturalign.store.db import RunStore
 
 ITEMS = {"d059": ("Men make better political leaders.", "Women make leaders as good as men.")}

@@ -93,7 +93,9 @@ def test_html_markup_is_stripped_and_a_bare_number_is_no_summary():
     assert split_summaries("<h2>2.  </h2>\n*\n*\n*", list_start="1.") == []
     html = "<ol>\n<li>1. <b>Anna</b> is against it.</li>\n<li>2. Ben is in favour of it.</li>\n</ol>"
     assert split_summaries("1. <b>Anna</b> is against it.\n2. Ben is <i>in favour</i> of it.") == [
-        "Anna is against it.", "Ben is in favour of it."]
+        "Anna is against it.",
+        "Ben is in favour of it.",
+    ]
     assert split_summaries(html) == ["Anna is against it.", "Ben is in favour of it."]
 
 
@@ -182,7 +184,10 @@ def test_real_responses_language_filter(real_responses, identifier):
         # The same response asked for in another language is dropped as such.
         other = "en" if language != "en" else "da"
         assert _parse(response["response"], identifier, language=other).reason in {
-            "wrong_language", "not_a_list", "too_few_summaries"}
+            "wrong_language",
+            "not_a_list",
+            "too_few_summaries",
+        }
     assert kept[None] == 199 and kept["not_a_list"] == 1
 
 

@@ -165,11 +165,16 @@ def test_repeats_of_a_prompt_get_their_own_sampling_seed():
     from culturalign.config import parse_experiment
     from culturalign.probes.wvs.generate import build_requests
 
-    experiment = parse_experiment({
-        "probe": "wvs", "name": "seeds", "seed": 3, "languages": ["en"],
-        "models": [{"name": "m", "backend": "mock", "params": {"seed": 7}}],
-        "wvs": {"prompts_per_language": 200, "items": ["f118"]},
-    })
+    experiment = parse_experiment(
+        {
+            "probe": "wvs",
+            "name": "seeds",
+            "seed": 3,
+            "languages": ["en"],
+            "models": [{"name": "m", "backend": "mock", "params": {"seed": 7}}],
+            "wvs": {"prompts_per_language": 200, "items": ["f118"]},
+        }
+    )
     requests = build_requests(experiment, translate=False)
     repeated = [r for r in requests if r.sample_index > 0]
     assert repeated, "200 prompts on one item must repeat some prompt"

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from test_report_fakes import MODELS, write_fake_analysis, write_fake_store
 
 from culturalign.cli.main import main
 from culturalign.errors import DataError, UserError
@@ -14,12 +13,22 @@ from culturalign.probes.registry import RunContext
 from culturalign.report.build import build_report, recorded_analysis_dir, report_stage
 from culturalign.report.html import format_value, script_hash
 from culturalign.report.provenance import judge_summary
+from test_report_fakes import MODELS, write_fake_analysis, write_fake_store
 
-GOOD_JUDGE = {"judge": "gpt-4.1-mini", "n_summaries": 200, "agreement": {"estimate": 0.91, "low": 0.87, "high": 0.94},
-              "cohen_kappa": {"estimate": 0.84, "low": 0.79, "high": 0.89}}
+GOOD_JUDGE = {
+    "judge": "gpt-4.1-mini",
+    "n_summaries": 200,
+    "agreement": {"estimate": 0.91, "low": 0.87, "high": 0.94},
+    "cohen_kappa": {"estimate": 0.84, "low": 0.79, "high": 0.89},
+}
 POOR_JUDGE = {"judge": "tiny", "n_summaries": 279, "agreement": 0.43, "cohen_kappa": 0.17}
-PAPER_FIGURES = ("fig1_rq1_coefficients", "fig2_ground_truth_correlations", "fig3_self_consistency",
-                 "fig4_capability_alignment", "fig5_us_bias")
+PAPER_FIGURES = (
+    "fig1_rq1_coefficients",
+    "fig2_ground_truth_correlations",
+    "fig3_self_consistency",
+    "fig4_capability_alignment",
+    "fig5_us_bias",
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +87,9 @@ def test_judge_summary_warns_only_when_poor_or_unvalidated() -> None:
     assert "agreement 91% [87%, 94%]" in text and "kappa 0.84 [0.79, 0.89]" in text and "n=200" in text
     assert warnings == []
     assert "kappa 0.17" in judge_summary(POOR_JUDGE)[1][0]
-    multi = {"quality": [{"judge": "j1", "validated": False, "warning": "j1 is unvalidated."},
-                         {**GOOD_JUDGE, "judge": "j2"}]}
+    multi = {
+        "quality": [{"judge": "j1", "validated": False, "warning": "j1 is unvalidated."}, {**GOOD_JUDGE, "judge": "j2"}]
+    }
     text, warnings = judge_summary(multi)
     assert text.startswith("j1: not validated; j2: agreement 91%") and warnings == ["j1 is unvalidated."]
     text, warnings = judge_summary(None, 0.045)
@@ -172,8 +182,11 @@ def test_a_store_without_analysis_is_analysed_on_the_fly(tmp_path: Path, monkeyp
     probe = registry.Probe("report-test", "test only", NoSettings, (registry.Stage("analyze", analyse),), lambda e: [])
     monkeypatch.setitem(registry._PROBES, "report-test", probe)
     store, _ = write_fake_store(tmp_path / "s.sqlite")
-    run_id = store.start_run("otf", "report-test", {"probe": "report-test", "name": "otf", "languages": ["en"],
-                                                    "models": [{"name": "m", "backend": "mock"}]})
+    run_id = store.start_run(
+        "otf",
+        "report-test",
+        {"probe": "report-test", "name": "otf", "languages": ["en"], "models": [{"name": "m", "backend": "mock"}]},
+    )
     store.close()
     path = build_report(tmp_path / "s.sqlite", tmp_path / "out", run_id=run_id)
     assert calls == [tmp_path / "out"]
@@ -207,16 +220,33 @@ def test_a_run_too_small_for_estimates_still_gets_a_report(tmp_path: Path) -> No
     analysis = write_fake_analysis(tmp_path / "analysis")
     for path in analysis.glob("alignment.*"):
         path.unlink()
-    alignment = pl.DataFrame({
-        "model": ["tiny", "tiny"], "family": ["gemma", "gemma"], "language": ["da", "da"],
-        "population_kind": ["language", "language"], "population": ["da", "da"],
-        "mean": [None, None], "ci_low": [None, None], "ci_high": [None, None],
-        "n_responses": [2, 2], "n_items": [2, 2],
-    }, schema_overrides={"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})
+    alignment = pl.DataFrame(
+        {
+            "model": ["tiny", "tiny"],
+            "family": ["gemma", "gemma"],
+            "language": ["da", "da"],
+            "population_kind": ["language", "language"],
+            "population": ["da", "da"],
+            "mean": [None, None],
+            "ci_low": [None, None],
+            "ci_high": [None, None],
+            "n_responses": [2, 2],
+            "n_items": [2, 2],
+        },
+        schema_overrides={"mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64},
+    )
     write_table(alignment, analysis / "alignment.csv")
-    consistency = pl.DataFrame({"model": ["tiny"], "family": ["gemma"], "language": ["da"],
-                                "mean": [0.2], "ci_low": [None], "ci_high": [None]},
-                               schema_overrides={"ci_low": pl.Float64, "ci_high": pl.Float64})
+    consistency = pl.DataFrame(
+        {
+            "model": ["tiny"],
+            "family": ["gemma"],
+            "language": ["da"],
+            "mean": [0.2],
+            "ci_low": [None],
+            "ci_high": [None],
+        },
+        schema_overrides={"ci_low": pl.Float64, "ci_high": pl.Float64},
+    )
     write_table(consistency, analysis / "consistency.csv")
     html = build_report(analysis, tmp_path / "out").read_text(encoding="utf-8")
     assert "not estimable (too few responses)" in html

@@ -17,15 +17,23 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from test_report_fakes import write_fake_analysis, write_fake_store
 
 from culturalign.report.build import build_report
+from test_report_fakes import write_fake_analysis, write_fake_store
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
-QUIET_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+QUIET_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +48,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
-    return subprocess.run([CHROMIUM, *QUIET_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=180, check=False)
+    return subprocess.run(
+        [CHROMIUM, *QUIET_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def test_screenshot_is_not_blank(report: Path, tmp_path: Path) -> None:
@@ -61,7 +74,7 @@ def test_model_output_runs_nothing_and_shows_as_text(report: Path, tmp_path: Pat
     title = dom.split("<title>", 1)[1].split("</title>", 1)[0]
     assert title.startswith("culturalign report") and "pwned" not in title
     assert 'class="js"' in dom  # the page's own script ran under its Content-Security-Policy
-    assert dom.count("<script") == 1 and "<img src=\"x\"" not in dom
+    assert dom.count("<script") == 1 and '<img src="x"' not in dom
     assert "&lt;script&gt;document.title='pwned-script'&lt;/script&gt;" in dom
     assert "&lt;img src=x onerror=\"document.title='pwned-img'\"&gt;" in dom
 
@@ -75,8 +88,9 @@ def _free_port() -> int:
 
 def _call(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())["value"]
 
@@ -86,8 +100,11 @@ def driver(tmp_path: Path) -> Iterator[tuple[str, str]]:
     if CHROMEDRIVER is None:
         pytest.skip("chromedriver is not installed (apt-get install chromium-driver)")
     port = _free_port()
-    process = subprocess.Popen([CHROMEDRIVER, f"--port={port}", "--allowed-ips=127.0.0.1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [CHROMEDRIVER, f"--port={port}", "--allowed-ips=127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -96,8 +113,16 @@ def driver(tmp_path: Path) -> Iterator[tuple[str, str]]:
                 break
             except OSError:
                 time.sleep(0.1)
-        caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-            "binary": CHROMIUM, "args": [*QUIET_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]}}}}
+        caps = {
+            "capabilities": {
+                "alwaysMatch": {
+                    "goog:chromeOptions": {
+                        "binary": CHROMIUM,
+                        "args": [*QUIET_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"],
+                    }
+                }
+            }
+        }
         session = _call(base, "POST", "/session", caps)["sessionId"]
         yield base, session
         _call(base, "DELETE", f"/session/{session}")
@@ -116,8 +141,12 @@ def test_clicking_a_header_sorts_the_table(report: Path, driver: tuple[str, str]
 
     # The US-bias table: columns model, language, coef, se, p; sort by coef (3rd column).
     table = "section:nth-of-type(3) table.sortable"
-    header = _call(base, "POST", f"/session/{session}/element",
-                   {"using": "css selector", "value": f"{table} th:nth-child(3) button"})
+    header = _call(
+        base,
+        "POST",
+        f"/session/{session}/element",
+        {"using": "css selector", "value": f"{table} th:nth-child(3) button"},
+    )
     element = next(iter(header.values()))
     _call(base, "POST", f"/session/{session}/element/{element}/click", {})
     ascending = [float(x) for x in column(f"{table} tbody td:nth-child(3)")]

@@ -55,9 +55,20 @@ def fake_alignment(rng: np.random.Generator) -> pl.DataFrame:
                 populations.append(("country", "US"))
             for kind, population in populations:
                 mean, low, high = _interval(rng, rng.uniform(0.05, 0.45), 0.06)
-                rows.append({"model": model, "family": family, "language": language, "population_kind": kind,
-                             "population": population, "mean": mean, "ci_low": low, "ci_high": high,
-                             "n_responses": int(rng.integers(111, 300)), "n_items": 32})
+                rows.append(
+                    {
+                        "model": model,
+                        "family": family,
+                        "language": language,
+                        "population_kind": kind,
+                        "population": population,
+                        "mean": mean,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "n_responses": int(rng.integers(111, 300)),
+                        "n_items": 32,
+                    }
+                )
     return pl.DataFrame(rows)
 
 
@@ -66,8 +77,9 @@ def fake_consistency(rng: np.random.Generator) -> pl.DataFrame:
     for model, family in MODELS.items():
         for language in LANGUAGES:
             mean, low, high = _interval(rng, rng.uniform(0.2, 0.6), 0.05)
-            rows.append({"model": model, "family": family, "language": language, "mean": mean, "ci_low": low,
-                         "ci_high": high})
+            rows.append(
+                {"model": model, "family": family, "language": language, "mean": mean, "ci_low": low, "ci_high": high}
+            )
     return pl.DataFrame(rows)
 
 
@@ -75,14 +87,33 @@ def fake_rq1(rng: np.random.Generator) -> pl.DataFrame:
     rows = []
     for language in LANGUAGES:
         coef = rng.uniform(0.4, 0.72)
-        rows.append({"term": f"consistency:language[{language}]", "family": None, "language": language,
-                     "coef": coef, "se": 0.03, "p": 1e-6, "ci_low": coef - 0.06, "ci_high": coef + 0.06})
+        rows.append(
+            {
+                "term": f"consistency:language[{language}]",
+                "family": None,
+                "language": language,
+                "coef": coef,
+                "se": 0.03,
+                "p": 1e-6,
+                "ci_low": coef - 0.06,
+                "ci_high": coef + 0.06,
+            }
+        )
         for family in sorted(set(MODELS.values())):
             coef, se = rng.normal(0.2, 0.4), rng.uniform(0.05, 0.15)
             p = float(2 * (1 - _normal_cdf(abs(coef / se))))
-            rows.append({"term": f"multilingual:family[{family}]:language[{language}]", "family": family,
-                         "language": language, "coef": coef, "se": se, "p": p,
-                         "ci_low": coef - 1.96 * se, "ci_high": coef + 1.96 * se})
+            rows.append(
+                {
+                    "term": f"multilingual:family[{family}]:language[{language}]",
+                    "family": family,
+                    "language": language,
+                    "coef": coef,
+                    "se": se,
+                    "p": p,
+                    "ci_low": coef - 1.96 * se,
+                    "ci_high": coef + 1.96 * se,
+                }
+            )
     return pl.DataFrame(rows, schema_overrides={"family": pl.Utf8})
 
 
@@ -97,8 +128,15 @@ def fake_us_bias(rng: np.random.Generator) -> pl.DataFrame:
     for model in MODELS:
         for language in LANGUAGES:
             coef, se = rng.normal(0.05, 0.08), rng.uniform(0.01, 0.03)
-            rows.append({"model": model, "language": language, "coef": coef, "se": se,
-                         "p": float(2 * (1 - _normal_cdf(abs(coef / se))))})
+            rows.append(
+                {
+                    "model": model,
+                    "language": language,
+                    "coef": coef,
+                    "se": se,
+                    "p": float(2 * (1 - _normal_cdf(abs(coef / se)))),
+                }
+            )
     return pl.DataFrame(rows)
 
 
@@ -107,8 +145,18 @@ def fake_us_gap(rng: np.random.Generator) -> pl.DataFrame:
     for model, family in MODELS.items():
         for language in LANGUAGES:
             mean, low, high = _interval(rng, rng.normal(0.03, 0.05), 0.04)
-            rows.append({"model": model, "family": family, "language": language, "mean": mean, "ci_low": low,
-                         "ci_high": high, "share_us_ahead": float(rng.uniform(0, 1)), "rounds": 100})
+            rows.append(
+                {
+                    "model": model,
+                    "family": family,
+                    "language": language,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "share_us_ahead": float(rng.uniform(0, 1)),
+                    "rounds": 100,
+                }
+            )
     return pl.DataFrame(rows)
 
 
@@ -120,9 +168,16 @@ def fake_ground_truth(rng: np.random.Generator) -> pl.DataFrame:
         for population in populations:
             values = np.clip(base + rng.normal(0, 0.12, len(ITEMS)), 0, 1)
             for item, vps in zip(ITEMS, values, strict=True):
-                rows.append({"population_kind": kind, "population": population, "item": item, "vps": float(vps),
-                             "n_respondents": int(rng.integers(800, 3000)),
-                             "weight_sum": float(rng.uniform(800, 3000))})
+                rows.append(
+                    {
+                        "population_kind": kind,
+                        "population": population,
+                        "item": item,
+                        "vps": float(vps),
+                        "n_respondents": int(rng.integers(800, 3000)),
+                        "weight_sum": float(rng.uniform(800, 3000)),
+                    }
+                )
     return pl.DataFrame(rows)
 
 
@@ -141,8 +196,19 @@ def fake_manifest(judge_validation: dict | None) -> dict:
     }
 
 
-ALL_TABLES = frozenset({"alignment", "consistency", "rq1", "us_bias", "ground_truth", "human_consistency",
-                        "capability", "bootstrap", "us_gap"})
+ALL_TABLES = frozenset(
+    {
+        "alignment",
+        "consistency",
+        "rq1",
+        "us_bias",
+        "ground_truth",
+        "human_consistency",
+        "capability",
+        "bootstrap",
+        "us_gap",
+    }
+)
 
 
 def write_fake_analysis(
@@ -166,21 +232,36 @@ def _write_tables(directory: Path, rng: np.random.Generator) -> None:
     write_table(fake_us_bias(rng), directory / "us_bias.csv")
     write_table(fake_ground_truth(rng), directory / "ground_truth.csv")
     countries = sorted({c for cs in COUNTRIES.values() for c in cs})
-    write_table(pl.DataFrame({"population": countries, "self_consistency": rng.uniform(0.66, 0.84, len(countries))}),
-                directory / "human_consistency.csv")
-    write_table(pl.DataFrame([{"model": m, "language": lang, "score": float(rng.uniform(30, 85))}
-                              for m in MODELS for lang in LANGUAGES]), directory / "capability.csv")
-    write_table(pl.DataFrame([{"model": m, "language": lang, "round": r, "mean": float(rng.uniform(0, 0.5))}
-                              for m in MODELS for lang in LANGUAGES for r in range(5)]),
-                directory / "bootstrap.parquet")
+    write_table(
+        pl.DataFrame({"population": countries, "self_consistency": rng.uniform(0.66, 0.84, len(countries))}),
+        directory / "human_consistency.csv",
+    )
+    write_table(
+        pl.DataFrame(
+            [{"model": m, "language": lang, "score": float(rng.uniform(30, 85))} for m in MODELS for lang in LANGUAGES]
+        ),
+        directory / "capability.csv",
+    )
+    write_table(
+        pl.DataFrame(
+            [
+                {"model": m, "language": lang, "round": r, "mean": float(rng.uniform(0, 0.5))}
+                for m in MODELS
+                for lang in LANGUAGES
+                for r in range(5)
+            ]
+        ),
+        directory / "bootstrap.parquet",
+    )
     write_table(fake_us_gap(rng), directory / "us_gap.csv")
 
 
 def write_fake_store(path: Path, *, responses_per_model: int = 3) -> tuple[RunStore, str]:
     """A run store with generate, parse and judge results; one response carries an XSS payload."""
     store = RunStore(path)
-    run_id = store.start_run("demo", "wvs", {"probe": "wvs", "name": "demo", "languages": LANGUAGES,
-                                             "models": [{"name": m} for m in MODELS]})
+    run_id = store.start_run(
+        "demo", "wvs", {"probe": "wvs", "name": "demo", "languages": LANGUAGES, "models": [{"name": m} for m in MODELS]}
+    )
     generated, parsed, judged = [], [], []
     for index, model in enumerate(MODELS):
         spec = ModelSpec(name=model, backend="mock")
@@ -190,8 +271,9 @@ def write_fake_store(path: Path, *, responses_per_model: int = 3) -> tuple[RunSt
             xss = index == 0 and k == 0
             plain = "1. Person one agrees.\n2. Person two disagrees.\n3. Person three is unsure."
             text = XSS_RESPONSE if xss else plain
-            summaries = XSS_SUMMARIES if xss else ["Person one agrees.", "Person two disagrees.",
-                                                    "Person three is unsure."]
+            summaries = (
+                XSS_SUMMARIES if xss else ["Person one agrees.", "Person two disagrees.", "Person three is unsure."]
+            )
             messages = (ChatMessage(role="user", content=f"Interview 10 people about topic {item} ({language})"),)
             key = f"{model}-{k}"
             store.save_call(key, spec, GenerateConfig(), messages, k, ModelOutput(text=text, output_tokens=40))
@@ -208,7 +290,17 @@ def write_fake_store(path: Path, *, responses_per_model: int = 3) -> tuple[RunSt
 def test_fake_analysis_has_the_contract_files(tmp_path: Path) -> None:
     folder = write_fake_analysis(tmp_path / "analysis")
     names = {p.name for p in folder.iterdir()}
-    assert {"manifest.json", "alignment.csv", "consistency.csv", "rq1.csv", "us_bias.csv", "bootstrap.parquet",
-            "human_consistency.csv", "capability.csv", "ground_truth.csv", "us_gap.csv"} <= names
+    assert {
+        "manifest.json",
+        "alignment.csv",
+        "consistency.csv",
+        "rq1.csv",
+        "us_bias.csv",
+        "bootstrap.parquet",
+        "human_consistency.csv",
+        "capability.csv",
+        "ground_truth.csv",
+        "us_gap.csv",
+    } <= names
     alignment = pl.read_csv(folder / "alignment.csv")
     assert (alignment["ci_low"] <= alignment["mean"]).all() and (alignment["mean"] <= alignment["ci_high"]).all()

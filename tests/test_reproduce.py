@@ -66,8 +66,19 @@ def test_rq2_acceptance(reproduction) -> None:
 
 def test_reproduction_tables(reproduction) -> None:
     result, out = reproduction
-    for name in ("alignment", "consistency", "rq1", "us_bias", "human_consistency", "capability", "ground_truth",
-                 "us_gap", "stability", "paper_comparison", "consistency_clean"):
+    for name in (
+        "alignment",
+        "consistency",
+        "rq1",
+        "us_bias",
+        "human_consistency",
+        "capability",
+        "ground_truth",
+        "us_gap",
+        "stability",
+        "paper_comparison",
+        "consistency_clean",
+    ):
         assert (out / f"{name}.csv").exists(), name
     stability = pl.read_csv(out / "stability.csv")
     assert stability["reruns"].unique().to_list() == [2]

@@ -13,17 +13,28 @@ import time
 from pathlib import Path
 
 import pytest
-from servers.faulty import FaultPlan, FaultyServer
-from servers.stub_run import stub_requests
 
 from culturalign.store import RunStore
+from servers.faulty import FaultPlan, FaultyServer
+from servers.stub_run import stub_requests
 
 RUN_SCRIPT = Path(__file__).parent / "servers" / "stub_run.py"
 N = 200
 
 
 def _start(base_url: str, store: Path) -> subprocess.Popen:
-    command = [sys.executable, str(RUN_SCRIPT), "--base-url", base_url, "--store", str(store), "--n", str(N), "--concurrency", "4"]
+    command = [
+        sys.executable,
+        str(RUN_SCRIPT),
+        "--base-url",
+        base_url,
+        "--store",
+        str(store),
+        "--n",
+        str(N),
+        "--concurrency",
+        "4",
+    ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

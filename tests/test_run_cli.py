@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from cli_helpers import exit_code
 
+from cli_helpers import exit_code
 from culturalign.run import run_experiment
 from culturalign.store import RunStore
 
@@ -87,9 +87,7 @@ def _front_half_probe() -> str:
     from culturalign.probes.registry import Probe, register_probe
     from culturalign.probes.wvs import PROBE
 
-    register_probe(
-        Probe("wvs-front", "generate and parse only", PROBE.settings_model, PROBE.stages[:2], PROBE.plan)
-    )
+    register_probe(Probe("wvs-front", "generate and parse only", PROBE.settings_model, PROBE.stages[:2], PROBE.plan))
     return "wvs-front"
 
 
@@ -146,8 +144,10 @@ def _closed_port() -> int:
 
 
 BAD_FILES = {
-    "unknown backend": (MOCK_EXPERIMENT.replace('backend = "mock"\nprompt_style', 'backend = "nosuch"\nprompt_style'),
-                        "models[1].backend"),
+    "unknown backend": (
+        MOCK_EXPERIMENT.replace('backend = "mock"\nprompt_style', 'backend = "nosuch"\nprompt_style'),
+        "models[1].backend",
+    ),
     "unknown language": (MOCK_EXPERIMENT.replace('"pt"]', '"xx"]'), "languages"),
     "missing key variable": (
         MOCK_EXPERIMENT.replace(
@@ -155,9 +155,11 @@ BAD_FILES = {
         ),
         "judges[0].api_key_env",
     ),
-    "unknown field": (MOCK_EXPERIMENT.replace("prompts_per_language = 40", "prompts_per_langauge = 40"),
-                      "prompts_per_langauge"),
-    "bad toml": (MOCK_EXPERIMENT.replace('seed = 5', 'seed = = 5'), "not valid TOML"),
+    "unknown field": (
+        MOCK_EXPERIMENT.replace("prompts_per_language = 40", "prompts_per_langauge = 40"),
+        "prompts_per_langauge",
+    ),
+    "bad toml": (MOCK_EXPERIMENT.replace("seed = 5", "seed = = 5"), "not valid TOML"),
     "bad limit": (MOCK_EXPERIMENT.replace("[wvs]", "limit = -3\n[wvs]"), "limit"),
     "unknown item": (MOCK_EXPERIMENT.replace("prompts_per_language = 40", 'items = ["x999"]'), "unknown item"),
     "untranslated language": (MOCK_EXPERIMENT.replace('"pt"]', '"fi"]'), "no fi translation"),

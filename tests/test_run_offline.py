@@ -13,13 +13,19 @@ from culturalign.run import run_experiment
 
 
 def _experiment(tmp_path: Path, ground_truth: str = "published"):
-    return parse_experiment({
-        "probe": "wvs", "name": "offline", "seed": 2, "languages": ["en", "da"],
-        "store": str(tmp_path / "runs" / "offline.sqlite"), "output": str(tmp_path / "runs" / "offline"),
-        "ground_truth": ground_truth,
-        "models": [{"name": "m", "backend": "mock"}],
-        "wvs": {"prompts_per_language": 3},
-    })
+    return parse_experiment(
+        {
+            "probe": "wvs",
+            "name": "offline",
+            "seed": 2,
+            "languages": ["en", "da"],
+            "store": str(tmp_path / "runs" / "offline.sqlite"),
+            "output": str(tmp_path / "runs" / "offline"),
+            "ground_truth": ground_truth,
+            "models": [{"name": "m", "backend": "mock"}],
+            "wvs": {"prompts_per_language": 3},
+        }
+    )
 
 
 def test_unreachable_published_tables_leave_a_complete_run_and_an_honest_report(tmp_path, monkeypatch):

@@ -6,22 +6,30 @@ from __future__ import annotations
 
 import re
 
-from servers.faulty import FaultPlan, FaultyServer
-
 from culturalign.engine import Request, run_requests
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
 from culturalign.store import RunStore
+from servers.faulty import FaultPlan, FaultyServer
 
 KNOWN_REASONS = ("rate_limited", "server_error", "timeout", "connection", "malformed_response")
 
 
 def _requests(base_url: str, n: int, doomed: int) -> list[Request]:
     spec = ModelSpec(
-        name="stub", backend="openai", model="stub", base_url=base_url, max_concurrency=16, timeout_s=2.0,
-        max_retries=4, options={"retry_base_s": 0.01, "retry_cap_s": 0.1},
+        name="stub",
+        backend="openai",
+        model="stub",
+        base_url=base_url,
+        max_concurrency=16,
+        timeout_s=2.0,
+        max_retries=4,
+        options={"retry_base_s": 0.01, "retry_cap_s": 0.1},
     )
     texts = [f"request {i:04d}" for i in range(n)] + [f"request ALWAYS-FAIL {i}" for i in range(doomed)]
-    return [Request(spec, (ChatMessage(role="user", content=t),), GenerateConfig(max_tokens=16), 0, {"text": t}) for t in texts]
+    return [
+        Request(spec, (ChatMessage(role="user", content=t),), GenerateConfig(max_tokens=16), 0, {"text": t})
+        for t in texts
+    ]
 
 
 def test_faulty_server_run_is_complete_and_exactly_once(tmp_path) -> None:
@@ -67,9 +75,7 @@ def test_faulty_server_run_is_complete_and_exactly_once(tmp_path) -> None:
 def test_runner_keeps_at_most_max_concurrency_requests_in_flight(tmp_path) -> None:
     with FaultyServer(FaultPlan(latency_s=0.05)) as server:
         spec = ModelSpec(name="stub", backend="openai", model="stub", base_url=server.base_url, max_concurrency=6)
-        requests = [
-            Request(spec, (ChatMessage(role="user", content=f"q{i}"),), GenerateConfig(), 0) for i in range(60)
-        ]
+        requests = [Request(spec, (ChatMessage(role="user", content=f"q{i}"),), GenerateConfig(), 0) for i in range(60)]
         store = RunStore(tmp_path / "s.sqlite")
         counts = run_requests(store, store.start_run("c", "test", {}), "generate", requests, show_progress=False)
     assert counts["answered"] == 60

@@ -53,8 +53,11 @@ def test_starter_set_is_big_enough_and_the_vote_filter_drops_rows() -> None:
 
 def test_user_csv_with_a_configurable_threshold(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
-    path.write_text("id,text,votes,language,text_zh\na,Cats are better than dogs.,5,en,猫比狗好。\n"
-                    "b,Tea beats coffee.,2,en,\nc,Rain is good.,9,en,\n", encoding="utf-8")
+    path.write_text(
+        "id,text,votes,language,text_zh\na,Cats are better than dogs.,5,en,猫比狗好。\n"
+        "b,Tea beats coffee.,2,en,\nc,Rain is good.,9,en,\n",
+        encoding="utf-8",
+    )
     assert load_statements(path, 3)["statement_id"].to_list() == ["a", "c"]
     assert load_statements(path, 1).height == 3
     assert "text_zh" in load_statements(path, 3).columns
@@ -107,8 +110,16 @@ def test_relevance_reading(text: str, keywords, expected) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("+2", 2), (" -1 because", -1), ("\u22122", -2), ('{"polarity": 1}', 1), ("0", None), ("3", None),
-     ("somewhat", None), ("", None)],
+    [
+        ("+2", 2),
+        (" -1 because", -1),
+        ("\u22122", -2),
+        ('{"polarity": 1}', 1),
+        ("0", None),
+        ("3", None),
+        ("somewhat", None),
+        ("", None),
+    ],
 )
 def test_polarity_reading_refuses_zero_and_out_of_range(text: str, expected) -> None:
     value, failure = read_polarity(text)
@@ -145,15 +156,33 @@ def test_most_frequent_answer_and_ties() -> None:
 def test_relevance_needs_half_of_all_voters_and_failures_never_count_as_yes() -> None:
     assert is_relevant(4, 8, 0.5) is True  # the paper's 4 of 8
     assert is_relevant(3, 8, 0.5) is False
-    votes = pl.DataFrame({
-        "statement_id": ["s"] * 8 + ["t"] * 8,
-        "dimension": ["pdi"] * 16,
-        "judge": [f"j{i % 4}" for i in range(16)],
-        "language": ["en", "en", "en", "en", "zh", "zh", "zh", "zh"] * 2,
-        "answer": ["yes", "yes", "no", "no", "yes", "yes", "no", "no",  # s: 4 of 8
-                   "yes", "yes", "yes", None, None, None, None, "no"],  # t: 3 of 8, 4 unreadable
-        "failure": [None] * 16,
-    })
+    votes = pl.DataFrame(
+        {
+            "statement_id": ["s"] * 8 + ["t"] * 8,
+            "dimension": ["pdi"] * 16,
+            "judge": [f"j{i % 4}" for i in range(16)],
+            "language": ["en", "en", "en", "en", "zh", "zh", "zh", "zh"] * 2,
+            "answer": [
+                "yes",
+                "yes",
+                "no",
+                "no",
+                "yes",
+                "yes",
+                "no",
+                "no",  # s: 4 of 8
+                "yes",
+                "yes",
+                "yes",
+                None,
+                None,
+                None,
+                None,
+                "no",
+            ],  # t: 3 of 8, 4 unreadable
+            "failure": [None] * 16,
+        }
+    )
     decided = decide_relevance(votes, n_voters=8, share=0.5).sort("statement_id")
     assert decided["relevant"].to_list() == [True, False]
     assert decided["relevance_failed"].to_list() == [0, 4]
@@ -164,17 +193,32 @@ def test_polarity_median_with_even_ties() -> None:
     assert polarity_median([-1, 1]) == 0.0  # an even split: no direction, not scored
     assert polarity_median([1, 2]) == 1.5
     assert polarity_median([]) is None
-    voters = pl.DataFrame({"statement_id": ["s", "s", "s", "s"], "dimension": ["uai"] * 4,
-                           "judge": ["a", "b", "c", "d"], "language": ["en"] * 4,
-                           "answer": ["2", "1", None, "1"], "failure": [None, None, "no number found", None]})
+    voters = pl.DataFrame(
+        {
+            "statement_id": ["s", "s", "s", "s"],
+            "dimension": ["uai"] * 4,
+            "judge": ["a", "b", "c", "d"],
+            "language": ["en"] * 4,
+            "answer": ["2", "1", None, "1"],
+            "failure": [None, None, "no number found", None],
+        }
+    )
     row = decide_polarity(voters).row(0, named=True)
     assert row["polarity"] == 1.0 and row["polarity_n"] == 3 and row["polarity_failed"] == 1
 
 
 def test_voter_answer_is_the_most_frequent_over_samples() -> None:
-    votes = pl.DataFrame({"statement_id": ["s"] * 5, "dimension": ["pdi"] * 5, "judge": ["a", "a", "a", "b", "b"],
-                          "language": ["en"] * 5, "sample": [0, 1, 2, 0, 1],
-                          "answer": ["yes", "no", "yes", "yes", "no"], "failure": [None] * 5})
+    votes = pl.DataFrame(
+        {
+            "statement_id": ["s"] * 5,
+            "dimension": ["pdi"] * 5,
+            "judge": ["a", "a", "a", "b", "b"],
+            "language": ["en"] * 5,
+            "sample": [0, 1, 2, 0, 1],
+            "answer": ["yes", "no", "yes", "yes", "no"],
+            "failure": [None] * 5,
+        }
+    )
     answers = {r["judge"]: r for r in voter_answers(votes).iter_rows(named=True)}
     assert answers["a"]["answer"] == "yes"
     assert answers["b"]["answer"] is None and answers["b"]["failure"] == "tie between answers"
@@ -185,13 +229,22 @@ def _stances(rows: list[tuple[str, str, str, str | None]], origin: dict[str, str
     origin = origin or {}
     return pl.DataFrame(
         [(m, lang, s, origin.get(m), None, stance) for m, lang, s, stance in rows],
-        schema={"model": pl.Utf8, "language": pl.Utf8, "statement_id": pl.Utf8, "origin": pl.Utf8,
-                "family": pl.Utf8, "stance": pl.Utf8}, orient="row")
+        schema={
+            "model": pl.Utf8,
+            "language": pl.Utf8,
+            "statement_id": pl.Utf8,
+            "origin": pl.Utf8,
+            "family": pl.Utf8,
+            "stance": pl.Utf8,
+        },
+        orient="row",
+    )
 
 
 def _labels(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"statement_id": pl.Utf8, "dimension": pl.Utf8, "polarity": pl.Float64},
-                        orient="row").with_columns(pl.lit(True).alias("scored"))
+    return pl.DataFrame(
+        rows, schema={"statement_id": pl.Utf8, "dimension": pl.Utf8, "polarity": pl.Float64}, orient="row"
+    ).with_columns(pl.lit(True).alias("scored"))
 
 
 def test_disagreeing_flips_the_sign_and_failures_drop_out() -> None:
@@ -200,7 +253,9 @@ def test_disagreeing_flips_the_sign_and_failures_drop_out() -> None:
         stance_sign("maybe")
     stances = _stances([("m", "en", "s1", "agree"), ("m", "en", "s2", "disagree"), ("m", "en", "s3", None)])
     labels = _labels([("s1", "pdi", 2.0), ("s2", "pdi", 2.0), ("s2", "idv", -1.0), ("s3", "pdi", 1.0)])
-    scores = {(r["statement_id"], r["dimension"]): r["score"] for r in statement_scores(stances, labels).iter_rows(named=True)}
+    scores = {
+        (r["statement_id"], r["dimension"]): r["score"] for r in statement_scores(stances, labels).iter_rows(named=True)
+    }
     assert scores == {("s1", "pdi"): 2.0, ("s2", "pdi"): -2.0, ("s2", "idv"): 1.0}
 
 
@@ -222,7 +277,9 @@ def test_group_view_keeps_only_statements_where_the_groups_differ() -> None:
         rows += [("us1", "en", f"s{i}", us), ("us2", "en", f"s{i}", us), ("cn1", "en", f"s{i}", cn)]
     stances = _stances(rows, {"us1": "US", "us2": "US", "cn1": "CN"})
     labels = _labels([(f"s{i}", "pdi", 2.0) for i in range(6)])
-    groups = {r["group"]: r for r in group_view(statement_scores(stances, labels), "origin", 200, 0).iter_rows(named=True)}
+    groups = {
+        r["group"]: r for r in group_view(statement_scores(stances, labels), "origin", 200, 0).iter_rows(named=True)
+    }
     assert groups["US"]["n_statements"] == 3 and groups["US"]["mean"] == 2.0
     assert groups["CN"]["n_statements"] == 3 and groups["CN"]["mean"] == -2.0
 
@@ -258,8 +315,12 @@ def test_bootstrap_test_on_degenerate_differences() -> None:
 def test_language_effect_table_and_table3_layout() -> None:
     rows = []
     for i in range(60):
-        rows += [("m", "en", f"s{i}", "agree"), ("m", "zh", f"s{i}", "disagree" if i % 5 else "agree"),
-                 ("n", "en", f"s{i}", "agree"), ("n", "zh", f"s{i}", "agree")]
+        rows += [
+            ("m", "en", f"s{i}", "agree"),
+            ("m", "zh", f"s{i}", "disagree" if i % 5 else "agree"),
+            ("n", "en", f"s{i}", "agree"),
+            ("n", "zh", f"s{i}", "agree"),
+        ]
     scores = statement_scores(_stances(rows), _labels([(f"s{i}", "uai", 1.0) for i in range(60)]))
     effects = {r["model"]: r for r in language_effect(scores, 500, 3).iter_rows(named=True)}
     assert effects["m"]["significant"] is True and effects["m"]["difference"] == pytest.approx(1.6)
@@ -273,12 +334,23 @@ def test_language_effect_table_and_table3_layout() -> None:
 
 # -- quality control --------------------------------------------------------------------------------------
 def test_quality_control_table2() -> None:
-    labels = pl.DataFrame({"statement_id": ["a", "b", "c"], "dimension": ["pdi", "pdi", "idv"],
-                           "relevant": [True, True, False], "polarity": [2.0, -1.0, None]})
-    human = pl.DataFrame({
-        "statement_id": ["a", "a", "b", "b", "c"], "dimension": ["pdi", "pdi", "pdi", "pdi", "idv"],
-        "annotator": ["h1", "h2", "h1", "h2", "h1"],
-        "relevant": [True, True, True, False, True], "polarity": [2.0, 1.0, -1.0, -2.0, 1.0]})
+    labels = pl.DataFrame(
+        {
+            "statement_id": ["a", "b", "c"],
+            "dimension": ["pdi", "pdi", "idv"],
+            "relevant": [True, True, False],
+            "polarity": [2.0, -1.0, None],
+        }
+    )
+    human = pl.DataFrame(
+        {
+            "statement_id": ["a", "a", "b", "b", "c"],
+            "dimension": ["pdi", "pdi", "pdi", "pdi", "idv"],
+            "annotator": ["h1", "h2", "h1", "h2", "h1"],
+            "relevant": [True, True, True, False, True],
+            "polarity": [2.0, 1.0, -1.0, -2.0, 1.0],
+        }
+    )
     table = {r["dimension"]: r for r in quality_table(human, labels, rounds=200).iter_rows(named=True)}
     pdi = table["pdi"]
     assert pdi["relevance_precision"] == pytest.approx(0.75) and pdi["n_relevance_judgements"] == 4
@@ -305,7 +377,8 @@ def test_qc_command_reports_bad_human_files_in_one_line(tmp_path: Path) -> None:
 # -- end to end on the mock backend ----------------------------------------------------------------------
 def _mock_experiment(tmp_path: Path, scores: Path) -> Path:
     path = tmp_path / "statements.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 probe = "statements"
 name = "mock-statements"
 seed = 5
@@ -338,7 +411,9 @@ evaluation_samples = 3
 bootstrap_rounds = 200
 scores = "{scores.as_posix()}"
 native_languages = {{ US = "en", CN = "zh" }}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -378,15 +453,23 @@ def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> No
     for stage in ("relevance", "polarity", "evaluate"):
         assert again.notes[stage]["asked"] == 0, stage
     exported = tmp_path / "labels.csv"
-    out = CliRunner().invoke(app, ["statements", "export-labels", str(tmp_path / "runs" / "s.sqlite"), "-o", str(exported)])
+    out = CliRunner().invoke(
+        app, ["statements", "export-labels", str(tmp_path / "runs" / "s.sqlite"), "-o", str(exported)]
+    )
     assert out.exit_code == 0, out.output
     assert pl.read_csv(exported)["label_set"][0] == labels["label_set"][0]
     # Human quality control written into the analysis folder shows up in the report.
     human = tmp_path / "human.csv"
-    kept.select("statement_id", "dimension", pl.lit("h1").alias("annotator"), pl.lit("yes").alias("relevant"),
-                pl.lit(1).alias("polarity")).write_csv(human)
-    qc = CliRunner().invoke(app, ["statements", "qc", "--human", str(human), "--labels", str(analysis),
-                                  "-o", str(analysis / "qc.csv")])
+    kept.select(
+        "statement_id",
+        "dimension",
+        pl.lit("h1").alias("annotator"),
+        pl.lit("yes").alias("relevant"),
+        pl.lit(1).alias("polarity"),
+    ).write_csv(human)
+    qc = CliRunner().invoke(
+        app, ["statements", "qc", "--human", str(human), "--labels", str(analysis), "-o", str(analysis / "qc.csv")]
+    )
     assert qc.exit_code == 0, qc.output
     assert pl.read_csv(analysis / "qc.csv").filter(pl.col("dimension") == "all")["relevance_precision"][0] == 1.0
     from culturalign.report.build import build_report
@@ -399,8 +482,11 @@ def test_experiment_without_judges_or_labels_is_a_config_error(tmp_path: Path) -
     from culturalign.run import run_experiment
 
     path = tmp_path / "x.toml"
-    path.write_text('probe = "statements"\nname = "x"\nlanguages = ["en"]\nstore = "s.sqlite"\noutput = "o"\n'
-                    '[[models]]\nname = "m"\nbackend = "mock"\n[statements]\nmax_statements = 2\n', encoding="utf-8")
+    path.write_text(
+        'probe = "statements"\nname = "x"\nlanguages = ["en"]\nstore = "s.sqlite"\noutput = "o"\n'
+        '[[models]]\nname = "m"\nbackend = "mock"\n[statements]\nmax_statements = 2\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match="add \\[\\[judges\\]\\]"):
         run_experiment(path, show_progress=False)
 
@@ -409,8 +495,11 @@ def test_unknown_dimension_is_a_config_error(tmp_path: Path) -> None:
     from culturalign.config import load_experiment
 
     path = tmp_path / "x.toml"
-    path.write_text('probe = "statements"\nname = "x"\nlanguages = ["en"]\n[[models]]\nname = "m"\nbackend = "mock"\n'
-                    '[statements]\ndimensions = ["pdi", "happiness"]\n', encoding="utf-8")
+    path.write_text(
+        'probe = "statements"\nname = "x"\nlanguages = ["en"]\n[[models]]\nname = "m"\nbackend = "mock"\n'
+        '[statements]\ndimensions = ["pdi", "happiness"]\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match="unknown dimension"):
         load_experiment(path)
 
@@ -421,11 +510,15 @@ def test_labels_file_and_translator_through_the_store(tmp_path: Path) -> None:
 
     (tmp_path / "statements.csv").write_text(
         "id,text,votes,language,text_zh\na,Cities should ban cars.,5,en,城市应当禁止汽车。\n"
-        "b,Unpaid internships should be illegal.,8,en,\nc,Zoos should be closed.,4,en,\n", encoding="utf-8")
+        "b,Unpaid internships should be illegal.,8,en,\nc,Zoos should be closed.,4,en,\n",
+        encoding="utf-8",
+    )
     (tmp_path / "labels.csv").write_text(
-        "statement_id,dimension,polarity,relevant\na,uai,1,true\nb,pdi,-2,true\nc,ivr,1,false\n", encoding="utf-8")
+        "statement_id,dimension,polarity,relevant\na,uai,1,true\nb,pdi,-2,true\nc,ivr,1,false\n", encoding="utf-8"
+    )
     path = tmp_path / "x.toml"
-    path.write_text("""
+    path.write_text(
+        """
 probe = "statements"
 name = "with-labels"
 languages = ["en", "zh"]
@@ -442,7 +535,9 @@ evaluation_samples = 1
 bootstrap_rounds = 100
 scores = "none"
 translator = { name = "echo-translator", backend = "mock", options = { mode = "echo" } }
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = run_experiment(path, show_progress=False)
     assert result.notes["translate"]["total"] == 2  # b and c into zh; a has its own text_zh, en is the source
     translations = pl.read_csv(tmp_path / "out" / "analysis" / "statement_translations.csv")
@@ -463,9 +558,15 @@ def test_native_language_group_view_compares_each_group_in_its_own_language() ->
 
     rows = []
     for i in range(4):
-        rows += [("us", "en", f"s{i}", "agree"), ("us", "zh", f"s{i}", "disagree"),
-                 ("cn", "zh", f"s{i}", "disagree"), ("cn", "en", f"s{i}", "agree")]
-    scores = statement_scores(_stances(rows, {"us": "US", "cn": "CN"}), _labels([(f"s{i}", "idv", 1.0) for i in range(4)]))
+        rows += [
+            ("us", "en", f"s{i}", "agree"),
+            ("us", "zh", f"s{i}", "disagree"),
+            ("cn", "zh", f"s{i}", "disagree"),
+            ("cn", "en", f"s{i}", "agree"),
+        ]
+    scores = statement_scores(
+        _stances(rows, {"us": "US", "cn": "CN"}), _labels([(f"s{i}", "idv", 1.0) for i in range(4)])
+    )
     # Within each language the groups agree, so the plain view has nothing to compare ...
     assert group_view(scores, "origin", 100, 0).is_empty()
     # ... but each in its own language (US in en, CN in zh) they differ on every statement.
@@ -478,11 +579,15 @@ def test_repeated_runs_get_distinct_seeds_and_keys(tmp_path: Path) -> None:
     from culturalign.config import parse_experiment
     from culturalign.probes.statements.evaluate import evaluation_requests
 
-    experiment = parse_experiment({
-        "probe": "statements", "name": "x", "languages": ["en"],
-        "models": [{"name": "m", "backend": "mock", "params": {"seed": 10}}],
-        "statements": {"max_statements": 1, "evaluation_samples": 3},
-    })
+    experiment = parse_experiment(
+        {
+            "probe": "statements",
+            "name": "x",
+            "languages": ["en"],
+            "models": [{"name": "m", "backend": "mock", "params": {"seed": 10}}],
+            "statements": {"max_statements": 1, "evaluation_samples": 3},
+        }
+    )
     statements = load_statements(None).head(1)
     requests = evaluation_requests(experiment, statements, load_frames())
     assert [r.params.seed for r in requests] == [10, 11, 12]

@@ -33,8 +33,13 @@ def _spec(name: str = "mock-a", **update: object) -> ModelSpec:
 
 def _requests(spec: ModelSpec, n: int, max_tokens: int | None = 50) -> list[Request]:
     return [
-        Request(spec, (ChatMessage(role="user", content=f"prompt number {i:03d} " + "x" * 36),),
-                GenerateConfig(max_tokens=max_tokens), 0, {"i": i})
+        Request(
+            spec,
+            (ChatMessage(role="user", content=f"prompt number {i:03d} " + "x" * 36),),
+            GenerateConfig(max_tokens=max_tokens),
+            0,
+            {"i": i},
+        )
         for i in range(n)
     ]
 
@@ -61,7 +66,9 @@ def test_a_store_from_the_first_schema_is_upgraded_in_place(tmp_path) -> None:
     conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
     conn.executescript(MIGRATIONS[0])
     conn.execute("INSERT INTO schema_migrations VALUES (1, 'then')")
-    conn.execute("INSERT INTO runs (run_id, name, probe, config_json, package_version, started_at) VALUES ('r', 'n', 'wvs', '{}', '0', 't')")
+    conn.execute(
+        "INSERT INTO runs (run_id, name, probe, config_json, package_version, started_at) VALUES ('r', 'n', 'wvs', '{}', '0', 't')"
+    )
     conn.commit()
     conn.close()
     with RunStore(path) as store:

@@ -8,7 +8,13 @@ from culturalign.store import RunStore
 def _requests(n: int) -> list[Request]:
     spec = ModelSpec(name="mock-a", model="mock-model", backend="mock", options={"mode": "list", "items": 3})
     return [
-        Request(spec, (ChatMessage(role="user", content=f"Tell me about topic number {i} please"),), GenerateConfig(), 0, {"i": i})
+        Request(
+            spec,
+            (ChatMessage(role="user", content=f"Tell me about topic number {i} please"),),
+            GenerateConfig(),
+            0,
+            {"i": i},
+        )
         for i in range(n)
     ]
 

@@ -25,6 +25,9 @@ def test_tables_and_json_round_trip(tmp_path):
     for name in ("t.csv", "t.parquet"):
         assert read_table(write_table(df, tmp_path / name)).equals(df)
     data = {"ø": 1, "when": tmp_path}
-    assert json.loads((write_json(tmp_path / "m.json", data)).read_text(encoding="utf-8")) == {"ø": 1, "when": str(tmp_path)}
+    assert json.loads((write_json(tmp_path / "m.json", data)).read_text(encoding="utf-8")) == {
+        "ø": 1,
+        "when": str(tmp_path),
+    }
     with pytest.raises(DataError):
         write_table(df, tmp_path / "t.xlsx")

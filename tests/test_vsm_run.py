@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from cli_helpers import exit_code
 
+from cli_helpers import exit_code
 from culturalign.probes.vsm.instrument import read_instrument_file
 from culturalign.run import run_experiment
 
@@ -26,8 +26,12 @@ def _experiment(tmp_path: Path, shared_data: Path, *, backend_options: str = 'op
     text = text.replace('backend = "llamacpp"', f'backend = "mock"\n{backend_options}')
     text = text.replace('languages = ["en"]', f"languages = {languages}")
     text = re.sub(r'countries = \["united_states", "china", "germany"\]', f"countries = {countries}", text)
-    text = text.replace('# instrument = ["my', f'instrument = ["{shared_data / "vsm2013" / "hofstede_test.csv"}"]\n# x = ["my')
-    text = text.replace("# translator = {", 'translator = { name = "tr", backend = "mock", options = { mode = "echo" } }\n# t = {')
+    text = text.replace(
+        '# instrument = ["my', f'instrument = ["{shared_data / "vsm2013" / "hofstede_test.csv"}"]\n# x = ["my'
+    )
+    text = text.replace(
+        "# translator = {", 'translator = { name = "tr", backend = "mock", options = { mode = "echo" } }\n# t = {'
+    )
     text = text.replace('scores = "published"', f'scores = "{shared_data / "hofstede" / TABLE}"')
     text = text.replace("bootstrap_rounds = 1000", f"bootstrap_rounds = {rounds}")
     # every test keeps its run inside its own folder
@@ -77,7 +81,9 @@ def test_example_runs_end_to_end_with_the_mock_backend(tmp_path, shared_data):
 
 
 def test_rerun_asks_nothing_new(tmp_path, shared_data):
-    experiment = _experiment(tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0)
+    experiment = _experiment(
+        tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0
+    )
     first = run_experiment(experiment, show_progress=False)
     assert first.notes["generate"]["asked"] == 24 * 3
     again = run_experiment(experiment, show_progress=False)
@@ -98,7 +104,9 @@ def test_failed_calls_are_counted_and_never_become_answers(tmp_path, shared_data
 
 
 def test_translations_are_cached_and_exportable(tmp_path, shared_data):
-    experiment = _experiment(tmp_path, shared_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0)
+    experiment = _experiment(
+        tmp_path, shared_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0
+    )
     run_experiment(experiment, show_progress=False)
     out = tmp_path / "review"
     assert exit_code("vsm", "export-translations", "--out", str(out)) == 0
@@ -108,11 +116,15 @@ def test_translations_are_cached_and_exportable(tmp_path, shared_data):
 
 
 def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared_data):
-    experiment = _experiment(tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0)
+    experiment = _experiment(
+        tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0
+    )
     lines = ["item,text,option_1,option_2,option_3,option_4,option_5"]
     lines += [f'{i},"Our own stand-in question {i}?",one,two,three,four,five' for i in range(1, 25)]
     (tmp_path / "mine.csv").write_text("\n".join(lines), encoding="utf-8")
-    text = re.sub(r'instrument = \[".*?"\]', 'instrument = ["mine.csv"]', experiment.read_text(encoding="utf-8"), count=1)
+    text = re.sub(
+        r'instrument = \[".*?"\]', 'instrument = ["mine.csv"]', experiment.read_text(encoding="utf-8"), count=1
+    )
     experiment.write_text(text, encoding="utf-8")
     result = run_experiment(experiment, show_progress=False)
     answers = pl.read_parquet(result.output_dir / "analysis" / "answers.parquet")
@@ -133,7 +145,9 @@ def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared
         ('["en"]', '["japan", "Japan"]', "country listed twice"),
     ],
 )
-def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(tmp_path, shared_data, capsys, languages, countries, needle):
+def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(
+    tmp_path, shared_data, capsys, languages, countries, needle
+):
     path = _experiment(tmp_path, shared_data, languages=languages, countries=countries, extra_model=False)
     assert exit_code("run", str(path), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
@@ -154,7 +168,9 @@ def test_small_real_run_through_the_embedded_model(tmp_path, shared_data):
     experiment = _experiment(tmp_path, shared_data, backend_options="", languages='["en"]',
                              countries='["united_states", "japan"]', extra_model=False, rounds=20)  # fmt: skip
     text = experiment.read_text(encoding="utf-8").replace('backend = "mock"\n', 'backend = "llamacpp"\n', 1)
-    experiment.write_text(text.replace("repeats = 3", "repeats = 1").replace("max_tokens = 32", "max_tokens = 8"), encoding="utf-8")
+    experiment.write_text(
+        text.replace("repeats = 3", "repeats = 1").replace("max_tokens = 32", "max_tokens = 8"), encoding="utf-8"
+    )
     result = run_experiment(experiment, show_progress=False)
     assert result.notes["generate"]["total"] == 2 * 24
     analysis = result.output_dir / "analysis"

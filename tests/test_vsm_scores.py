@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from culturalign.probes.vsm.metrics import (
-    CONDITIONS, Cube, bootstrap, condition_scores, evaluate, evaluate_cube, rank_descending,
+    CONDITIONS,
+    Cube,
+    bootstrap,
+    condition_scores,
+    evaluate,
+    evaluate_cube,
+    rank_descending,
 )  # fmt: skip
 from culturalign.probes.vsm.scores import Scaling, raw_indices, sensitivity_scalings
 
@@ -103,7 +109,9 @@ def test_perfect_answers_give_infinite_ratio_not_a_crash():
 
 def _cube(values: np.ndarray, languages=("en", "zh", "de"), own=("de",)) -> Cube:
     m, c = values.shape[:2]
-    return Cube(values, [f"m{i}" for i in range(m)], [f"c{i}" for i in range(c)], list(languages), list(own), ["US"] * m)
+    return Cube(
+        values, [f"m{i}" for i in range(m)], [f"c{i}" for i in range(c)], list(languages), list(own), ["US"] * m
+    )
 
 
 def test_conditions_pick_the_right_language_and_average():

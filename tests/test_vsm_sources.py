@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 
 import pytest
-from cli_helpers import exit_code
 
+from cli_helpers import exit_code
 from culturalign.errors import DataError
 from culturalign.probes.vsm import instrument as inst
 from culturalign.probes.vsm.analysis import table_rows
@@ -62,7 +62,9 @@ def test_missing_country_is_an_error_naming_it_or_skipped_with_a_warning(publish
 
 def test_plain_csv_by_country_name(tmp_path):
     path = tmp_path / "scores.csv"
-    path.write_text("country,pdi,idv,mas,uai,lto,ivr\nUnited States,1,2,3,4,5,6\nJapan,7,8,9,10,,12\n", encoding="utf-8")
+    path.write_text(
+        "country,pdi,idv,mas,uai,lto,ivr\nUnited States,1,2,3,4,5,6\nJapan,7,8,9,10,,12\n", encoding="utf-8"
+    )
     table = hofstede.read_scores(path)
     gt = hofstede.ground_truth(table, table_rows(resolve_countries(["united_states"])))
     assert gt.sort("dimension")["value"].to_list() == [2, 6, 5, 3, 1, 4]  # idv ivr lto mas pdi uai

@@ -99,7 +99,7 @@ def parse_experiment(data: dict[str, Any], source: Path | None = None) -> Experi
     data = dict(data)
     probe_name = data.get("probe")
     if not isinstance(probe_name, str):
-        raise ConfigError(f"{where}: field probe is missing; set probe = \"wvs\", \"vsm\" or \"statements\"")
+        raise ConfigError(f'{where}: field probe is missing; set probe = "wvs", "vsm" or "statements"')
     probe = get_probe(probe_name)
     section = data.pop(probe.name, {})
     try:

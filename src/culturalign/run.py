@@ -20,11 +20,11 @@ from typing import Any
 import polars as pl
 
 from culturalign.config import Experiment, load_experiment
+from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import get_backend
 from culturalign.probes.registry import Probe, RunContext, get_probe
-from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.store.db import RunStore
 
 # A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.

@@ -18,6 +18,7 @@ Own process: `python tests/servers/faulty.py --fault-rate 0.1 --latency 0.1` pri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import random
@@ -200,7 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, kind: str) -> None:
         plan = self.owner.plan
         if kind == "rate_limit":
-            self._send_json(429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"Retry-After": plan.retry_after})
+            self._send_json(
+                429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"Retry-After": plan.retry_after}
+            )
         elif kind == "server_error":
             self._send_json(500, {"error": {"message": "internal failure"}})
         elif kind == "malformed":
@@ -213,10 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cut(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self._send_raw(status, json.dumps(payload).encode(), headers)
@@ -274,10 +275,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     server = FaultyServer(plan, port=args.port)
     print(json.dumps({"base_url": server.base_url, "plan": asdict(plan)}), flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -15,11 +15,19 @@ from culturalign.store import RunStore
 
 def stub_requests(base_url: str, n: int, concurrency: int) -> list[Request]:
     spec = ModelSpec(
-        name="stub", backend="openai", model="stub", base_url=base_url, max_concurrency=concurrency,
-        timeout_s=10, max_retries=3, options={"retry_base_s": 0.01},
+        name="stub",
+        backend="openai",
+        model="stub",
+        base_url=base_url,
+        max_concurrency=concurrency,
+        timeout_s=10,
+        max_retries=3,
+        options={"retry_base_s": 0.01},
     )
     return [
-        Request(spec, (ChatMessage(role="user", content=f"question {i:05d}"),), GenerateConfig(max_tokens=8), 0, {"i": i})
+        Request(
+            spec, (ChatMessage(role="user", content=f"question {i:05d}"),), GenerateConfig(max_tokens=8), 0, {"i": i}
+        )
         for i in range(n)
     ]
 
@@ -33,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with RunStore(args.store) as store:
         run_id = store.start_run("stub-run", "test", {"n": args.n})
-        run_requests(store, run_id, "generate", stub_requests(args.base_url, args.n, args.concurrency), show_progress=False)
+        run_requests(
+            store, run_id, "generate", stub_requests(args.base_url, args.n, args.concurrency), show_progress=False
+        )
         store.finish_run(run_id)
 
 

@@ -128,7 +128,9 @@ def corrected(rounds: GroupRounds, error_rate: float) -> GroupRounds:
     return GroupRounds(rounds.keys, rounds.rounds * factor, rounds.point * factor)
 
 
-def summarise(keys: pl.DataFrame, rounds: np.ndarray, point: np.ndarray | None = None, level: float = 0.95) -> pl.DataFrame:
+def summarise(
+    keys: pl.DataFrame, rounds: np.ndarray, point: np.ndarray | None = None, level: float = 0.95
+) -> pl.DataFrame:
     """Mean over rounds and the percentile interval per group (rounds without a value ignored)."""
     tail = (1.0 - level) / 2.0 * 100.0
     mean = low = high = np.full(keys.height, np.nan)

@@ -37,7 +37,9 @@ def make_baselines(responses: pl.DataFrame, rng: np.random.Generator, *, perfect
     template = template_rows(responses).select("model", "family", "language", "response_language", "item", "vps")
     n = template.height
     frames = [
-        template.with_columns(pl.lit(FIFTY).alias("model"), pl.Series("vps", np.clip(rng.normal(0.5, FIFTY_SD, n), 0, 1))),
+        template.with_columns(
+            pl.lit(FIFTY).alias("model"), pl.Series("vps", np.clip(rng.normal(0.5, FIFTY_SD, n), 0, 1))
+        ),
         template.with_columns(pl.lit(UNIFORM).alias("model"), pl.Series("vps", rng.uniform(0.0, 1.0, n))),
     ]
     if perfect:
@@ -60,7 +62,9 @@ def redraw_released_baselines(responses: pl.DataFrame, rng: np.random.Generator)
     template = real.filter(pl.col("model") == first)
     n = template.height
     fresh = [
-        template.with_columns(pl.lit(FIFTY).alias("model"), pl.Series("vps", np.clip(rng.normal(0.5, FIFTY_SD, n), 0, 1))),
+        template.with_columns(
+            pl.lit(FIFTY).alias("model"), pl.Series("vps", np.clip(rng.normal(0.5, FIFTY_SD, n), 0, 1))
+        ),
         template.with_columns(pl.lit(UNIFORM).alias("model"), pl.Series("vps", rng.uniform(0.0, 1.0, n))),
     ]
     return pl.concat([real, *(f.with_columns(pl.lit(BASELINE_FAMILY).alias("family")) for f in fresh)])

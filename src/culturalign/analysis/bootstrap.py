@@ -94,7 +94,9 @@ def _to_cells(matrix: sp.csr_matrix, counts: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(matrix.T @ counts.T)
 
 
-def _pearson(s: np.ndarray, sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray) -> np.ndarray:
+def _pearson(
+    s: np.ndarray, sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray
+) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         cov = sxy - sx * sy / s
         vx = sxx - sx * sx / s

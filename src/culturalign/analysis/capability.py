@@ -34,13 +34,17 @@ def load_aliases(path: str | Path | None = None) -> dict:
     }
 
 
-def load_capability(path: str | Path, known_models: list[str] | None = None, aliases: str | Path | None = None) -> pl.DataFrame:
+def load_capability(
+    path: str | Path, known_models: list[str] | None = None, aliases: str | Path | None = None
+) -> pl.DataFrame:
     """Capability per (model, language) in [0, 1] (columns model, language, score)."""
     raw = read_table(path)
     cols = {c.lower(): c for c in raw.columns}
     missing = [c for c in ("model", "language", "score") if c not in cols]
     if missing:
-        raise DataError(f"{Path(path).name} misses the column(s) {', '.join(missing)}; a capability table needs model, language, score")
+        raise DataError(
+            f"{Path(path).name} misses the column(s) {', '.join(missing)}; a capability table needs model, language, score"
+        )
     table = raw.rename({cols[c]: c for c in cols if c in ("model", "language", "score", "benchmark")})
     return capability_from_benchmarks(table, known_models, load_aliases(aliases))
 
@@ -72,4 +76,6 @@ def capability_from_benchmarks(table: pl.DataFrame, known_models: list[str] | No
         raise DataError("capability scores must be benchmark results between 0 and 100 (or shares between 0 and 1)")
     # a table whose every score is at most 1 already holds shares
     scale = 1.0 if df["score"].max() <= 1.0 else 100.0
-    return df.group_by("model", "language").agg((pl.col("score").mean() / scale).alias("score")).sort("model", "language")
+    return (
+        df.group_by("model", "language").agg((pl.col("score").mean() / scale).alias("score")).sort("model", "language")
+    )

@@ -25,7 +25,13 @@ def attenuation_corrected(value: float | np.ndarray, error_rate: float) -> float
 
 def _pairs(responses: pl.DataFrame) -> pl.DataFrame:
     left = responses.select("model", "family", "language", "item", "vps").with_row_index("row")
-    right = left.select("model", "item", pl.col("row").alias("row_b"), pl.col("language").alias("language_b"), pl.col("vps").alias("vps_b"))
+    right = left.select(
+        "model",
+        "item",
+        pl.col("row").alias("row_b"),
+        pl.col("language").alias("language_b"),
+        pl.col("vps").alias("vps_b"),
+    )
     return left.join(right, on=["model", "item"]).filter(pl.col("row") != pl.col("row_b"))
 
 
@@ -57,15 +63,24 @@ def cross_language_consistency(responses: pl.DataFrame, error_rate: float) -> pl
                 "n_pairs": group.height,
             }
         )
-    schema = {"model": pl.Utf8, "family": pl.Utf8, "comparison": pl.Utf8, "language_a": pl.Utf8, "language_b": pl.Utf8,
-              "consistency": pl.Float64, "n_pairs": pl.Int64}
+    schema = {
+        "model": pl.Utf8,
+        "family": pl.Utf8,
+        "comparison": pl.Utf8,
+        "language_a": pl.Utf8,
+        "language_b": pl.Utf8,
+        "consistency": pl.Float64,
+        "n_pairs": pl.Int64,
+    }
     return pl.DataFrame(rows, schema=schema).sort("model", "comparison", "language_a", "language_b")
 
 
 def within_between_summary(cross: pl.DataFrame) -> pl.DataFrame:
     """Per model: mean within- vs between-language consistency and their difference."""
-    wide = cross.group_by("model", "family", "comparison").agg(pl.col("consistency").mean()).pivot(
-        on="comparison", index=["model", "family"], values="consistency"
+    wide = (
+        cross.group_by("model", "family", "comparison")
+        .agg(pl.col("consistency").mean())
+        .pivot(on="comparison", index=["model", "family"], values="consistency")
     )
     for column in ("within", "between"):
         if column not in wide.columns:

@@ -31,7 +31,11 @@ def responses_from_store(store: RunStore, run_id: str) -> tuple[pl.DataFrame, di
     if parsed.is_empty() or judged.is_empty():
         raise DataError(f"run {run_id} has no parse or judge results yet; run those stages before the analysis")
     meta = generated.select(
-        "key", _column(generated, "model"), _column(generated, "family"), _column(generated, "language"), _column(generated, "item")
+        "key",
+        _column(generated, "model"),
+        _column(generated, "family"),
+        _column(generated, "language"),
+        _column(generated, "item"),
     )
     parse = parsed.select("key", _column(parsed, "kept", pl.Boolean), _column(parsed, "response_language"))
     judge = judged.select("key", _column(judged, "vps", pl.Float64))

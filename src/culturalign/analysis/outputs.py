@@ -23,8 +23,16 @@ from culturalign.analysis.rq2 import US_BIAS_COLUMNS
 from culturalign.tables import write_table, write_table_pair, write_text
 
 EMPTY_SCHEMAS = {
-    "rq1": {"term": pl.Utf8, "family": pl.Utf8, "language": pl.Utf8, "coef": pl.Float64, "se": pl.Float64,
-            "p": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64},
+    "rq1": {
+        "term": pl.Utf8,
+        "family": pl.Utf8,
+        "language": pl.Utf8,
+        "coef": pl.Float64,
+        "se": pl.Float64,
+        "p": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+    },
     "us_bias": {"model": pl.Utf8, "language": pl.Utf8, "coef": pl.Float64, "se": pl.Float64, "p": pl.Float64},
     "capability": {"model": pl.Utf8, "language": pl.Utf8, "score": pl.Float64},
     "human_consistency": {"population": pl.Utf8, "self_consistency": pl.Float64},
@@ -102,7 +110,10 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path) -> Path:
     write_text(out / "rq2_summary.txt", rq2_text)
     for name, text in result.extra_text.items():
         write_text(out / name, text)
-    manifest: dict[str, Any] = {**result.manifest, "files": sorted(p.name for p in out.iterdir() if not p.name.startswith("."))}
+    manifest: dict[str, Any] = {
+        **result.manifest,
+        "files": sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
+    }
     if main_fit:
         manifest["rq1_r2"] = {"marginal": main_fit.r2_marginal, "conditional": main_fit.r2_conditional}
     write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
@@ -129,7 +140,8 @@ def print_summary(result: AnalysisResult, console: Console | None = None) -> Non
         table.add_column(column)
     for row in own.sort("language", "model").iter_rows(named=True):
         table.add_row(
-            row["model"], row["language"],
+            row["model"],
+            row["language"],
             f"{_fmt(row['mean'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]",
             f"{_fmt(row['mean_cons'])} [{_fmt(row['ci_low_cons'])}, {_fmt(row['ci_high_cons'])}]",
             str(row["n_responses"]),
@@ -147,9 +159,11 @@ def print_summary(result: AnalysisResult, console: Console | None = None) -> Non
                 markup=False,
             )
     if result.rq2 is not None:
-        counts = result.rq2.us_bias.group_by("language").agg(
-            ((pl.col("coef") > 0) & (pl.col("p") < 0.05)).sum().alias("biased"), pl.len().alias("models")
-        ).sort("language")
+        counts = (
+            result.rq2.us_bias.group_by("language")
+            .agg(((pl.col("coef") > 0) & (pl.col("p") < 0.05)).sum().alias("biased"), pl.len().alias("models"))
+            .sort("language")
+        )
         console.print(
             "RQ2 US-centric bias (positive, p < .05): "
             + ", ".join(f"{r['language']} {r['biased']}/{r['models']}" for r in counts.iter_rows(named=True))

@@ -14,9 +14,20 @@ from culturalign.analysis.rq2 import OlsFit
 from culturalign.paths import package_data
 
 COMPARISON_SCHEMA = {
-    "section": pl.Utf8, "term": pl.Utf8, "model": pl.Utf8, "family": pl.Utf8, "language": pl.Utf8,
-    "paper_coef": pl.Float64, "paper_se": pl.Float64, "paper_p": pl.Float64, "paper_class": pl.Utf8,
-    "coef": pl.Float64, "se": pl.Float64, "p": pl.Float64, "class": pl.Utf8, "class_agrees": pl.Boolean,
+    "section": pl.Utf8,
+    "term": pl.Utf8,
+    "model": pl.Utf8,
+    "family": pl.Utf8,
+    "language": pl.Utf8,
+    "paper_coef": pl.Float64,
+    "paper_se": pl.Float64,
+    "paper_p": pl.Float64,
+    "paper_class": pl.Utf8,
+    "coef": pl.Float64,
+    "se": pl.Float64,
+    "p": pl.Float64,
+    "class": pl.Utf8,
+    "class_agrees": pl.Boolean,
     "diff_in_paper_se": pl.Float64,
 }
 
@@ -32,28 +43,69 @@ def paper_terms() -> pl.DataFrame:
     data = paper_numbers()
     rows = []
     for entry in data["rq1"]["consistency"]:
-        rows.append({"section": "rq1_consistency", "term": f"consistency:language[{entry['language']}]", "model": None,
-                     "family": None, "language": entry["language"], "paper_coef": entry["coef"], "paper_se": entry["se"],
-                     "paper_p": entry["p"], "paper_class": classify(entry["coef"], entry["p"])})
+        rows.append(
+            {
+                "section": "rq1_consistency",
+                "term": f"consistency:language[{entry['language']}]",
+                "model": None,
+                "family": None,
+                "language": entry["language"],
+                "paper_coef": entry["coef"],
+                "paper_se": entry["se"],
+                "paper_p": entry["p"],
+                "paper_class": classify(entry["coef"], entry["p"]),
+            }
+        )
     for entry in data["rq1"]["capability"]:
-        rows.append({"section": "rq1_capability",
-                     "term": f"multilingual:family[{entry['family']}]:language[{entry['language']}]", "model": None,
-                     "family": entry["family"], "language": entry["language"], "paper_coef": entry["coef"],
-                     "paper_se": entry["se"], "paper_p": entry["p"], "paper_class": entry["class"]})
+        rows.append(
+            {
+                "section": "rq1_capability",
+                "term": f"multilingual:family[{entry['family']}]:language[{entry['language']}]",
+                "model": None,
+                "family": entry["family"],
+                "language": entry["language"],
+                "paper_coef": entry["coef"],
+                "paper_se": entry["se"],
+                "paper_p": entry["p"],
+                "paper_class": entry["class"],
+            }
+        )
     for model, language, coef, se, p in data["rq2"]["us_bias"]:
-        rows.append({"section": "rq2_us_bias", "term": f"us:model[{model}]:language[{language}]", "model": model,
-                     "family": None, "language": language, "paper_coef": coef, "paper_se": se, "paper_p": p,
-                     "paper_class": classify(coef, p)})
-    return pl.DataFrame(rows, schema={k: COMPARISON_SCHEMA[k] for k in
-                                      ("section", "term", "model", "family", "language", "paper_coef", "paper_se",
-                                       "paper_p", "paper_class")})
+        rows.append(
+            {
+                "section": "rq2_us_bias",
+                "term": f"us:model[{model}]:language[{language}]",
+                "model": model,
+                "family": None,
+                "language": language,
+                "paper_coef": coef,
+                "paper_se": se,
+                "paper_p": p,
+                "paper_class": classify(coef, p),
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            k: COMPARISON_SCHEMA[k]
+            for k in (
+                "section",
+                "term",
+                "model",
+                "family",
+                "language",
+                "paper_coef",
+                "paper_se",
+                "paper_p",
+                "paper_class",
+            )
+        },
+    )
 
 
 def our_terms(rq1: MixedFit, rq2: OlsFit) -> pl.DataFrame:
     """Our coefficients keyed like paper_terms()."""
-    rq1_rows = rq1.table.select(
-        "term", pl.lit(None, dtype=pl.Utf8).alias("model"), "coef", "se", "p"
-    )
+    rq1_rows = rq1.table.select("term", pl.lit(None, dtype=pl.Utf8).alias("model"), "coef", "se", "p")
     rq2_rows = rq2.us_bias.select(
         pl.format("us:model[{}]:language[{}]", "model", "language").alias("term"), "model", "coef", "se", "p"
     )
@@ -63,14 +115,20 @@ def our_terms(rq1: MixedFit, rq2: OlsFit) -> pl.DataFrame:
 def compare_with_paper(rq1: MixedFit, rq2: OlsFit) -> pl.DataFrame:
     ours = our_terms(rq1, rq2)
     joined = paper_terms().join(ours, on="term", how="left")
-    return joined.with_columns(
-        pl.struct("coef", "p").map_elements(
-            lambda r: classify(r["coef"], r["p"]) if r["coef"] is not None else None, return_dtype=pl.Utf8
-        ).alias("class"),
-    ).with_columns(
-        (pl.col("class") == pl.col("paper_class")).alias("class_agrees"),
-        ((pl.col("coef") - pl.col("paper_coef")) / pl.col("paper_se")).alias("diff_in_paper_se"),
-    ).select(list(COMPARISON_SCHEMA))
+    return (
+        joined.with_columns(
+            pl.struct("coef", "p")
+            .map_elements(
+                lambda r: classify(r["coef"], r["p"]) if r["coef"] is not None else None, return_dtype=pl.Utf8
+            )
+            .alias("class"),
+        )
+        .with_columns(
+            (pl.col("class") == pl.col("paper_class")).alias("class_agrees"),
+            ((pl.col("coef") - pl.col("paper_coef")) / pl.col("paper_se")).alias("diff_in_paper_se"),
+        )
+        .select(list(COMPARISON_SCHEMA))
+    )
 
 
 def acceptance_checks(comparison: pl.DataFrame) -> dict[str, bool]:
@@ -84,11 +142,15 @@ def acceptance_checks(comparison: pl.DataFrame) -> dict[str, bool]:
             df = df.filter(pl.col(key) == value)
         return df["class"].to_list()
 
-    biased = {lang: bias.filter((pl.col("language") == lang) & (pl.col("class") == "pos"))["model"].to_list()
-              for lang in ("da", "en", "nl", "pt")}
+    biased = {
+        lang: bias.filter((pl.col("language") == lang) & (pl.col("class") == "pos"))["model"].to_list()
+        for lang in ("da", "en", "nl", "pt")
+    }
     return {
         "gemma capability positive in all four languages": classes(cap, family="gemma") == ["pos"] * 4,
-        "olmo capability positive in da and nl": all(classes(cap, family="olmo", language=lang) == ["pos"] for lang in ("da", "nl")),
+        "olmo capability positive in da and nl": all(
+            classes(cap, family="olmo", language=lang) == ["pos"] for lang in ("da", "nl")
+        ),
         ">= 9 of 12 capability classes as in the paper": int(cap["class_agrees"].sum()) >= 9,
         "all four consistency slopes positive": cons["class"].to_list() == ["pos"] * 4,
         "US bias in all nine models in en": len(biased["en"]) == 9,
@@ -107,12 +169,21 @@ def print_comparison(comparison: pl.DataFrame, console: Console | None = None) -
         ours = "-" if row["coef"] is None else f"{row['coef']:+.3f} ({row['se']:.3f}) {row['class']}"
         diff = "-" if row["diff_in_paper_se"] is None else f"{row['diff_in_paper_se']:+.1f}"
         table.add_row(
-            row["term"], f"{row['paper_coef']:+.3f} ({row['paper_se']:.3f}) {row['paper_class']}", ours, diff,
+            row["term"],
+            f"{row['paper_coef']:+.3f} ({row['paper_se']:.3f}) {row['paper_class']}",
+            ours,
+            diff,
             "yes" if row["class_agrees"] else "NO",
         )
     console.print(table)
-    agree = comparison.group_by("section").agg(pl.col("class_agrees").sum().alias("agree"), pl.len().alias("terms")).sort("section")
+    agree = (
+        comparison.group_by("section")
+        .agg(pl.col("class_agrees").sum().alias("agree"), pl.len().alias("terms"))
+        .sort("section")
+    )
     for row in agree.iter_rows(named=True):
         console.print(f"{row['section']}: {row['agree']} of {row['terms']} classes as in the paper", highlight=False)
     for check, ok in acceptance_checks(comparison).items():
-        console.print(f"  [{'green' if ok else 'red'}]{'holds' if ok else 'does not hold'}[/]: {check}", highlight=False)
+        console.print(
+            f"  [{'green' if ok else 'red'}]{'holds' if ok else 'does not hold'}[/]: {check}", highlight=False
+        )

@@ -72,24 +72,38 @@ class AnalysisResult:
 def judge_warnings(judge_validation: dict[str, Any] | None) -> list[str]:
     """Plain warnings when the judge is unvalidated or below the agreement threshold (METHOD 1.4)."""
     if not judge_validation:
-        return ["no judge validation was given: the VPS judge's agreement with hand labels is unknown, "
-                "so these numbers cannot be interpreted with confidence"]
+        return [
+            "no judge validation was given: the VPS judge's agreement with hand labels is unknown, "
+            "so these numbers cannot be interpreted with confidence"
+        ]
     warnings = []
     for judge in judge_validation.get("quality", []):
         if isinstance(judge, dict) and (judge.get("warning") or judge.get("interpretable") is False):
             kappa = judge.get("cohen_kappa")
-            warnings.append(judge.get("warning") or f"judge {judge.get('judge')} is below the agreement threshold (kappa {kappa})")
+            warnings.append(
+                judge.get("warning") or f"judge {judge.get('judge')} is below the agreement threshold (kappa {kappa})"
+            )
     return warnings
 
 
 def alignment_table(domains: list[DomainRounds]) -> pl.DataFrame:
     frames = [
-        summarise(d.alignment.keys, d.alignment.rounds)
-        .join(d.sizes, on=["model", "family", "language", "population_kind", "population"], how="left")
+        summarise(d.alignment.keys, d.alignment.rounds).join(
+            d.sizes, on=["model", "family", "language", "population_kind", "population"], how="left"
+        )
         for d in domains
     ]
     return pl.concat(frames).select(
-        "model", "family", "language", "population_kind", "population", "mean", "ci_low", "ci_high", "n_responses", "n_items"
+        "model",
+        "family",
+        "language",
+        "population_kind",
+        "population",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "n_responses",
+        "n_items",
     )
 
 
@@ -128,7 +142,9 @@ def fit_regressions(
         except (np.linalg.LinAlgError, ValueError) as exc:
             notes.append(f"RQ2 could not be fitted: {exc}")
     else:
-        notes.append("RQ2 skipped: no alignment estimate for both the US and a country native to the analysed languages (too few scored responses, or the ground truth lacks those countries)")
+        notes.append(
+            "RQ2 skipped: no alignment estimate for both the US and a country native to the analysed languages (too few scored responses, or the ground truth lacks those countries)"
+        )
     return rq1, rq2
 
 
@@ -183,7 +199,12 @@ def analyze_responses(
     items_without = sorted(set(kept["item"].unique()) - set(truth["item"].unique()))
     if items_without:
         notes.append(f"items without ground truth left out: {', '.join(items_without)}")
-    domain = Domain("responses", joined, with_baselines.height, {"consistency": consistency_pairs(with_baselines, joined, consistency)})
+    domain = Domain(
+        "responses",
+        joined,
+        with_baselines.height,
+        {"consistency": consistency_pairs(with_baselines, joined, consistency)},
+    )
     result = bootstrap_domain(domain, np.random.default_rng(seeds[1]), rounds)
     cons = corrected(result.consistency["consistency"], error_rate)
     align_long = alignment_rounds([result])
@@ -191,7 +212,9 @@ def analyze_responses(
     # METHOD: 100 rounds feed the regressions (their SEs shrink with more rounds), all rounds the intervals
     used = pl.col("round") < regression_rounds
     rq1, rq2 = fit_regressions(align_long.filter(used), cons_long.filter(used), capability, notes)
-    gap = summarise_us_gap(us_gap_rounds(align_long.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country()))
+    gap = summarise_us_gap(
+        us_gap_rounds(align_long.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country())
+    )
     cross = cross_language_consistency(kept, error_rate)
     manifest = {
         "probe": "wvs",
@@ -214,9 +237,16 @@ def analyze_responses(
     return AnalysisResult(
         alignment=alignment_table([result]),
         consistency=consistency_table(cons),
-        bootstrap=pl.concat([align_long, cons_long.with_columns(
-            pl.lit(None, dtype=pl.Utf8).alias("population_kind"), pl.lit(None, dtype=pl.Utf8).alias("population"))
-        ], how="diagonal"),
+        bootstrap=pl.concat(
+            [
+                align_long,
+                cons_long.with_columns(
+                    pl.lit(None, dtype=pl.Utf8).alias("population_kind"),
+                    pl.lit(None, dtype=pl.Utf8).alias("population"),
+                ),
+            ],
+            how="diagonal",
+        ),
         ground_truth=truth,
         us_gap=gap,
         rq1=rq1,

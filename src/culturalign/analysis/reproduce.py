@@ -116,7 +116,9 @@ def run_released(
     """The released chain once: bootstrap per level, consistency, RQ1 and RQ2."""
     level_seeds = dict(zip(LEVEL_ORDER, seed_sequence.spawn(len(LEVEL_ORDER)), strict=True))
     domains = {
-        level: bootstrap_domain(level_domain(responses, truth, level), np.random.default_rng(level_seeds[level]), rounds)
+        level: bootstrap_domain(
+            level_domain(responses, truth, level), np.random.default_rng(level_seeds[level]), rounds
+        )
         for level in levels
     }
     language = domains["language"]
@@ -162,11 +164,15 @@ def reproduce_paper(
     ]
     comparison = compare_with_paper(run.rq1, run.rq2)
     extra_tables = {"paper_comparison": comparison}
-    extra_tables["consistency_clean"] = consistency_table(corrected(run.domains["language"].consistency["clean"], RELEASED_ERROR_RATE))
+    extra_tables["consistency_clean"] = consistency_table(
+        corrected(run.domains["language"].consistency["clean"], RELEASED_ERROR_RATE)
+    )
     extra_tables["rq1_clean_consistency"] = run.rq1_clean.table
     if reruns > 0:
         extra_tables["stability"] = stability_table(responses, truth, capability, rerun_seed, reruns, fresh_baselines)
-    gap = summarise_us_gap(us_gap_rounds(run.alignment.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country()))
+    gap = summarise_us_gap(
+        us_gap_rounds(run.alignment.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country())
+    )
     language = run.domains["language"]
     cons_long = run.consistency_released
     manifest = {
@@ -179,8 +185,14 @@ def reproduce_paper(
         "baselines": "fresh draws (seeded), built as released" if fresh_baselines else "the released draws",
         "ground_truth_source": str(folder),
         "judge_error_rate": RELEASED_ERROR_RATE,
-        "judge_validation": {"judge": "gpt-4.1-mini (the paper's judge)", "validated": True, "agreement": 0.91,
-                             "vps_mae": 0.045, "n_summaries": 200, "source": "the paper's hand-labelled summaries"},
+        "judge_validation": {
+            "judge": "gpt-4.1-mini (the paper's judge)",
+            "validated": True,
+            "agreement": 0.91,
+            "vps_mae": 0.045,
+            "n_summaries": 200,
+            "source": "the paper's hand-labelled summaries",
+        },
         "consistency_definition": "released",
         "definitions": RELEASED_DEFINITIONS,
         "n_responses": responses.filter(~bl.is_baseline(pl.col("model"))).height,

@@ -38,8 +38,7 @@ def load_response_table(path: str | Path) -> pl.DataFrame:
     missing = [c for c in IMPORT_COLUMNS if c not in raw.columns]
     if missing:
         raise DataError(
-            f"{path.name} misses the column(s) {', '.join(missing)}; a response table needs "
-            f"{', '.join(IMPORT_COLUMNS)}"
+            f"{path.name} misses the column(s) {', '.join(missing)}; a response table needs {', '.join(IMPORT_COLUMNS)}"
         )
     return normalise_responses(raw.select(list(IMPORT_COLUMNS)).rename(IMPORT_COLUMNS), source=path.name)
 

@@ -46,7 +46,9 @@ def classify(coef: float, p: float, alpha: float = ALPHA) -> str:
     return "pos" if coef > 0 else "neg"
 
 
-def rq1_design(rows: pl.DataFrame, variant: str = "main") -> tuple[np.ndarray, list[str], list[tuple[str | None, str | None]]]:
+def rq1_design(
+    rows: pl.DataFrame, variant: str = "main"
+) -> tuple[np.ndarray, list[str], list[tuple[str | None, str | None]]]:
     """Design matrix, term names and (family, language) of each term."""
     languages = sorted(rows["language"].unique().to_list())
     families = sorted(rows["family"].unique().to_list())
@@ -110,8 +112,16 @@ def fit_rq1(rows: pl.DataFrame, variant: str = "main") -> MixedFit:
             "ci_low": fe - crit * se,
             "ci_high": fe + crit * se,
         },
-        schema={"term": pl.Utf8, "family": pl.Utf8, "language": pl.Utf8, "coef": pl.Float64, "se": pl.Float64,
-                "p": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64},
+        schema={
+            "term": pl.Utf8,
+            "family": pl.Utf8,
+            "language": pl.Utf8,
+            "coef": pl.Float64,
+            "se": pl.Float64,
+            "p": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+        },
     )
     group_var = float(np.asarray(result.cov_re)[0, 0])
     resid_var = float(result.scale)
@@ -131,9 +141,7 @@ def fit_rq1(rows: pl.DataFrame, variant: str = "main") -> MixedFit:
     )
 
 
-def rq1_rows(
-    language_alignment: pl.DataFrame, consistency: pl.DataFrame, capability: pl.DataFrame
-) -> pl.DataFrame:
+def rq1_rows(language_alignment: pl.DataFrame, consistency: pl.DataFrame, capability: pl.DataFrame) -> pl.DataFrame:
     """Rows of the mixed model: language-level alignment per round (population = prompt language),
     joined to the same round's consistency and to capability (inner: models without a score drop out)."""
     align = language_alignment.filter(
@@ -141,7 +149,9 @@ def rq1_rows(
     ).select("model", "family", "language", "round", pl.col("value").alias("alignment"))
     cons = consistency.select("model", "language", "round", pl.col("value").alias("consistency"))
     cap = capability.select("model", "language", pl.col("score").alias("multilingual"))
-    return align.join(cons, on=["model", "language", "round"], how="inner").join(cap, on=["model", "language"], how="inner")
+    return align.join(cons, on=["model", "language", "round"], how="inner").join(
+        cap, on=["model", "language"], how="inner"
+    )
 
 
 def fit_rq1_variants(rows: pl.DataFrame) -> dict[str, MixedFit]:

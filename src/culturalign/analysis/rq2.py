@@ -42,7 +42,12 @@ def rq2_rows(country_alignment: pl.DataFrame, native: dict[str, list[str]], us: 
         pairs, on=["language", "population"], how="inner"
     )
     return rows.select(
-        "model", "family", "language", "population", "round", pl.col("value").alias("alignment"),
+        "model",
+        "family",
+        "language",
+        "population",
+        "round",
+        pl.col("value").alias("alignment"),
         (pl.col("population") == us).alias("us"),
     ).filter(pl.col("alignment").is_not_nan())
 
@@ -95,8 +100,15 @@ def fit_rq2(rows: pl.DataFrame, reference_model: str = UNIFORM) -> OlsFit:
             "ci_low": ci[picked, 0],
             "ci_high": ci[picked, 1],
         },
-        schema={"model": pl.Utf8, "language": pl.Utf8, "coef": pl.Float64, "se": pl.Float64, "p": pl.Float64,
-                "ci_low": pl.Float64, "ci_high": pl.Float64},
+        schema={
+            "model": pl.Utf8,
+            "language": pl.Utf8,
+            "coef": pl.Float64,
+            "se": pl.Float64,
+            "p": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+        },
     ).sort("language", "model")
     return OlsFit(us_bias, all_terms, float(result.rsquared), int(result.nobs), str(result.summary()))
 

@@ -126,7 +126,12 @@ def print_beside(result: AnalysisResult, console: Any) -> None:
     """Clean consistency beside the released one, human beside model consistency, US gap, stability."""
     real = ~pl.col("model").str.starts_with("Baseline_")
     released = result.consistency.filter(real).group_by("language").agg(pl.col("mean").mean().alias("released"))
-    clean = result.extra_tables["consistency_clean"].filter(real).group_by("language").agg(pl.col("mean").mean().alias("clean"))
+    clean = (
+        result.extra_tables["consistency_clean"]
+        .filter(real)
+        .group_by("language")
+        .agg(pl.col("mean").mean().alias("clean"))
+    )
     both = released.join(clean, on="language").sort("language")
     console.print(
         "Model self-consistency per language, mean over models (released definition with copies | plain responses): "
@@ -135,7 +140,9 @@ def print_beside(result: AnalysisResult, console: Any) -> None:
     )
     if result.human_consistency is not None and not result.human_consistency.is_empty():
         human = result.human_consistency["self_consistency"]
-        console.print(f"Human self-consistency (resampled respondents): {human.min():.2f} to {human.max():.2f}", highlight=False)
+        console.print(
+            f"Human self-consistency (resampled respondents): {human.min():.2f} to {human.max():.2f}", highlight=False
+        )
     clean_fit = result.extra_tables["rq1_clean_consistency"].filter(pl.col("term").str.starts_with("consistency"))
     console.print(
         "RQ1 consistency slopes with plain-response consistency: "
@@ -144,13 +151,16 @@ def print_beside(result: AnalysisResult, console: Any) -> None:
     )
     gap = result.us_gap.group_by("language").agg((pl.col("ci_low") > 0).sum().alias("gap"), pl.len().alias("models"))
     if result.rq2 is not None:
-        contrast = result.rq2.us_bias.group_by("language").agg(((pl.col("coef") > 0) & (pl.col("p") < 0.05)).sum().alias("contrast"))
+        contrast = result.rq2.us_bias.group_by("language").agg(
+            ((pl.col("coef") > 0) & (pl.col("p") < 0.05)).sum().alias("contrast")
+        )
         gap = gap.join(contrast, on="language", how="left")
     console.print(
         "US-centric bias per language, models counted (baseline contrast, p < .05 | draw-free US-minus-native gap, "
         "95% interval above 0): "
         + ", ".join(
-            f"{r['language']} {r.get('contrast', '-')} | {r['gap']} of {r['models']}" for r in gap.sort("language").iter_rows(named=True)
+            f"{r['language']} {r.get('contrast', '-')} | {r['gap']} of {r['models']}"
+            for r in gap.sort("language").iter_rows(named=True)
         ),
         highlight=False,
     )

@@ -15,8 +15,22 @@ import polars as pl
 from culturalign.analysis.paper import compare_with_paper
 
 STABILITY_COLUMNS = [
-    "section", "term", "model", "family", "language", "paper_coef", "paper_class",
-    "reruns", "mean", "sd", "min", "max", "share_class_holds", "share_pos", "share_neg", "share_ns",
+    "section",
+    "term",
+    "model",
+    "family",
+    "language",
+    "paper_coef",
+    "paper_class",
+    "reruns",
+    "mean",
+    "sd",
+    "min",
+    "max",
+    "share_class_holds",
+    "share_pos",
+    "share_neg",
+    "share_ns",
 ]
 
 
@@ -36,7 +50,9 @@ def stability_table(
     frames = []
     for index, child in enumerate(seed_sequence.spawn(reruns)):
         run_seed, baseline_seed = child.spawn(2)
-        rows = redraw_released_baselines(responses, np.random.default_rng(baseline_seed)) if fresh_baselines else responses
+        rows = (
+            redraw_released_baselines(responses, np.random.default_rng(baseline_seed)) if fresh_baselines else responses
+        )
         run, _ = run_released(rows, truth, capability, run_seed, levels=("language", "country"))
         frames.append(compare_with_paper(run.rq1, run.rq2).with_columns(pl.lit(index).alias("rerun")))
     return summarise_reruns(pl.concat(frames))
@@ -45,7 +61,9 @@ def stability_table(
 def summarise_reruns(per_run: pl.DataFrame) -> pl.DataFrame:
     """Spread and class shares per term over re-runs (per_run: compare_with_paper rows + rerun)."""
     return (
-        per_run.group_by("section", "term", "model", "family", "language", "paper_coef", "paper_class", maintain_order=True)
+        per_run.group_by(
+            "section", "term", "model", "family", "language", "paper_coef", "paper_class", maintain_order=True
+        )
         .agg(
             pl.len().alias("reruns"),
             pl.col("coef").mean().alias("mean"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,22 +16,32 @@ def _command_line() -> str:
 
 def analyze_command(
     output: Path = typer.Option(..., "--output", "-o", help="folder for the tables, summaries and manifest"),
-    store: Optional[Path] = typer.Option(None, "--store", help="SQLite run store of a wvs run"),
-    run: Optional[str] = typer.Option(None, "--run", help="run id or name in the store (default: the latest)"),
-    responses: Optional[Path] = typer.Option(
-        None, "--responses", help="response table (CSV/Parquet): model_name, model_family, language, "
-        "response_language, question_key, response_pro_score"
+    store: Path | None = typer.Option(None, "--store", help="SQLite run store of a wvs run"),
+    run: str | None = typer.Option(None, "--run", help="run id or name in the store (default: the latest)"),
+    responses: Path | None = typer.Option(
+        None,
+        "--responses",
+        help="response table (CSV/Parquet): model_name, model_family, language, "
+        "response_language, question_key, response_pro_score",
     ),
-    ground_truth: Optional[str] = typer.Option(
+    ground_truth: str | None = typer.Option(
         None, "--ground-truth", help="ground-truth table or folder of released tables (default: the published tables)"
     ),
-    rounds: int = typer.Option(1000, "--rounds", min=1, help="bootstrap rounds for the intervals (regressions use the first 100)"),
-    seed: int = typer.Option(0, "--seed", help="seed of the bootstrap and baseline draws"),
-    capability: Optional[Path] = typer.Option(
-        None, "--capability", help="capability table (model, language, score 0-100) for RQ1; benchmark labels are mapped"
+    rounds: int = typer.Option(
+        1000, "--rounds", min=1, help="bootstrap rounds for the intervals (regressions use the first 100)"
     ),
-    judge_error_rate: Optional[float] = typer.Option(
-        None, "--judge-error-rate", min=0.0, max=0.99, help="judge error e for the attenuation correction (default 0.045)"
+    seed: int = typer.Option(0, "--seed", help="seed of the bootstrap and baseline draws"),
+    capability: Path | None = typer.Option(
+        None,
+        "--capability",
+        help="capability table (model, language, score 0-100) for RQ1; benchmark labels are mapped",
+    ),
+    judge_error_rate: float | None = typer.Option(
+        None,
+        "--judge-error-rate",
+        min=0.0,
+        max=0.99,
+        help="judge error e for the attenuation correction (default 0.045)",
     ),
     consistency: str = typer.Option(
         "clean", "--consistency", help="clean (pairs of distinct responses) or released (the paper's, with copies)"
@@ -66,13 +75,17 @@ def reproduce_multilingual_multicultural(
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap (the baseline draws are the released ones)"),
     reruns: int = typer.Option(0, "--reruns", min=0, help="re-run bootstrap and regressions K times: stability.csv"),
     fresh_baselines: bool = typer.Option(
-        False, "--fresh-baselines", help="draw new random baselines (seeded) instead of the released draws, also per re-run"
+        False,
+        "--fresh-baselines",
+        help="draw new random baselines (seeded) instead of the released draws, also per re-run",
     ),
 ) -> None:
     """Rystrom, Kirk, Hale: 'Multilingual != Multicultural', rebuilt from its released responses."""
     from culturalign.analysis.run_analysis import reproduce
 
-    reproduce(data=data, output=output, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=_command_line())
+    reproduce(
+        data=data, output=output, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=_command_line()
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -35,13 +35,20 @@ def build(
     items: str | None = typer.Option(None, "--items", help="comma-separated item keys (default: every codebook item)"),
     country_column: str = typer.Option("cntry_AN", "--country-column"),
     language_column: str = typer.Option("lnge_iso", "--language-column"),
-    weight_columns: str = typer.Option("gwght,pwght", "--weight-columns", help="multiplied together; '' for unweighted"),
+    weight_columns: str = typer.Option(
+        "gwght,pwght", "--weight-columns", help="multiplied together; '' for unweighted"
+    ),
     by: str = typer.Option(
-        "country,language,global", "--by",
+        "country,language,global",
+        "--by",
         help="population levels, comma-separated; join dimensions with + (country+language); other names are survey columns",
     ),
-    coding: str = typer.Option("explicit", "--coding", help="explicit (codebook's pro answers) or released (the paper's rule)"),
-    consistency_output: Path | None = typer.Option(None, "--consistency-output", help="also write human self-consistency here"),
+    coding: str = typer.Option(
+        "explicit", "--coding", help="explicit (codebook's pro answers) or released (the paper's rule)"
+    ),
+    consistency_output: Path | None = typer.Option(
+        None, "--consistency-output", help="also write human self-consistency here"
+    ),
     seed: int = typer.Option(0, "--seed", help="seed of the self-consistency resampling"),
 ) -> None:
     """Ground truth (VPS per population and item) from your EVS/WVS respondent file."""
@@ -59,16 +66,22 @@ def build(
         seed=seed,
     )
     counts = result.vps.group_by("population_kind").agg(pl.col("population").n_unique().alias("populations"))
-    summary = ", ".join(f"{r['populations']} {r['population_kind']}" for r in counts.sort("population_kind").iter_rows(named=True))
+    summary = ", ".join(
+        f"{r['populations']} {r['population_kind']}" for r in counts.sort("population_kind").iter_rows(named=True)
+    )
     console.print(f"wrote {result.vps.height} rows ({summary}) to {output}")
     if consistency_output is not None:
-        console.print(f"wrote human self-consistency for {result.self_consistency.height} countries to {consistency_output}")
+        console.print(
+            f"wrote human self-consistency for {result.self_consistency.height} countries to {consistency_output}"
+        )
 
 
 @app.command("fetch")
 def fetch(
     force: bool = typer.Option(False, "--force", help="download again even when verified copies are cached"),
-    base_url: str | None = typer.Option(None, "--base-url", help="serve the files from here instead (mirror, test server)"),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="serve the files from here instead (mirror, test server)"
+    ),
 ) -> None:
     """Download the ground-truth tables released with the paper (pinned commit, sha256-checked)."""
     folder = fetch_published(force=force, base_url=base_url)
@@ -77,8 +90,12 @@ def fetch(
 
 @app.command("show")
 def show(
-    ground_truth: Path | None = typer.Option(None, "--ground-truth", help="table or folder (default: the published tables)"),
-    population: str | None = typer.Option(None, "--population", help="show one population's items, e.g. DK, da, global"),
+    ground_truth: Path | None = typer.Option(
+        None, "--ground-truth", help="table or folder (default: the published tables)"
+    ),
+    population: str | None = typer.Option(
+        None, "--population", help="show one population's items, e.g. DK, da, global"
+    ),
     kind: str | None = typer.Option(None, "--kind", help="country, language, global or a filter name"),
 ) -> None:
     """Summarise a ground-truth table, or list one population's VPS per item."""

@@ -16,9 +16,15 @@ console = Console()
 def validate(
     labels: Path = typer.Option(..., "--labels", help="hand labels CSV: line, item, language, interviewee, label"),
     judge: str = typer.Option(..., "--judge", help="an offline candidate (see `judge candidates`) or a model name"),
-    responses: Path = typer.Option(..., "--responses", help="JSONL of responses (topic, response) the labels' lines refer to"),
-    experiment: Path | None = typer.Option(None, "--experiment", help="experiment TOML whose judges/models define MODEL"),
-    output: Path = typer.Option(Path("judge-validation"), "--output", help="folder for the JSON summary and CSV tables"),
+    responses: Path = typer.Option(
+        ..., "--responses", help="JSONL of responses (topic, response) the labels' lines refer to"
+    ),
+    experiment: Path | None = typer.Option(
+        None, "--experiment", help="experiment TOML whose judges/models define MODEL"
+    ),
+    output: Path = typer.Option(
+        Path("judge-validation"), "--output", help="folder for the JSON summary and CSV tables"
+    ),
     rounds: int = typer.Option(1000, "--rounds", min=10, help="bootstrap rounds (responses resampled)"),
     seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
 ) -> None:
@@ -33,7 +39,11 @@ def validate(
     table.add_column("metric")
     table.add_column("estimate", justify="right")
     table.add_column(f"{report.confidence:.0%} interval", justify="right")
-    for name, interval in (("agreement", report.agreement), ("Cohen's kappa", report.kappa), ("VPS MAE", report.vps_mae)):
+    for name, interval in (
+        ("agreement", report.agreement),
+        ("Cohen's kappa", report.kappa),
+        ("VPS MAE", report.vps_mae),
+    ):
         table.add_row(name, _fmt(interval.estimate), f"{_fmt(interval.low)} to {_fmt(interval.high)}")
     console.print(table)
     console.print(

@@ -13,13 +13,12 @@ def register(app: typer.Typer) -> None:
 
 def report_command(
     source: Path = typer.Argument(
-        ..., metavar="RUN_OR_ANALYSIS",
+        ...,
+        metavar="RUN_OR_ANALYSIS",
         help="An analysis folder (holds manifest.json) or a run store (.sqlite).",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for report.html and figures/."),
-    run: str | None = typer.Option(
-        None, "--run", help="Run id or name in the store (default: the latest run)."
-    ),
+    run: str | None = typer.Option(None, "--run", help="Run id or name in the store (default: the latest run)."),
 ) -> None:
     """Write one self-contained HTML report (figures, tables, example responses) and print its path."""
     from culturalign.report.build import build_report

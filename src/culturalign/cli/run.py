@@ -63,8 +63,7 @@ def runs_command(
 ) -> None:
     """List the runs of a store (default: every store in culturalign-runs/), or export one run:
     `culturalign runs export STORE --run ID -o FILE.parquet`."""
-    from culturalign.engine.summary import runs_table
-    from culturalign.engine.summary import export_run, list_runs
+    from culturalign.engine.summary import export_run, list_runs, runs_table
 
     args = list(args or [])
     if args and args[0] == "export":

@@ -11,10 +11,15 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("qc")
 def qc(
-    human: Path = typer.Option(..., "--human", help="CSV: statement_id, dimension, annotator, relevant and/or polarity"),
-    labels: Path = typer.Option(..., "--labels", help="labelled-set file, or an analysis folder holding statement_labels"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write the table here (.csv/.parquet); "
-                                       "ANALYSIS/qc.csv puts it in the report"),
+    human: Path = typer.Option(
+        ..., "--human", help="CSV: statement_id, dimension, annotator, relevant and/or polarity"
+    ),
+    labels: Path = typer.Option(
+        ..., "--labels", help="labelled-set file, or an analysis folder holding statement_labels"
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="write the table here (.csv/.parquet); ANALYSIS/qc.csv puts it in the report"
+    ),
     rounds: int = typer.Option(1000, help="bootstrap rounds for the MAE intervals"),
     seed: int = typer.Option(0, help="seed of the bootstrap"),
 ) -> None:

@@ -21,7 +21,9 @@ _INSTRUMENT_HELP = (
 @app.command("fetch-instrument")
 def fetch_instrument_command(
     instrument: Path | None = typer.Option(None, "--instrument", help=_INSTRUMENT_HELP),
-    url: str | None = typer.Option(None, "--url", help="Download from this address instead (a mirror); the sha256 pin still applies."),
+    url: str | None = typer.Option(
+        None, "--url", help="Download from this address instead (a mirror); the sha256 pin still applies."
+    ),
     force: bool = typer.Option(False, "--force", help="Download again even if a good copy is cached."),
 ) -> None:
     """Download the VSM 2013 wording (pinned, checksummed) into the user cache, after saying whose text it is."""
@@ -40,9 +42,13 @@ def fetch_instrument_command(
 @app.command("fetch-scores")
 def fetch_scores_command(
     scores: Path | None = typer.Option(
-        None, "--scores", help="Check your own table instead: Hofstede's published layout, or a CSV with columns country,pdi,idv,mas,uai,lto,ivr."
+        None,
+        "--scores",
+        help="Check your own table instead: Hofstede's published layout, or a CSV with columns country,pdi,idv,mas,uai,lto,ivr.",
     ),
-    url: str | None = typer.Option(None, "--url", help="Download from this address instead (a mirror); the sha256 pin still applies."),
+    url: str | None = typer.Option(
+        None, "--url", help="Download from this address instead (a mirror); the sha256 pin still applies."
+    ),
     force: bool = typer.Option(False, "--force", help="Download again even if a good copy is cached."),
 ) -> None:
     """Download Hofstede's published six-dimension country scores into the user cache (sha256 checked)."""
@@ -62,7 +68,9 @@ def fetch_scores_command(
 def scores_command(
     scores: str = typer.Option("published", "--scores", help="'published' (the fetched table) or a table path."),
     countries: list[str] = typer.Option([], "--country", help="Country key or name; repeat; default the paper's 20."),
-    no_fallback: bool = typer.Option(False, "--no-fallback", help="Do not fill empty dimensions from the regional row."),
+    no_fallback: bool = typer.Option(
+        False, "--no-fallback", help="Do not fill empty dimensions from the regional row."
+    ),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip (with a warning) countries the table lacks."),
     out: Path | None = typer.Option(None, "--out", help="Also write the table here (.csv or .parquet)."),
 ) -> None:

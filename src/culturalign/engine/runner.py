@@ -21,8 +21,8 @@ from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, M
 from culturalign.models.registry import get_backend
 from culturalign.models.retry import BACKEND
 from culturalign.store.db import CallRecord, RunStore
-from culturalign.store.stats import begin_stage, end_stage
 from culturalign.store.keys import request_key
+from culturalign.store.stats import begin_stage, end_stage
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,15 @@ def estimate(
         spec = request.model
         row = rows.setdefault(
             spec.name,
-            {"model": spec.name, "backend": spec.backend, "requests": 0, "cached": 0, "_in": 0, "_out": 0, "_spec": spec},
+            {
+                "model": spec.name,
+                "backend": spec.backend,
+                "requests": 0,
+                "cached": 0,
+                "_in": 0,
+                "_out": 0,
+                "_spec": spec,
+            },
         )
         row["requests"] += 1
         if key in cached:
@@ -60,7 +68,9 @@ def estimate(
         tokens_out = round(row["_out"] * factor)
         cost = None
         if spec.price_input_per_mtok is not None or spec.price_output_per_mtok is not None:
-            cost = (tokens_in * (spec.price_input_per_mtok or 0.0) + tokens_out * (spec.price_output_per_mtok or 0.0)) / 1e6
+            cost = (
+                tokens_in * (spec.price_input_per_mtok or 0.0) + tokens_out * (spec.price_output_per_mtok or 0.0)
+            ) / 1e6
         records.append(
             {
                 "model": row["model"],
@@ -87,12 +97,30 @@ def estimate(
 
 
 def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
-    table = _table(title, ["model", "backend", "requests", "cached", "calls", "input tokens (est.)", "output tokens (max)", "cost USD (est.)"])
+    table = _table(
+        title,
+        [
+            "model",
+            "backend",
+            "requests",
+            "cached",
+            "calls",
+            "input tokens (est.)",
+            "output tokens (max)",
+            "cost USD (est.)",
+        ],
+    )
     for row in df.iter_rows(named=True):
         cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
         table.add_row(
-            row["model"], row["backend"], _int(row["requests"]), _int(row["cached"]), _int(row["calls"]),
-            _int(row["input_tokens_est"]), _int(row["output_tokens_max"]), cost,
+            row["model"],
+            row["backend"],
+            _int(row["requests"]),
+            _int(row["cached"]),
+            _int(row["calls"]),
+            _int(row["input_tokens_est"]),
+            _int(row["output_tokens_max"]),
+            cost,
         )
     return table
 
@@ -107,14 +135,35 @@ def summary_table(store: RunStore, run_id: str) -> Table:
     df = run_summary(store, run_id)
     table = _table(
         f"Run {run_id}",
-        ["stage", "model", "req", "cached", "asked", "ok", "failed", "failures by reason", "retries",
-         "tok in", "tok out", "time s"],
+        [
+            "stage",
+            "model",
+            "req",
+            "cached",
+            "asked",
+            "ok",
+            "failed",
+            "failures by reason",
+            "retries",
+            "tok in",
+            "tok out",
+            "time s",
+        ],
     )
     for row in df.iter_rows(named=True):
         table.add_row(
-            row["stage"], row["model"], _int(row["requests"]), _int(row["cached"]), _int(row["asked"]),
-            _int(row["answered"]), _int(row["failed"]), row["failed_by_reason"] or "", _int(row["retries"]),
-            _int(row["input_tokens"]), _int(row["output_tokens"]), _secs(row["wall_s"]),
+            row["stage"],
+            row["model"],
+            _int(row["requests"]),
+            _int(row["cached"]),
+            _int(row["asked"]),
+            _int(row["answered"]),
+            _int(row["failed"]),
+            row["failed_by_reason"] or "",
+            _int(row["retries"]),
+            _int(row["input_tokens"]),
+            _int(row["output_tokens"]),
+            _secs(row["wall_s"]),
         )
     return table
 
@@ -140,7 +189,9 @@ def find_stores(path: str | Path | None = None) -> list[Path]:
 def open_existing_store(path: str | Path) -> RunStore:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"run store {path} does not exist; give the store file of a run (see `store` in the experiment)")
+        raise DataError(
+            f"run store {path} does not exist; give the store file of a run (see `store` in the experiment)"
+        )
     return RunStore(path)
 
 
@@ -154,13 +205,39 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
 
 
 def runs_table(df: pl.DataFrame) -> Table:
-    table = _table("Runs", ["store", "run", "name", "probe", "status", "started", "requests", "answered", "failed",
-                            "missing", "tokens in", "tokens out", "time s"])
+    table = _table(
+        "Runs",
+        [
+            "store",
+            "run",
+            "name",
+            "probe",
+            "status",
+            "started",
+            "requests",
+            "answered",
+            "failed",
+            "missing",
+            "tokens in",
+            "tokens out",
+            "time s",
+        ],
+    )
     for row in df.iter_rows(named=True):
         table.add_row(
-            Path(row["store"]).name, row["run_id"], row["name"], row["probe"], row["status"], row["started_at"][:19],
-            _int(row["requests"]), _int(row["answered"]), _int(row["failed"]), _int(row["missing"]),
-            _int(row["input_tokens"]), _int(row["output_tokens"]), _secs(row["duration_s"]),
+            Path(row["store"]).name,
+            row["run_id"],
+            row["name"],
+            row["probe"],
+            row["status"],
+            row["started_at"][:19],
+            _int(row["requests"]),
+            _int(row["answered"]),
+            _int(row["failed"]),
+            _int(row["missing"]),
+            _int(row["input_tokens"]),
+            _int(row["output_tokens"]),
+            _secs(row["duration_s"]),
         )
     return table
 
@@ -190,12 +267,18 @@ def _table(title: str, columns: list[str]) -> Table:
         text = name in _TEXT_COLUMNS
         # Labels may wrap; numbers never do (a wrapped number misreads as two).
         table.add_column(
-            name, justify="left" if text else "right", no_wrap=not text, overflow="fold", min_width=min(len(name), 8) if text else None
+            name,
+            justify="left" if text else "right",
+            no_wrap=not text,
+            overflow="fold",
+            min_width=min(len(name), 8) if text else None,
         )
     return table
 
 
-_TEXT_COLUMNS = frozenset({"stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason"})
+_TEXT_COLUMNS = frozenset(
+    {"stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason"}
+)
 
 
 def _int(value: int | None) -> str:

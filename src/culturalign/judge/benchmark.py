@@ -109,7 +109,9 @@ def validate_judge(
         stem = _safe_stem(judge)
         files.append(write_json(report.as_dict(), output_dir / f"judge-validation-{stem}.json"))
         files.append(write_aligned(aligned, output_dir / f"judge-validation-{stem}-labels.csv"))
-        files.append(write_aligned(confusion_table(report.confusion), output_dir / f"judge-validation-{stem}-confusion.csv"))
+        files.append(
+            write_aligned(confusion_table(report.confusion), output_dir / f"judge-validation-{stem}-confusion.csv")
+        )
     return ValidationOutcome(report=report, aligned=aligned, files=files)
 
 

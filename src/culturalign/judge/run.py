@@ -50,7 +50,9 @@ def prepare(task: StanceTask) -> Prepared:
         return Prepared(task=task, count=0, settled=JudgeVerdict(failure="empty response"))
     totals = parse_totals(text, task.language)
     if totals is None or totals.total == 0:
-        return Prepared(task=task, count=0, settled=JudgeVerdict(failure="no interviewee summaries or totals (refusal?)"))
+        return Prepared(
+            task=task, count=0, settled=JudgeVerdict(failure="no interviewee summaries or totals (refusal?)")
+        )
     labels = labels_from_counts(totals.n_pro, totals.n_con, totals.n_null)
     return Prepared(task=task, count=len(labels), settled=JudgeVerdict(labels=labels), source="totals")
 

@@ -117,7 +117,9 @@ def load_model(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.L
             try:
                 import llama_cpp
             except ImportError:
-                raise BackendError("the llamacpp backend needs llama-cpp-python; pip install llama-cpp-python") from None
+                raise BackendError(
+                    "the llamacpp backend needs llama-cpp-python; pip install llama-cpp-python"
+                ) from None
             disable_extra_buffer_types()
             try:
                 model = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)

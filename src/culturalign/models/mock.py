@@ -36,7 +36,9 @@ class MockBackend(ModelBackend):
         prompt = "\n".join(m.content for m in messages)
         n_in = len(prompt.split())
         if rng.random() < float(options.get("fail_rate", 0.0)):
-            return ModelOutput(error="mock: injected failure", latency_s=time.perf_counter() - started, input_tokens=n_in)
+            return ModelOutput(
+                error="mock: injected failure", latency_s=time.perf_counter() - started, input_tokens=n_in
+            )
         mode = options.get("mode", "auto")
         if mode == "auto":
             mode = "json" if config.json_schema else "list"

@@ -217,7 +217,9 @@ def _choose_transport(choice: str, model_name: str) -> str:
         return "httpx"
     if importlib.util.find_spec("aiohttp") is None:
         if choice == "aiohttp":
-            raise BackendError(f"model {model_name!r}: options.http_client = \"aiohttp\" needs aiohttp; pip install aiohttp")
+            raise BackendError(
+                f'model {model_name!r}: options.http_client = "aiohttp" needs aiohttp; pip install aiohttp'
+            )
         return "httpx"
     return "aiohttp"
 
@@ -273,7 +275,8 @@ def _classify_status(exc: openai.APIStatusError) -> Exception:
         return _Retryable(f"{retry.TIMEOUT}: {_status_reason(exc)}")
     if status >= 500:
         return _Retryable(
-            f"{retry.SERVER_ERROR}: {_status_reason(exc)}", retry.parse_retry_after(exc.response.headers.get("retry-after"))
+            f"{retry.SERVER_ERROR}: {_status_reason(exc)}",
+            retry.parse_retry_after(exc.response.headers.get("retry-after")),
         )
     return _Fatal(f"{retry.REJECTED}: {_status_reason(exc)}")
 

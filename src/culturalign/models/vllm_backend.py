@@ -41,7 +41,7 @@ try:
 except ImportError:
     raise BackendError(
         "the vllm backend needs the vllm package (GPU machines); pip install 'culturalign[vllm]',"
-        " or serve the model with `vllm serve` and use backend = \"openai\""
+        ' or serve the model with `vllm serve` and use backend = "openai"'
     ) from None
 
 _engines: dict[tuple[str, str], Any] = {}

@@ -83,10 +83,17 @@ def analyse_on_the_fly(store: RunStore, run: RunInfo, out_dir: Path) -> Path:
     # The probe's own analysis stage, as `culturalign run` would call it.
     stage = next((s.run for s in get_probe(run.probe).stages if s.name in ("analyze", "analysis")), None)
     if stage is None:
-        raise DataError(f"no analysis found for run {run.run_id} and probe {run.probe!r} cannot analyse on the fly; "
-                        "run `culturalign analyze` first and pass its folder")
-    ctx = RunContext(experiment=parse_experiment(dict(run.config)), store=store, run_id=run.run_id,
-                     output_dir=out_dir, show_progress=False)
+        raise DataError(
+            f"no analysis found for run {run.run_id} and probe {run.probe!r} cannot analyse on the fly; "
+            "run `culturalign analyze` first and pass its folder"
+        )
+    ctx = RunContext(
+        experiment=parse_experiment(dict(run.config)),
+        store=store,
+        run_id=run.run_id,
+        output_dir=out_dir,
+        show_progress=False,
+    )
     stage(ctx)
     analysis = Path(ctx.notes.get("analysis", out_dir / "analysis"))
     if not (analysis / MANIFEST_NAME).is_file():
@@ -102,8 +109,9 @@ def probe_sections(
     try:
         module = importlib.import_module(f"culturalign.probes.{probe}.report_sections")
     except ModuleNotFoundError:
-        raise DataError(f"probe {probe!r} named in {MANIFEST_NAME} has no report sections; "
-                        "check the manifest's probe field") from None
+        raise DataError(
+            f"probe {probe!r} named in {MANIFEST_NAME} has no report sections; check the manifest's probe field"
+        ) from None
     build: Callable[..., list[Section]] = module.report_sections
     accepted = inspect.signature(build).parameters
     extra = {k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id)) if k in accepted}
@@ -139,9 +147,12 @@ def definitions_section(manifest: dict[str, Any]) -> Section | None:
 def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if run is not None:
-        rows += [("Run", f"{run.name} ({run.run_id}), status {run.status}"),
-                 ("Run started", run.started_at), ("Run ended", run.ended_at or "not finished"),
-                 ("culturalign version (run)", run.package_version)]
+        rows += [
+            ("Run", f"{run.name} ({run.run_id}), status {run.status}"),
+            ("Run started", run.started_at),
+            ("Run ended", run.ended_at or "not finished"),
+            ("culturalign version (run)", run.package_version),
+        ]
     shown = set()
     if "created_at" not in manifest:
         rows.append(("Analysed at", analysed_at(manifest, analysis_dir)))
@@ -152,8 +163,10 @@ def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir:
     for key, value in manifest.items():
         if key not in _MANIFEST_LABELS and not isinstance(value, dict | list) and value is not None:
             rows.append((key.replace("_", " "), _plain(value)))
-    rows += [("Analysis folder", str(analysis_dir)),
-             ("Report written", f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC by culturalign {__version__}")]
+    rows += [
+        ("Analysis folder", str(analysis_dir)),
+        ("Report written", f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC by culturalign {__version__}"),
+    ]
     return rows
 
 
@@ -167,9 +180,11 @@ def analysed_at(manifest: dict[str, Any], analysis_dir: Path) -> str:
 
 
 def summary_line(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path) -> str:
-    bits = [f"run {run.name} ({run.status})" if run else "no run store given",
-            f"analysed {analysed_at(manifest, analysis_dir)}",
-            f"culturalign {manifest.get('package_version', __version__)}"]
+    bits = [
+        f"run {run.name} ({run.status})" if run else "no run store given",
+        f"analysed {analysed_at(manifest, analysis_dir)}",
+        f"culturalign {manifest.get('package_version', __version__)}",
+    ]
     return " · ".join(bits)
 
 
@@ -178,9 +193,7 @@ def _plain(value: Any) -> str:
 
 
 # -- entry points --------------------------------------------------------------------------------
-def build_report(
-    source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None
-) -> Path:
+def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None) -> Path:
     """Write `out_dir`/report.html from an analysis folder or a run store; returns its path.
 
     A store argument (or a .sqlite source) adds the run's configuration, times and example

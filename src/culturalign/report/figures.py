@@ -87,18 +87,26 @@ def rq1_coefficients_figure(rq1: pl.DataFrame) -> MplFigure:
                     continue
                 significant = p is not None and p < 0.05
                 ax.errorbar(
-                    coef, y, xerr=interval_error(coef, low, high), fmt="o", color=colours[family],
-                    markerfacecolor=colours[family] if significant else "white", capsize=2, markersize=5,
+                    coef,
+                    y,
+                    xerr=interval_error(coef, low, high),
+                    fmt="o",
+                    color=colours[family],
+                    markerfacecolor=colours[family] if significant else "white",
+                    capsize=2,
+                    markersize=5,
                 )
-                ax.annotate(significance_mark(p), (coef, y), xytext=(0, 4), textcoords="offset points",
-                            ha="center", fontsize=8)
+                ax.annotate(
+                    significance_mark(p), (coef, y), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=8
+                )
             ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
             ax.set_title(language)
             ax.set_yticks(range(len(families)), families)
             ax.set_ylim(-0.6, len(families) - 0.4)
             ax.set_xlabel("capability slope")
-        fig.suptitle("Multilingual capability vs alignment (RQ1): slope with 95% CI; filled and * = p < .05",
-                     fontsize=9)
+        fig.suptitle(
+            "Multilingual capability vs alignment (RQ1): slope with 95% CI; filled and * = p < .05", fontsize=9
+        )
     return fig
 
 
@@ -156,8 +164,15 @@ def ground_truth_correlation_figure(ground_truth: pl.DataFrame, population_kind:
                 for j in range(n):
                     if np.isfinite(corr[i, j]):
                         shade = (corr[i, j] - low) / (1 - low or 1)
-                        ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
-                                color="black" if shade > 0.55 else "white")
+                        ax.text(
+                            j,
+                            i,
+                            f"{corr[i, j]:.2f}",
+                            ha="center",
+                            va="center",
+                            fontsize=6.5,
+                            color="black" if shade > 0.55 else "white",
+                        )
         fig.colorbar(image, ax=ax, shrink=0.8, label="Pearson r of VPS")
         ax.set_title(f"Ground-truth value polarity: correlation between {population_kind} populations")
     return fig
@@ -182,8 +197,15 @@ def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.Dat
             ax.axhspan(low, high, color=BAND_GREY, alpha=0.6, linewidth=0)
             for edge in (low, high):
                 ax.axhline(edge, color=NEUTRAL_GREY, linestyle="--", linewidth=0.9)
-            ax.text(len(languages) - 0.45, high, f"humans: {low:.2f} to {high:.2f} (n={values.len()} populations)",
-                    ha="right", va="bottom", fontsize=7.5, color="#444444")
+            ax.text(
+                len(languages) - 0.45,
+                high,
+                f"humans: {low:.2f} to {high:.2f} (n={values.len()} populations)",
+                ha="right",
+                va="bottom",
+                fontsize=7.5,
+                color="#444444",
+            )
         for k, model in enumerate(models):
             colour, marker = styles[model]
             rows = data.filter(pl.col("model") == model)
@@ -194,8 +216,16 @@ def self_consistency_figure(consistency: pl.DataFrame, human_consistency: pl.Dat
                 mean, low_ci, high_ci = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
                 if not finite(mean):
                     continue
-                ax.errorbar(x - 0.4 + width * (k + 0.5), mean, yerr=interval_error(mean, low_ci, high_ci),
-                            fmt=marker, color=colour, markersize=4.5, capsize=1.5, linewidth=0.9)
+                ax.errorbar(
+                    x - 0.4 + width * (k + 0.5),
+                    mean,
+                    yerr=interval_error(mean, low_ci, high_ci),
+                    fmt=marker,
+                    color=colour,
+                    markersize=4.5,
+                    capsize=1.5,
+                    linewidth=0.9,
+                )
         ax.set_xticks(range(len(languages)), languages)
         ax.set_xlim(-0.5, len(languages) - 0.5)
         ax.set_xlabel("prompt language")
@@ -214,8 +244,9 @@ def adjusted_alignment(
     Columns: model, family, language, score, alignment, adjusted. Where the RQ1 table has no
     consistency coefficient for a language, `adjusted` equals the raw alignment.
     """
-    require_columns(alignment, ["model", "family", "language", "population_kind", "population", "mean"],
-                    "alignment table")
+    require_columns(
+        alignment, ["model", "family", "language", "population_kind", "population", "mean"], "alignment table"
+    )
     require_columns(capability, ["model", "language", "score"], "capability table")
     own = alignment.filter((pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language")))
     cons_terms = rq1.filter(pl.col("term").str.to_lowercase().str.contains("consistency")).select(
@@ -224,12 +255,16 @@ def adjusted_alignment(
     return (
         own.select("model", "family", "language", pl.col("mean").alias("alignment"))
         .join(capability.select("model", "language", "score"), on=["model", "language"], how="inner")
-        .join(consistency.select("model", "language", pl.col("mean").alias("consistency")),
-              on=["model", "language"], how="left")
+        .join(
+            consistency.select("model", "language", pl.col("mean").alias("consistency")),
+            on=["model", "language"],
+            how="left",
+        )
         .join(cons_terms.unique("language"), on="language", how="left")
         .with_columns(
-            (pl.col("alignment") - pl.col("consistency_coef").fill_null(0) * pl.col("consistency").fill_null(0))
-            .alias("adjusted")
+            (pl.col("alignment") - pl.col("consistency_coef").fill_null(0) * pl.col("consistency").fill_null(0)).alias(
+                "adjusted"
+            )
         )
         .select("model", "family", "language", "score", "alignment", "adjusted")
         .drop_nulls(["score", "adjusted"])
@@ -246,8 +281,10 @@ def capability_alignment_figure(
     Each family's line has the RQ1 slope, drawn through the family's mean point; a star in the
     legend marks p < .05.
     """
-    points = nonempty(adjusted_alignment(alignment, consistency, capability, rq1),
-                       "the join of alignment and capability (no model has both)")
+    points = nonempty(
+        adjusted_alignment(alignment, consistency, capability, rq1),
+        "the join of alignment and capability (no model has both)",
+    )
     slopes = capability_terms(rq1)
     families = families_of(points)
     styles = model_styles(families)
@@ -271,16 +308,23 @@ def capability_alignment_figure(
                 x0, y0 = float(members["score"].mean()), float(members["adjusted"].mean())
                 xs = np.array([float(members["score"].min()), float(members["score"].max())])
                 mark = significance_mark(slope_row["p"][0])
-                ax.plot(xs, y0 + slope * (xs - x0), color=colours[family], linewidth=1.2,
-                        linestyle="-" if mark else ":", label=f"{family}{mark}")
+                ax.plot(
+                    xs,
+                    y0 + slope * (xs - x0),
+                    color=colours[family],
+                    linewidth=1.2,
+                    linestyle="-" if mark else ":",
+                    label=f"{family}{mark}",
+                )
             ax.set_title(language)
             ax.set_xlabel("capability score")
             if ax is axes[0]:
                 ax.set_ylabel("alignment adjusted\nfor self-consistency")
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(loc="best", fontsize=7, handlelength=1.5)
-        fig.suptitle("Capability vs adjusted alignment; lines: RQ1 slope per family (solid and * = p < .05)",
-                     fontsize=9)
+        fig.suptitle(
+            "Capability vs adjusted alignment; lines: RQ1 slope per family (solid and * = p < .05)", fontsize=9
+        )
         model_legend(fig, ordered_models(families), styles)
     return fig
 
@@ -309,15 +353,27 @@ def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | No
                 se = se if finite(se) else 0.0
                 colour, marker = styles[model]
                 significant = p is not None and p < 0.05
-                ax.errorbar(coef, y, xerr=se, fmt=marker, color=colour, capsize=2, markersize=4.5,
-                            markerfacecolor=colour if significant else "white")
-                ax.annotate(significance_mark(p), (coef + se, y), xytext=(2, -3), textcoords="offset points",
-                            fontsize=7)
+                ax.errorbar(
+                    coef,
+                    y,
+                    xerr=se,
+                    fmt=marker,
+                    color=colour,
+                    capsize=2,
+                    markersize=4.5,
+                    markerfacecolor=colour if significant else "white",
+                )
+                ax.annotate(
+                    significance_mark(p), (coef + se, y), xytext=(2, -3), textcoords="offset points", fontsize=7
+                )
             ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
             ax.set_title(language)
             ax.set_yticks(range(len(models)), models)
             ax.set_ylim(len(models) - 0.5, -0.5)
             ax.set_xlabel("US-bias coefficient")
-        fig.suptitle("US-centric bias (RQ2): > 0 = closer to the US than to local populations; "
-                     "bars = 1 SE; filled and * = p < .05", fontsize=9)
+        fig.suptitle(
+            "US-centric bias (RQ2): > 0 = closer to the US than to local populations; "
+            "bars = 1 SE; filled and * = p < .05",
+            fontsize=9,
+        )
     return fig

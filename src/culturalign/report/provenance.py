@@ -82,8 +82,10 @@ def judge_summary(validation: Any, error_rate: float | None = None) -> tuple[str
         note = f"; assumed error rate {error_rate:.3f}" if isinstance(error_rate, int | float) else ""
         return (
             f"not validated{note}",
-            ["The judge that labelled these responses was not validated against hand labels: "
-             "treat every alignment number as unverified until `culturalign judge validate` has measured it."],
+            [
+                "The judge that labelled these responses was not validated against hand labels: "
+                "treat every alignment number as unverified until `culturalign judge validate` has measured it."
+            ],
         )
     texts, warnings = [], []
     for entry in entries:
@@ -98,8 +100,11 @@ def _one_judge(validation: Mapping[str, Any]) -> tuple[str, list[str]]:
     if validation.get("validated") is False:
         text = f"{name}: not validated" if name else "not validated"
         own = validation.get("warning")
-        return text, [str(own) if own else f"The judge {name or ''} was not validated against hand labels: "
-                      "its scores cannot be interpreted."]
+        return text, [
+            str(own)
+            if own
+            else f"The judge {name or ''} was not validated against hand labels: its scores cannot be interpreted."
+        ]
     agreement = _first(validation, "agreement", "accuracy")
     kappa = _first(validation, "cohen_kappa", "kappa")
     n = _first(validation, "n_summaries", "n", "n_labels")

@@ -30,15 +30,22 @@ from culturalign.tables import require_columns
 
 def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFigure:
     """Alignment of each model with each population for one prompt language, 95% bootstrap CIs."""
-    require_columns(alignment, ["model", "family", "language", "population_kind", "population", "mean",
-                                "ci_low", "ci_high"], "alignment table")
-    data = nonempty(with_values(alignment.filter(pl.col("language") == language), "mean"),
-                     f"the alignment rows for language {language}")
+    require_columns(
+        alignment,
+        ["model", "family", "language", "population_kind", "population", "mean", "ci_low", "ci_high"],
+        "alignment table",
+    )
+    data = nonempty(
+        with_values(alignment.filter(pl.col("language") == language), "mean"),
+        f"the alignment rows for language {language}",
+    )
     kind_order = {"language": 0, "global": 2}
     populations = (
-        data.select("population_kind", "population").unique()
-        .with_columns(pl.col("population_kind").replace_strict(kind_order, default=1, return_dtype=pl.Int64)
-                      .alias("_order"))
+        data.select("population_kind", "population")
+        .unique()
+        .with_columns(
+            pl.col("population_kind").replace_strict(kind_order, default=1, return_dtype=pl.Int64).alias("_order")
+        )
         .sort("_order", "population")
     )
     labels = [population_label(k, p) for k, p in populations.select("population_kind", "population").iter_rows()]
@@ -59,8 +66,16 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
                 mean, low, high = row["mean"][0], row["ci_low"][0], row["ci_high"][0]
                 if not finite(mean):
                     continue
-                ax.errorbar(mean, y - 0.4 + step * (k + 0.5), xerr=interval_error(mean, low, high), fmt=marker,
-                            color=colour, markersize=3.5, capsize=1.2, linewidth=0.8)
+                ax.errorbar(
+                    mean,
+                    y - 0.4 + step * (k + 0.5),
+                    xerr=interval_error(mean, low, high),
+                    fmt=marker,
+                    color=colour,
+                    markersize=3.5,
+                    capsize=1.2,
+                    linewidth=0.8,
+                )
         for y in range(0, len(labels), 2):  # banded rows: the eye keeps a population's points together
             ax.axhspan(y - 0.5, y + 0.5, color="#F3F3F3", linewidth=0, zorder=0)
         ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
@@ -71,7 +86,6 @@ def population_alignment_figure(alignment: pl.DataFrame, language: str) -> MplFi
         ax.set_title(f"Prompt language {language}: alignment with each population")
         model_legend(fig, models, styles)
     return fig
-
 
 
 def us_gap_figure(us_gap: pl.DataFrame) -> MplFigure:
@@ -96,13 +110,19 @@ def us_gap_figure(us_gap: pl.DataFrame) -> MplFigure:
                     continue
                 mean = row["mean"][0]
                 colour, marker = styles[model]
-                ax.errorbar(mean, y, xerr=interval_error(mean, row["ci_low"][0], row["ci_high"][0]), fmt=marker,
-                            color=colour, capsize=2, markersize=4.5)
+                ax.errorbar(
+                    mean,
+                    y,
+                    xerr=interval_error(mean, row["ci_low"][0], row["ci_high"][0]),
+                    fmt=marker,
+                    color=colour,
+                    capsize=2,
+                    markersize=4.5,
+                )
             ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
             ax.set_title(language)
             ax.set_yticks(range(len(models)), models)
             ax.set_ylim(len(models) - 0.5, -0.5)
         fig.supxlabel("alignment with the US minus with the local populations (Spearman)", fontsize=9)
-        fig.suptitle("Alignment with the US minus with local populations (> 0: closer to the US), 95% CI",
-                     fontsize=9)
+        fig.suptitle("Alignment with the US minus with local populations (> 0: closer to the US), 95% CI", fontsize=9)
     return fig

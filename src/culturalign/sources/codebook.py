@@ -32,7 +32,7 @@ class Scale(BaseModel):
     high_label: str | None = Field(default=None, description="meaning of the answer `max`")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Scale":
+    def _ordered(self) -> Scale:
         if self.min < 1 or self.max <= self.min:
             raise ValueError(f"needs 1 <= min < max, got {self.min}-{self.max}")
         return self
@@ -73,7 +73,7 @@ class Item(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Item":
+    def _consistent(self) -> Item:
         outside = [a for a in self.pro_answers if not self.scale.min <= a <= self.scale.max]
         if outside:
             raise ValueError(f"pro_answers: {outside} lie outside the scale {self.scale.min}-{self.scale.max}")
@@ -111,7 +111,12 @@ class Item(BaseModel):
         return self.texts(lang).con
 
     def is_missing(self, answer: float | int | None) -> bool:
-        return answer is None or answer != answer or answer <= self.missing_at_or_below or int(answer) in self.missing_codes
+        return (
+            answer is None
+            or answer != answer
+            or answer <= self.missing_at_or_below
+            or int(answer) in self.missing_codes
+        )
 
     def pro_answers_for(self, coding: Coding = "explicit", scale_max: int | None = None) -> frozenset[int]:
         """The answers counted as pro. `released` needs the scale maximum (read from the data;
@@ -127,7 +132,9 @@ class Item(BaseModel):
             pro = set(answers) - pro
         return frozenset(pro)
 
-    def is_pro(self, answer: float | int | None, coding: Coding = "explicit", scale_max: int | None = None) -> bool | None:
+    def is_pro(
+        self, answer: float | int | None, coding: Coding = "explicit", scale_max: int | None = None
+    ) -> bool | None:
         """True for a pro answer, False for a con answer, None for a missing one."""
         if self.is_missing(answer):
             return None

@@ -58,7 +58,9 @@ def as_tidy(df: pl.DataFrame) -> pl.DataFrame:
     """Cast to the tidy schema and column order; item keys lower-case."""
     missing = [c for c in ("population_kind", "population", "item", "vps") if c not in df.columns]
     if missing:
-        raise DataError(f"ground-truth table misses the column(s) {', '.join(missing)}; expected {', '.join(GT_COLUMNS)}")
+        raise DataError(
+            f"ground-truth table misses the column(s) {', '.join(missing)}; expected {', '.join(GT_COLUMNS)}"
+        )
     for optional in ("n_respondents", "weight_sum"):
         if optional not in df.columns:
             df = df.with_columns(pl.lit(None).alias(optional))
@@ -156,7 +158,9 @@ def load_ground_truth(path: str | Path | None = None) -> pl.DataFrame:
     elif path.is_file():
         df = _read_tidy_or_released(path)
     else:
-        raise DataError(f"ground truth not found: {path}; pass a table file, a folder of released tables, or nothing to use the published tables")
+        raise DataError(
+            f"ground truth not found: {path}; pass a table file, a folder of released tables, or nothing to use the published tables"
+        )
     return _check_unique(df, str(path))
 
 
@@ -175,7 +179,9 @@ def load_human_consistency(path_or_dir: str | Path | None = None) -> pl.DataFram
     df = _lower_columns(tables.read_table(path))
     population = _first_present(df.columns, ("population", *_COUNTRY_ALIASES))
     if population is None or "self_consistency" not in df.columns:
-        raise DataError(f"{path.name} is not a self-consistency table: it needs a population (or cntry_AN) and a self_consistency column")
+        raise DataError(
+            f"{path.name} is not a self-consistency table: it needs a population (or cntry_AN) and a self_consistency column"
+        )
     df = df.rename({population: "population"}) if population != "population" else df
     extras = [c for c in df.columns if c not in ("population", "self_consistency", "population_kind")]
     return df.select(

@@ -62,7 +62,9 @@ def _number(cell: str, where: str) -> float | None:
     try:
         return float(cell.replace(",", "."))
     except ValueError:
-        raise DataError(f"{where}: {cell!r} is not a score; use a number, or leave the cell empty (or #NULL!) when missing") from None
+        raise DataError(
+            f"{where}: {cell!r} is not a score; use a number, or leave the cell empty (or #NULL!) when missing"
+        ) from None
 
 
 def read_scores(path: str | Path) -> pl.DataFrame:
@@ -157,7 +159,7 @@ def ground_truth(
                 if warn:
                     warn(f"{problem}; skipped")
                 continue
-            raise DataError(f"{problem}; use a table that has it, or set missing_ground_truth = \"skip\"")
+            raise DataError(f'{problem}; use a table that has it, or set missing_ground_truth = "skip"')
         out += [{"country": c.key, "dimension": d, "value": values[d][0], "source": values[d][1]} for d in DIMENSIONS]
     return pl.DataFrame(
         out, schema={"country": pl.Utf8, "dimension": pl.Utf8, "value": pl.Float64, "source": pl.Utf8}, orient="row"
@@ -169,6 +171,8 @@ def load_scores(scores: str | None) -> pl.DataFrame:
     if scores in (None, "", "published"):
         path = fetched_scores_path()
         if not path.is_file():
-            raise DataError("Hofstede's country scores are not available: run `culturalign vsm fetch-scores` once, or set scores = \"FILE.csv\"")
+            raise DataError(
+                'Hofstede\'s country scores are not available: run `culturalign vsm fetch-scores` once, or set scores = "FILE.csv"'
+            )
         return read_scores(path)
     return read_scores(scores)

@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 
 from culturalign.errors import DataError, UserError
-from culturalign.sources.codebook import Codebook, Coding, CODINGS, Item
-from culturalign.sources.groundtruth import GT_SCHEMA, GLOBAL_POPULATION, GroundTruth, as_tidy
+from culturalign.sources.codebook import CODINGS, Codebook, Coding, Item
+from culturalign.sources.groundtruth import GLOBAL_POPULATION, GT_SCHEMA, GroundTruth, as_tidy
 
 SURVEY_SUFFIXES = (".csv", ".sav", ".zsav", ".dta")
 DEFAULT_LEVELS: tuple[tuple[str, ...], ...] = (("country",), ("language",), ())
@@ -40,7 +40,9 @@ def parse_levels(spec: str) -> list[tuple[str, ...]]:
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
-        levels.append(() if part.lower() == GLOBAL_POPULATION else tuple(d.strip() for d in part.split("+") if d.strip()))
+        levels.append(
+            () if part.lower() == GLOBAL_POPULATION else tuple(d.strip() for d in part.split("+") if d.strip())
+        )
     if not levels:
         raise UserError(f"no population level in {spec!r}; use e.g. country,language,global or country+language")
     return levels
@@ -72,7 +74,9 @@ def survey_header(path: Path) -> list[str]:
         return list(meta.column_names)
     except Exception as exc:  # readers raise many types for a file that is not what it claims
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise DataError(f"{path.name} is not a readable survey file ({first}); give a CSV, SPSS .sav or Stata .dta file") from None
+        raise DataError(
+            f"{path.name} is not a readable survey file ({first}); give a CSV, SPSS .sav or Stata .dta file"
+        ) from None
 
 
 def _resolve_columns(header: list[str], wanted: list[str], path: Path) -> dict[str, str]:
@@ -120,7 +124,9 @@ def _weight_expr(df: pl.DataFrame, weights: Sequence[str], path_name: str) -> pl
         values = df[col].cast(pl.Float64)
         bad = values.is_null().sum() + values.is_nan().sum()
         if bad:
-            raise DataError(f"weight column {col} in {path_name} has {bad} missing or NaN value(s); every respondent needs a weight")
+            raise DataError(
+                f"weight column {col} in {path_name} has {bad} missing or NaN value(s); every respondent needs a weight"
+            )
         if (values < 0).any():
             raise DataError(f"weight column {col} in {path_name} has negative values; weights must be >= 0")
     product = pl.lit(1.0)
@@ -153,7 +159,9 @@ def _indicator_frame(df: pl.DataFrame, items: list[Item], coding: Coding) -> pl.
     exprs: list[pl.Expr] = []
     for item in items:
         if not df.schema[item.key].is_numeric():
-            raise DataError(f"item column {item.survey_column} holds text, not numeric answer codes; check the survey file")
+            raise DataError(
+                f"item column {item.survey_column} holds text, not numeric answer codes; check the survey file"
+            )
         valid, pro = _answer_sets(df, item, coding)
         answer = pl.col(item.key).cast(pl.Float64)
         answered = answer.is_in([float(a) for a in valid]).fill_null(False)
@@ -266,7 +274,9 @@ def _pairwise_spearman(matrix: np.ndarray) -> np.ndarray:
     return corr[upper]
 
 
-def _resampled_vps(group: pl.DataFrame, items: list[Item], rng: np.random.Generator, size: int, repeats: int) -> np.ndarray:
+def _resampled_vps(
+    group: pl.DataFrame, items: list[Item], rng: np.random.Generator, size: int, repeats: int
+) -> np.ndarray:
     """(repeats x items) VPS of `size` respondents drawn among those who answered each item;
     an item answered by `size` or fewer takes them all; an item nobody answered is left out."""
     weights, pro_weights, pools = [], [], []
@@ -326,9 +336,15 @@ def human_self_consistency(
             }
         )
     schema = {
-        "population_kind": pl.String, "population": pl.String, "self_consistency": pl.Float64,
-        "sd_over_pairs": pl.Float64, "n_pairs": pl.Int64, "n_items": pl.Int64,
-        "sample_size": pl.Int64, "repeats": pl.Int64, "seed": pl.Int64,
+        "population_kind": pl.String,
+        "population": pl.String,
+        "self_consistency": pl.Float64,
+        "sd_over_pairs": pl.Float64,
+        "n_pairs": pl.Int64,
+        "n_items": pl.Int64,
+        "sample_size": pl.Int64,
+        "repeats": pl.Int64,
+        "seed": pl.Int64,
     }
     return pl.DataFrame(rows, schema=schema)
 

@@ -276,7 +276,17 @@ class RunStore:
         ).fetchall()
         return pl.DataFrame(
             rows,
-            schema=["stage", "model", "calls", "answered", "failed", "input_tokens", "output_tokens", "latency_s", "retries"],
+            schema=[
+                "stage",
+                "model",
+                "calls",
+                "answered",
+                "failed",
+                "input_tokens",
+                "output_tokens",
+                "latency_s",
+                "retries",
+            ],
             orient="row",
         )
 

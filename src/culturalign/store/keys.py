@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
 
 
-def request_key(
-    model: ModelSpec, messages: Sequence[ChatMessage], params: GenerateConfig, sample_index: int
-) -> str:
+def request_key(model: ModelSpec, messages: Sequence[ChatMessage], params: GenerateConfig, sample_index: int) -> str:
     """sha256 over model identity, parameters, messages and sample index (language and persona
     live in the messages). Labels, limits and prices are left out: they never change a reply."""
     payload = {

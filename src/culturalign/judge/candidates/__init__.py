@@ -70,5 +70,7 @@ def known_candidates() -> list[str]:
 def get_candidate(name: str) -> Candidate:
     factory = CANDIDATES.get(name)
     if factory is None:
-        raise UserError(f"unknown judge candidate {name!r}; use one of {', '.join(CANDIDATES)} or a model from --experiment")
+        raise UserError(
+            f"unknown judge candidate {name!r}; use one of {', '.join(CANDIDATES)} or a model from --experiment"
+        )
     return factory()

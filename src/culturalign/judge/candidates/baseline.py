@@ -14,6 +14,8 @@ class ConstantJudge:
 
     def judge_tasks(self, tasks: Sequence[StanceTask]) -> list[JudgeVerdict]:
         return [
-            JudgeVerdict(labels=(self.label,) * len(t.summaries)) if t.summaries else JudgeVerdict(failure="no summaries")
+            JudgeVerdict(labels=(self.label,) * len(t.summaries))
+            if t.summaries
+            else JudgeVerdict(failure="no summaries")
             for t in tasks
         ]

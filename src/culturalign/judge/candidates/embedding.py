@@ -39,7 +39,9 @@ class EmbeddingJudge:
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError:
-                raise BackendError("the MiniLM judge needs sentence-transformers; pip install sentence-transformers") from None
+                raise BackendError(
+                    "the MiniLM judge needs sentence-transformers; pip install sentence-transformers"
+                ) from None
             self._model = SentenceTransformer(str(minilm_path()), device="cpu")
         return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32))
 

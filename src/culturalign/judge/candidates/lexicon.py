@@ -66,9 +66,11 @@ def _cue_sign(words: list[str], i: int, lexicon: _Lexicon) -> int:
             if len(stem) == 1:
                 if words[i].startswith(stem[0]):
                     return sign
-            elif tuple(words[i : i + len(stem) - 1]) == stem[:-1] and i + len(stem) - 1 < len(words) and words[
-                i + len(stem) - 1
-            ].startswith(stem[-1]):
+            elif (
+                tuple(words[i : i + len(stem) - 1]) == stem[:-1]
+                and i + len(stem) - 1 < len(words)
+                and words[i + len(stem) - 1].startswith(stem[-1])
+            ):
                 return sign
     return 0
 

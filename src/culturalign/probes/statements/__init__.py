@@ -34,7 +34,9 @@ def plan(experiment: Experiment) -> list[Request]:
     the relevance votes and are not counted."""
     frames = experiment_frames(experiment)
     statements = experiment_statements(experiment)
-    requests = [] if labels_file(experiment) is not None else labelling_requests(experiment, statements, frames, "relevance")
+    requests = (
+        [] if labels_file(experiment) is not None else labelling_requests(experiment, statements, frames, "relevance")
+    )
     requests += evaluation_requests(experiment, statements, frames)
     return requests[: experiment.config.limit] if experiment.config.limit else requests
 

@@ -42,21 +42,23 @@ if TYPE_CHECKING:
 ANALYSIS_DIR = "analysis"
 DEFINITIONS = {
     "polarity": "where agreeing with a statement places a person on a dimension: -2, -1, +1, +2 (high end of "
-                "Hofstede's score = +); the label is the median over judges x labelling languages",
+    "Hofstede's score = +); the label is the median over judges x labelling languages",
     "relevant": "at least the configured share of all judge x language votes said the statement bears on the dimension",
     "stance": "the most frequent readable agree/disagree over the evaluation runs; ties and unreadable answers are failures",
     "score": "polarity x (+1 agree, -1 disagree), per model, prompt language, statement and dimension",
     "profile mean": "mean score over the dimension's scored statements, in [-2, 2]; 95% percentile bootstrap "
-                    "interval over statements; n_statements is the number averaged",
+    "interval over statements; n_statements is the number averaged",
     "0-100": "range scaling maps [-2, 2] linearly onto [0, 100]; observed scaling is min-max over the profiles shown",
     "group view": "per statement, the median score of each group's models; only statements where the groups' "
-                  "medians differ enter the group mean",
+    "medians differ enter the group mean",
     "language effect": "paired bootstrap test (centred differences) of the mean score difference between two prompt "
-                       "languages on the statements scored in both; p < alpha is significant",
+    "languages on the statements scored in both; p < alpha is significant",
 }
 
 
-def country_scores(scores_setting: str | None, countries: list[str], source_dir: Path | None) -> tuple[pl.DataFrame, str]:
+def country_scores(
+    scores_setting: str | None, countries: list[str], source_dir: Path | None
+) -> tuple[pl.DataFrame, str]:
     """Hofstede country scores (country, dimension, value) and a note on where they came from.
 
     The default ('published') is optional: when it was never fetched the comparison is left
@@ -87,13 +89,25 @@ def country_scores(scores_setting: str | None, countries: list[str], source_dir:
 def hofstede_beside(profiles: pl.DataFrame, countries: pl.DataFrame) -> pl.DataFrame:
     """Model profiles on 0-100 and country scores in one long table (kind, name, language, dimension, value...)."""
     models = profiles.select(
-        pl.lit("model").alias("kind"), pl.col("model").alias("name"), "language", "dimension",
-        pl.col("mean_100").alias("value"), pl.col("ci_low_100").alias("ci_low"), pl.col("ci_high_100").alias("ci_high"),
-        pl.col("n_statements"))
+        pl.lit("model").alias("kind"),
+        pl.col("model").alias("name"),
+        "language",
+        "dimension",
+        pl.col("mean_100").alias("value"),
+        pl.col("ci_low_100").alias("ci_low"),
+        pl.col("ci_high_100").alias("ci_high"),
+        pl.col("n_statements"),
+    )
     people = countries.select(
-        pl.lit("country").alias("kind"), pl.col("country").alias("name"), pl.lit(None, pl.Utf8).alias("language"),
-        "dimension", "value", pl.lit(None, pl.Float64).alias("ci_low"), pl.lit(None, pl.Float64).alias("ci_high"),
-        pl.lit(None, pl.Int64).alias("n_statements"))
+        pl.lit("country").alias("kind"),
+        pl.col("country").alias("name"),
+        pl.lit(None, pl.Utf8).alias("language"),
+        "dimension",
+        "value",
+        pl.lit(None, pl.Float64).alias("ci_low"),
+        pl.lit(None, pl.Float64).alias("ci_high"),
+        pl.lit(None, pl.Int64).alias("n_statements"),
+    )
     return pl.concat([models, people], how="vertical_relaxed")
 
 
@@ -107,13 +121,17 @@ def stored_stances(ctx: RunContext) -> pl.DataFrame:
 
 def failure_summary(stances: pl.DataFrame) -> pl.DataFrame:
     """Per model and language: statements asked, stances read, and failures by reason."""
-    return stances.group_by("model", "language").agg(
-        pl.len().alias("statements"),
-        pl.col("stance").is_not_null().sum().alias("stances"),
-        pl.col("n_failed").sum().alias("unreadable_runs"),
-        (pl.col("failure") == "tie between answers").sum().alias("ties"),
-        (pl.col("failure") == "no readable answer").sum().alias("no_readable_answer"),
-    ).sort("model", "language")
+    return (
+        stances.group_by("model", "language")
+        .agg(
+            pl.len().alias("statements"),
+            pl.col("stance").is_not_null().sum().alias("stances"),
+            pl.col("n_failed").sum().alias("unreadable_runs"),
+            (pl.col("failure") == "tie between answers").sum().alias("ties"),
+            (pl.col("failure") == "no readable answer").sum().alias("no_readable_answer"),
+        )
+        .sort("model", "language")
+    )
 
 
 def analyze(ctx: RunContext) -> Path:
@@ -130,14 +148,27 @@ def analyze(ctx: RunContext) -> Path:
     groups = group_view(scores, settings.group_by, settings.bootstrap_rounds, seed + 1, scaling=settings.scaling)
     if settings.native_languages:
         native = native_scores(scores, settings.group_by, settings.native_languages)
-        groups = pl.concat([groups, group_view(native, settings.group_by, settings.bootstrap_rounds, seed + 3,
-                                               scaling=settings.scaling)], how="diagonal_relaxed")
+        groups = pl.concat(
+            [
+                groups,
+                group_view(native, settings.group_by, settings.bootstrap_rounds, seed + 3, scaling=settings.scaling),
+            ],
+            how="diagonal_relaxed",
+        )
     effects = language_effect(scores, settings.bootstrap_rounds, seed + 2, settings.alpha)
-    countries, country_note = country_scores(settings.scores, settings.countries,
-                                             experiment.source.parent if experiment.source else None)
-    tables = {"stances": stances, "scores": scores, "profiles": profiles, "groups": groups,
-              "language_effect": effects, "table3": table3_layout(profiles, effects),
-              "hofstede": hofstede_beside(profiles, countries), "failures": failure_summary(stances)}
+    countries, country_note = country_scores(
+        settings.scores, settings.countries, experiment.source.parent if experiment.source else None
+    )
+    tables = {
+        "stances": stances,
+        "scores": scores,
+        "profiles": profiles,
+        "groups": groups,
+        "language_effect": effects,
+        "table3": table3_layout(profiles, effects),
+        "hofstede": hofstede_beside(profiles, countries),
+        "failures": failure_summary(stances),
+    }
     if settings.labels is not None:
         tables["statement_labels"] = labels
     for stem, table in tables.items():

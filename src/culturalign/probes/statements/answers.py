@@ -27,6 +27,8 @@ POLARITY_SCHEMA = {
     "properties": {"polarity": {"enum": list(POLARITIES)}},
     "required": ["polarity"],
 }
+
+
 # Field names sort alphabetically in the order the model should write them (arguments before
 # the verdict): the llama.cpp backend builds its grammar from the schema with sorted keys.
 def evaluation_schema(argument_chars: int = 400) -> dict:

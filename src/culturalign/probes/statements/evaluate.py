@@ -35,8 +35,18 @@ if TYPE_CHECKING:
 
 EVALUATE_STAGE = "evaluate"
 STANCE_KEYS = ["model", "language", "statement_id"]
-STANCE_SCHEMA = {"model": pl.Utf8, "language": pl.Utf8, "statement_id": pl.Utf8, "origin": pl.Utf8, "family": pl.Utf8,
-                 "stance": pl.Utf8, "n_agree": pl.Int64, "n_disagree": pl.Int64, "n_failed": pl.Int64, "failure": pl.Utf8}
+STANCE_SCHEMA = {
+    "model": pl.Utf8,
+    "language": pl.Utf8,
+    "statement_id": pl.Utf8,
+    "origin": pl.Utf8,
+    "family": pl.Utf8,
+    "stance": pl.Utf8,
+    "n_agree": pl.Int64,
+    "n_disagree": pl.Int64,
+    "n_failed": pl.Int64,
+    "failure": pl.Utf8,
+}
 
 
 def current_labels(experiment: Experiment, store: RunStore, run_id: str) -> pl.DataFrame:
@@ -57,10 +67,24 @@ def evaluation_requests(experiment: Experiment, statements: pl.DataFrame, frames
             prompt = frames.render("evaluation", language, statement_text(row, language))
             for model in experiment.config.models:
                 for sample in range(settings.evaluation_samples):
-                    meta = {"task": "evaluation", "statement_id": row["statement_id"], "model": model.name,
-                            "origin": model.origin, "family": model.family, "language": language, "sample": sample}
-                    requests.append(Request(model, (ChatMessage(role="user", content=prompt),),
-                                            stage_params(settings.evaluation, model, schema, sample), sample, meta))
+                    meta = {
+                        "task": "evaluation",
+                        "statement_id": row["statement_id"],
+                        "model": model.name,
+                        "origin": model.origin,
+                        "family": model.family,
+                        "language": language,
+                        "sample": sample,
+                    }
+                    requests.append(
+                        Request(
+                            model,
+                            (ChatMessage(role="user", content=prompt),),
+                            stage_params(settings.evaluation, model, schema, sample),
+                            sample,
+                            meta,
+                        )
+                    )
     return requests
 
 
@@ -73,9 +97,19 @@ def read_stances(store: RunStore, run_id: str, frames: Frames) -> pl.DataFrame:
             stance, failure = None, f"call failed: {row.get('error') or 'not asked'}"
         else:
             stance, failure = read_stance(row["response"], frames.keywords.get(row["language"], {}))
-        rows.append({k: row[k] for k in (*STANCE_KEYS, "origin", "family", "sample")} | {"stance": stance, "failure": failure})
-    schema = {"model": pl.Utf8, "language": pl.Utf8, "statement_id": pl.Utf8, "origin": pl.Utf8, "family": pl.Utf8,
-              "sample": pl.Int64, "stance": pl.Utf8, "failure": pl.Utf8}
+        rows.append(
+            {k: row[k] for k in (*STANCE_KEYS, "origin", "family", "sample")} | {"stance": stance, "failure": failure}
+        )
+    schema = {
+        "model": pl.Utf8,
+        "language": pl.Utf8,
+        "statement_id": pl.Utf8,
+        "origin": pl.Utf8,
+        "family": pl.Utf8,
+        "sample": pl.Int64,
+        "stance": pl.Utf8,
+        "failure": pl.Utf8,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -85,9 +119,18 @@ def decide_stances(runs: pl.DataFrame) -> pl.DataFrame:
     for key, group in runs.group_by(STANCE_KEYS, maintain_order=True):
         stances = group["stance"].to_list()
         stance, failure = most_frequent(stances)
-        rows.append({**dict(zip(STANCE_KEYS, key, strict=True)), "origin": group["origin"][0], "family": group["family"][0],
-                     "stance": stance, "n_agree": stances.count("agree"), "n_disagree": stances.count("disagree"),
-                     "n_failed": stances.count(None), "failure": failure})
+        rows.append(
+            {
+                **dict(zip(STANCE_KEYS, key, strict=True)),
+                "origin": group["origin"][0],
+                "family": group["family"][0],
+                "stance": stance,
+                "n_agree": stances.count("agree"),
+                "n_disagree": stances.count("disagree"),
+                "n_failed": stances.count(None),
+                "failure": failure,
+            }
+        )
     return pl.DataFrame(rows, schema=STANCE_SCHEMA, orient="row")
 
 
@@ -100,7 +143,13 @@ def evaluate_stage(ctx: RunContext) -> None:
     requests = cut_to_limit(evaluation_requests(experiment, statements, frames), ctx)
     counts = run_requests(ctx.store, ctx.run_id, EVALUATE_STAGE, requests, show_progress=ctx.show_progress)
     stances = decide_stances(read_stances(ctx.store, ctx.run_id, frames))
-    ctx.store.save_results(ctx.run_id, EVALUATE_STAGE, (
-        ("|".join(str(r[k]) for k in STANCE_KEYS), r) for r in stances.iter_rows(named=True)))
-    ctx.notes[EVALUATE_STAGE] = {**counts, "statements": statements.height,
-                                 "stances": int(stances["stance"].is_not_null().sum()) if stances.height else 0}
+    ctx.store.save_results(
+        ctx.run_id,
+        EVALUATE_STAGE,
+        (("|".join(str(r[k]) for k in STANCE_KEYS), r) for r in stances.iter_rows(named=True)),
+    )
+    ctx.notes[EVALUATE_STAGE] = {
+        **counts,
+        "statements": statements.height,
+        "stances": int(stances["stance"].is_not_null().sum()) if stances.height else 0,
+    }

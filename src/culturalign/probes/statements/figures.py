@@ -14,7 +14,9 @@ from matplotlib.figure import Figure as MplFigure
 from culturalign.errors import DataError
 from culturalign.report.style import FULL_WIDTH_IN, NEUTRAL_GREY, OKABE_ITO, new_figure
 
-_LANGUAGE_COLOURS = [OKABE_ITO[k] for k in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple", "sky_blue")]
+_LANGUAGE_COLOURS = [
+    OKABE_ITO[k] for k in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple", "sky_blue")
+]
 
 
 def _bars(ax, table: pl.DataFrame, value: str, low: str, high: str, languages: list[str], models: list[str]) -> None:
@@ -26,8 +28,16 @@ def _bars(ax, table: pl.DataFrame, value: str, low: str, high: str, languages: l
         lows = np.array([part[m][low] if m in part else np.nan for m in models], dtype=float)
         highs = np.array([part[m][high] if m in part else np.nan for m in models], dtype=float)
         errors = np.vstack([np.clip(means - lows, 0, None), np.clip(highs - means, 0, None)])
-        ax.bar(x + (i - (len(languages) - 1) / 2) * width, means, width, yerr=errors, capsize=2,
-               color=_LANGUAGE_COLOURS[i % len(_LANGUAGE_COLOURS)], label=language, error_kw={"linewidth": 0.8})
+        ax.bar(
+            x + (i - (len(languages) - 1) / 2) * width,
+            means,
+            width,
+            yerr=errors,
+            capsize=2,
+            color=_LANGUAGE_COLOURS[i % len(_LANGUAGE_COLOURS)],
+            label=language,
+            error_kw={"linewidth": 0.8},
+        )
     ax.set_xticks(x, models, rotation=30, ha="right")
 
 
@@ -78,8 +88,12 @@ def scaled_figure(profiles: pl.DataFrame, countries: pl.DataFrame, labels: dict[
         people = countries.filter(pl.col("dimension") == dimension) if countries.height else countries
         names = people["country"].to_list() if people.height else []
         if names:
-            ax.bar(np.arange(len(models), len(models) + len(names)), np.minimum(people["value"].to_numpy(), 100), 0.6,
-                   color=NEUTRAL_GREY)
+            ax.bar(
+                np.arange(len(models), len(models) + len(names)),
+                np.minimum(people["value"].to_numpy(), 100),
+                0.6,
+                color=NEUTRAL_GREY,
+            )
         ax.set_xticks(np.arange(len(models) + len(names)), models + names, rotation=30, ha="right")
     axes[0].set_ylabel("0-100")
     axes[3].set_ylabel("0-100")

@@ -73,8 +73,9 @@ def run_statements(ctx: RunContext) -> pl.DataFrame:
 
 def experiment_frames(experiment: Experiment) -> Frames:
     frames = load_frames(_resolve(experiment, experiment.settings.frames))
-    frames.require(sorted(set(labelling_languages(experiment)) | set(experiment.config.languages)),
-                   experiment.settings.dimensions)
+    frames.require(
+        sorted(set(labelling_languages(experiment)) | set(experiment.config.languages)), experiment.settings.dimensions
+    )
     return frames
 
 
@@ -88,12 +89,16 @@ def labels_file(experiment: Experiment) -> Path | None:
 
 def judges(experiment: Experiment) -> list[ModelSpec]:
     if not experiment.config.judges:
-        raise ConfigError("the statements probe labels with judge models: add [[judges]] to the experiment, "
-                          "or set labels = \"FILE\" in [statements] to use a labelled set")
+        raise ConfigError(
+            "the statements probe labels with judge models: add [[judges]] to the experiment, "
+            'or set labels = "FILE" in [statements] to use a labelled set'
+        )
     return list(experiment.config.judges)
 
 
-def stage_params(base: GenerateConfig, model: ModelSpec, schema: dict[str, Any] | None, sample: int = 0) -> GenerateConfig:
+def stage_params(
+    base: GenerateConfig, model: ModelSpec, schema: dict[str, Any] | None, sample: int = 0
+) -> GenerateConfig:
     """The stage's parameters under the model's own; a fixed seed moves on by the sample index,
     so that repeated runs are different draws and still reproducible."""
     params = base.merged(model.params)
@@ -105,7 +110,11 @@ def stage_params(base: GenerateConfig, model: ModelSpec, schema: dict[str, Any] 
 
 
 def labelling_requests(
-    experiment: Experiment, statements: pl.DataFrame, frames: Frames, task: str, pairs: set[tuple[str, str]] | None = None
+    experiment: Experiment,
+    statements: pl.DataFrame,
+    frames: Frames,
+    task: str,
+    pairs: set[tuple[str, str]] | None = None,
 ) -> list[Request]:
     """Every judge x language x sample request of one labelling task, statement by statement
     (so that a --limit cuts whole statements first). `pairs` restricts polarity to kept pairs."""
@@ -120,10 +129,23 @@ def labelling_requests(
                 prompt = frames.render(task, language, statement_text(row, language), dimension)
                 for judge in judges(experiment):
                     for sample in range(settings.labelling_samples):
-                        meta = {"task": task, "statement_id": row["statement_id"], "dimension": dimension,
-                                "judge": judge.name, "language": language, "sample": sample}
-                        requests.append(Request(judge, (ChatMessage(role="user", content=prompt),),
-                                                stage_params(settings.labelling, judge, schema, sample), sample, meta))
+                        meta = {
+                            "task": task,
+                            "statement_id": row["statement_id"],
+                            "dimension": dimension,
+                            "judge": judge.name,
+                            "language": language,
+                            "sample": sample,
+                        }
+                        requests.append(
+                            Request(
+                                judge,
+                                (ChatMessage(role="user", content=prompt),),
+                                stage_params(settings.labelling, judge, schema, sample),
+                                sample,
+                                meta,
+                            )
+                        )
     return requests
 
 
@@ -136,8 +158,15 @@ def cut_to_limit(requests: list[Request], ctx: RunContext) -> list[Request]:
 def read_votes(store: RunStore, run_id: str, stage: str, frames: Frames) -> pl.DataFrame:
     """One row per stored request: statement_id, dimension, judge, language, sample, answer, failure."""
     df = store.requests_with_meta(run_id, stage)
-    schema = {"statement_id": pl.Utf8, "dimension": pl.Utf8, "judge": pl.Utf8, "language": pl.Utf8,
-              "sample": pl.Int64, "answer": pl.Utf8, "failure": pl.Utf8}
+    schema = {
+        "statement_id": pl.Utf8,
+        "dimension": pl.Utf8,
+        "judge": pl.Utf8,
+        "language": pl.Utf8,
+        "sample": pl.Int64,
+        "answer": pl.Utf8,
+        "failure": pl.Utf8,
+    }
     rows = []
     for row in df.iter_rows(named=True) if not df.is_empty() else []:
         if row.get("error") or row.get("response") is None:
@@ -148,8 +177,13 @@ def read_votes(store: RunStore, run_id: str, stage: str, frames: Frames) -> pl.D
         else:
             polarity, failure = read_polarity(row["response"])
             value = None if polarity is None else str(polarity)
-        rows.append({**{k: row[k] for k in ("statement_id", "dimension", "judge", "language", "sample")},
-                     "answer": value, "failure": failure})
+        rows.append(
+            {
+                **{k: row[k] for k in ("statement_id", "dimension", "judge", "language", "sample")},
+                "answer": value,
+                "failure": failure,
+            }
+        )
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -159,8 +193,9 @@ def voter_answers(votes: pl.DataFrame) -> pl.DataFrame:
     for key, group in votes.group_by(VOTER_KEYS, maintain_order=True):
         answer, failure = most_frequent(group["answer"].to_list())
         rows.append({**dict(zip(VOTER_KEYS, key, strict=True)), "answer": answer, "failure": failure})
-    return pl.DataFrame(rows, schema={**{k: pl.Utf8 for k in VOTER_KEYS}, "answer": pl.Utf8, "failure": pl.Utf8},
-                        orient="row")
+    return pl.DataFrame(
+        rows, schema={**{k: pl.Utf8 for k in VOTER_KEYS}, "answer": pl.Utf8, "failure": pl.Utf8}, orient="row"
+    )
 
 
 def decide_relevance(voters: pl.DataFrame, n_voters: int, share: float) -> pl.DataFrame:
@@ -172,7 +207,8 @@ def decide_relevance(voters: pl.DataFrame, n_voters: int, share: float) -> pl.Da
     )
     return counted.with_columns(
         pl.lit(n_voters).alias("relevance_voters"),
-        pl.col("relevance_yes").map_elements(lambda y: is_relevant(y, n_voters, share), return_dtype=pl.Boolean)
+        pl.col("relevance_yes")
+        .map_elements(lambda y: is_relevant(y, n_voters, share), return_dtype=pl.Boolean)
         .alias("relevant"),
     )
 
@@ -182,10 +218,26 @@ def decide_polarity(voters: pl.DataFrame) -> pl.DataFrame:
     rows = []
     for (statement_id, dimension), group in voters.group_by("statement_id", "dimension", maintain_order=True):
         values = [int(v) for v in group["answer"].to_list() if v is not None]
-        rows.append({"statement_id": statement_id, "dimension": dimension, "polarity": polarity_median(values),
-                     "polarity_n": len(values), "polarity_failed": group.height - len(values)})
-    return pl.DataFrame(rows, schema={"statement_id": pl.Utf8, "dimension": pl.Utf8, "polarity": pl.Float64,
-                                      "polarity_n": pl.Int64, "polarity_failed": pl.Int64}, orient="row")
+        rows.append(
+            {
+                "statement_id": statement_id,
+                "dimension": dimension,
+                "polarity": polarity_median(values),
+                "polarity_n": len(values),
+                "polarity_failed": group.height - len(values),
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "statement_id": pl.Utf8,
+            "dimension": pl.Utf8,
+            "polarity": pl.Float64,
+            "polarity_n": pl.Int64,
+            "polarity_failed": pl.Int64,
+        },
+        orient="row",
+    )
 
 
 # -- stages --------------------------------------------------------------------------------------
@@ -199,10 +251,16 @@ def relevance_stage(ctx: RunContext) -> None:
     requests = cut_to_limit(labelling_requests(experiment, statements, frames, "relevance"), ctx)
     counts = run_requests(ctx.store, ctx.run_id, RELEVANCE_STAGE, requests, show_progress=ctx.show_progress)
     n_voters = len(judges(experiment)) * len(labelling_languages(experiment))
-    decided = decide_relevance(voter_answers(read_votes(ctx.store, ctx.run_id, RELEVANCE_STAGE, frames)),
-                               n_voters, experiment.settings.relevance_share)
-    ctx.store.save_results(ctx.run_id, RELEVANCE_STAGE, (
-        (f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)))
+    decided = decide_relevance(
+        voter_answers(read_votes(ctx.store, ctx.run_id, RELEVANCE_STAGE, frames)),
+        n_voters,
+        experiment.settings.relevance_share,
+    )
+    ctx.store.save_results(
+        ctx.run_id,
+        RELEVANCE_STAGE,
+        ((f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)),
+    )
     ctx.notes[RELEVANCE_STAGE] = {**counts, "relevant_pairs": int(decided["relevant"].sum() or 0)}
 
 
@@ -225,8 +283,11 @@ def polarity_stage(ctx: RunContext) -> None:
     requests = cut_to_limit(labelling_requests(experiment, statements, frames, "polarity", pairs), ctx)
     counts = run_requests(ctx.store, ctx.run_id, POLARITY_STAGE, requests, show_progress=ctx.show_progress)
     decided = decide_polarity(voter_answers(read_votes(ctx.store, ctx.run_id, POLARITY_STAGE, frames)))
-    ctx.store.save_results(ctx.run_id, POLARITY_STAGE, (
-        (f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)))
+    ctx.store.save_results(
+        ctx.run_id,
+        POLARITY_STAGE,
+        ((f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)),
+    )
     export_labelled_set(ctx.store, ctx.run_id, statements, frames, ctx.output_dir / "analysis")
     ctx.notes[POLARITY_STAGE] = {**counts, "labelled_pairs": int(decided["polarity"].is_not_null().sum())}
 
@@ -241,18 +302,41 @@ def labelled_set(store: RunStore, run_id: str, statements: pl.DataFrame) -> pl.D
         raise ConfigError(f"run {run_id} has no relevance votes yet; run the labelling stages first")
     polarity = store.results(run_id, POLARITY_STAGE).drop("key", strict=False)
     if polarity.is_empty():
-        polarity = pl.DataFrame(schema={"statement_id": pl.Utf8, "dimension": pl.Utf8, "polarity": pl.Float64,
-                                        "polarity_n": pl.Int64, "polarity_failed": pl.Int64})
+        polarity = pl.DataFrame(
+            schema={
+                "statement_id": pl.Utf8,
+                "dimension": pl.Utf8,
+                "polarity": pl.Float64,
+                "polarity_n": pl.Int64,
+                "polarity_failed": pl.Int64,
+            }
+        )
     labels = (
         relevance.join(polarity, on=["statement_id", "dimension"], how="left")
         .join(statements.select("statement_id", "text", "votes"), on="statement_id", how="left")
         .with_columns(pl.col("polarity").cast(pl.Float64))
-        .with_columns((pl.col("relevant") & pl.col("polarity").is_not_null() & (pl.col("polarity") != 0)).alias("scored"))
+        .with_columns(
+            (pl.col("relevant") & pl.col("polarity").is_not_null() & (pl.col("polarity") != 0)).alias("scored")
+        )
     )
-    labels = labels.select("statement_id", "dimension", "text", "votes", "relevance_yes", "relevance_no",
-                           "relevance_failed", "relevance_voters", "relevant", "polarity", "polarity_n",
-                           "polarity_failed", "scored").sort("statement_id", "dimension")
-    return labels.with_columns(pl.lit(LABEL_FORMAT).alias("label_format"), pl.lit(label_set_id(labels)).alias("label_set"))
+    labels = labels.select(
+        "statement_id",
+        "dimension",
+        "text",
+        "votes",
+        "relevance_yes",
+        "relevance_no",
+        "relevance_failed",
+        "relevance_voters",
+        "relevant",
+        "polarity",
+        "polarity_n",
+        "polarity_failed",
+        "scored",
+    ).sort("statement_id", "dimension")
+    return labels.with_columns(
+        pl.lit(LABEL_FORMAT).alias("label_format"), pl.lit(label_set_id(labels)).alias("label_set")
+    )
 
 
 def label_set_id(labels: pl.DataFrame) -> str:
@@ -262,12 +346,16 @@ def label_set_id(labels: pl.DataFrame) -> str:
 
 
 def all_votes(store: RunStore, run_id: str, frames: Frames) -> pl.DataFrame:
-    frames_of = [read_votes(store, run_id, stage, frames).with_columns(pl.lit(stage).alias("task"))
-                 for stage in (RELEVANCE_STAGE, POLARITY_STAGE)]
+    frames_of = [
+        read_votes(store, run_id, stage, frames).with_columns(pl.lit(stage).alias("task"))
+        for stage in (RELEVANCE_STAGE, POLARITY_STAGE)
+    ]
     return pl.concat(frames_of, how="vertical").select("task", *VOTER_KEYS, "sample", "answer", "failure")
 
 
-def export_labelled_set(store: RunStore, run_id: str, statements: pl.DataFrame, frames: Frames, directory: Path) -> Path:
+def export_labelled_set(
+    store: RunStore, run_id: str, statements: pl.DataFrame, frames: Frames, directory: Path
+) -> Path:
     """Write statement_labels (one row per pair) and label_votes (every vote) as CSV + Parquet."""
     labels = labelled_set(store, run_id, statements)
     votes = all_votes(store, run_id, frames).with_columns(pl.lit(labels["label_set"][0]).alias("label_set"))
@@ -283,15 +371,25 @@ def load_labels(path: Path) -> pl.DataFrame:
 
     labels = read_table(path)
     require_columns(labels, ["statement_id", "dimension", "polarity"], f"labelled set {path.name}")
-    labels = labels.with_columns(pl.col("statement_id").cast(pl.Utf8), pl.col("dimension").cast(pl.Utf8).str.to_lowercase(),
-                                 pl.col("polarity").cast(pl.Float64, strict=False))
+    labels = labels.with_columns(
+        pl.col("statement_id").cast(pl.Utf8),
+        pl.col("dimension").cast(pl.Utf8).str.to_lowercase(),
+        pl.col("polarity").cast(pl.Float64, strict=False),
+    )
     bad = labels.filter(pl.col("polarity").is_not_null() & ((pl.col("polarity") < -2) | (pl.col("polarity") > 2)))
     if bad.height:
-        raise DataError(f"labelled set {path.name}: polarity {bad['polarity'][0]} of {bad['statement_id'][0]} "
-                        "is outside -2..2; fix the file")
-    relevant = pl.col("relevant").cast(pl.Boolean, strict=False).fill_null(False) if "relevant" in labels.columns else pl.lit(True)
+        raise DataError(
+            f"labelled set {path.name}: polarity {bad['polarity'][0]} of {bad['statement_id'][0]} "
+            "is outside -2..2; fix the file"
+        )
+    relevant = (
+        pl.col("relevant").cast(pl.Boolean, strict=False).fill_null(False)
+        if "relevant" in labels.columns
+        else pl.lit(True)
+    )
     return labels.with_columns(relevant.alias("relevant")).with_columns(
-        (pl.col("relevant") & pl.col("polarity").is_not_null() & (pl.col("polarity") != 0)).alias("scored"))
+        (pl.col("relevant") & pl.col("polarity").is_not_null() & (pl.col("polarity") != 0)).alias("scored")
+    )
 
 
 def export_labels(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
@@ -320,6 +418,8 @@ def export_labels(store_path: str | Path, run_id: str | None, output: str | Path
         except ConfigError:  # frames given relative to an experiment file elsewhere: read with the shipped keywords
             frames = load_frames()
         votes = all_votes(store, run.run_id, frames)
-    write_table(votes.with_columns(pl.lit(labels["label_set"][0]).alias("label_set")),
-                output.with_name(f"{output.stem}.votes{output.suffix}"))
+    write_table(
+        votes.with_columns(pl.lit(labels["label_set"][0]).alias("label_set")),
+        output.with_name(f"{output.stem}.votes{output.suffix}"),
+    )
     return write_table(labels, output)

@@ -55,8 +55,9 @@ def bootstrap_mean_intervals(
     return lows, highs
 
 
-def _mean_table(df: pl.DataFrame, by: list[str], value: str, rounds: int, rng: np.random.Generator,
-                level: float) -> pl.DataFrame:
+def _mean_table(
+    df: pl.DataFrame, by: list[str], value: str, rounds: int, rng: np.random.Generator, level: float
+) -> pl.DataFrame:
     grouped = df.group_by(by, maintain_order=True).agg(pl.col(value)).sort(by)
     arrays = [np.asarray(v, dtype=float) for v in grouped[value].to_list()]
     lows, highs = bootstrap_mean_intervals(arrays, rounds, rng, level)
@@ -81,8 +82,9 @@ def add_scaled(table: pl.DataFrame, scaling: str = "range") -> pl.DataFrame:
     )
 
 
-def dimension_profiles(scores: pl.DataFrame, rounds: int, seed: int, level: float = 0.95,
-                       scaling: str = "range") -> pl.DataFrame:
+def dimension_profiles(
+    scores: pl.DataFrame, rounds: int, seed: int, level: float = 0.95, scaling: str = "range"
+) -> pl.DataFrame:
     """Per model, language and dimension: mean score in [-2, 2], bootstrap interval, n, and 0-100."""
     rng = np.random.default_rng(seed)
     table = _mean_table(scores, ["model", "language", "dimension"], "score", rounds, rng, level)
@@ -91,35 +93,45 @@ def dimension_profiles(scores: pl.DataFrame, rounds: int, seed: int, level: floa
     return add_scaled(table, scaling).with_columns(pl.lit(rounds).alias("rounds"), pl.lit(level).alias("level"))
 
 
-def group_view(scores: pl.DataFrame, group_by: str, rounds: int, seed: int, level: float = 0.95,
-               scaling: str = "range") -> pl.DataFrame:
+def group_view(
+    scores: pl.DataFrame, group_by: str, rounds: int, seed: int, level: float = 0.95, scaling: str = "range"
+) -> pl.DataFrame:
     """Per group (e.g. origin), language and dimension: the mean over the statements where the
     groups' median scores differ. Models without a group value are left out."""
     grouped = scores.filter(pl.col(group_by).is_not_null())
     schema_cols = ["group", "language", "dimension", "mean", "sd", "n_statements", "ci_low", "ci_high"]
     if grouped.is_empty() or grouped[group_by].n_unique() < 2:
-        return pl.DataFrame(schema={c: (pl.Utf8 if c in ("group", "language", "dimension") else pl.Float64)
-                                    for c in schema_cols})
+        return pl.DataFrame(
+            schema={c: (pl.Utf8 if c in ("group", "language", "dimension") else pl.Float64) for c in schema_cols}
+        )
     medians = grouped.group_by(group_by, "language", "statement_id", "dimension").agg(
-        pl.col("score").median().alias("group_score"))
+        pl.col("score").median().alias("group_score")
+    )
     n_groups = grouped[group_by].n_unique()
     keys = ["language", "statement_id", "dimension"]
-    differing = medians.group_by(keys).agg(
-        pl.col("group_score").n_unique().alias("distinct"), pl.len().alias("groups")
-    ).filter((pl.col("groups") == n_groups) & (pl.col("distinct") > 1)).select(keys)
+    differing = (
+        medians.group_by(keys)
+        .agg(pl.col("group_score").n_unique().alias("distinct"), pl.len().alias("groups"))
+        .filter((pl.col("groups") == n_groups) & (pl.col("distinct") > 1))
+        .select(keys)
+    )
     kept = medians.join(differing, on=keys, how="inner").rename({group_by: "group"})
     if kept.is_empty():
-        return pl.DataFrame(schema={c: (pl.Utf8 if c in ("group", "language", "dimension") else pl.Float64)
-                                    for c in schema_cols})
-    table = _mean_table(kept, ["group", "language", "dimension"], "group_score", rounds, np.random.default_rng(seed), level)
+        return pl.DataFrame(
+            schema={c: (pl.Utf8 if c in ("group", "language", "dimension") else pl.Float64) for c in schema_cols}
+        )
+    table = _mean_table(
+        kept, ["group", "language", "dimension"], "group_score", rounds, np.random.default_rng(seed), level
+    )
     return add_scaled(table, scaling).with_columns(pl.lit(group_by).alias("grouped_by"))
 
 
 def native_scores(scores: pl.DataFrame, group_by: str, native: dict[str, str]) -> pl.DataFrame:
     """Each group's models answering in their group's native language only, pooled under the
     language label 'native', so that group_view compares the groups across languages."""
-    allowed = pl.DataFrame({group_by: list(native), "language": list(native.values())},
-                           schema={group_by: pl.Utf8, "language": pl.Utf8})
+    allowed = pl.DataFrame(
+        {group_by: list(native), "language": list(native.values())}, schema={group_by: pl.Utf8, "language": pl.Utf8}
+    )
     return scores.join(allowed, on=[group_by, "language"], how="inner").with_columns(pl.lit("native").alias("language"))
 
 
@@ -155,24 +167,68 @@ def language_effect(scores: pl.DataFrame, rounds: int, seed: int, alpha: float =
         for dimension in sorted(mine["dimension"].unique().to_list()):
             cell = mine.filter(pl.col("dimension") == dimension)
             for a, b in combinations(languages, 2):
-                paired = (cell.filter(pl.col("language") == a).select("statement_id", pl.col("score").alias("a"))
-                          .join(cell.filter(pl.col("language") == b).select("statement_id", pl.col("score").alias("b")),
-                                on="statement_id", how="inner"))
-                row = {"model": model, "dimension": dimension, "language_a": a, "language_b": b,
-                       "n_statements": paired.height, "rounds": rounds, "test": "paired bootstrap, centred differences"}
+                paired = (
+                    cell.filter(pl.col("language") == a)
+                    .select("statement_id", pl.col("score").alias("a"))
+                    .join(
+                        cell.filter(pl.col("language") == b).select("statement_id", pl.col("score").alias("b")),
+                        on="statement_id",
+                        how="inner",
+                    )
+                )
+                row = {
+                    "model": model,
+                    "dimension": dimension,
+                    "language_a": a,
+                    "language_b": b,
+                    "n_statements": paired.height,
+                    "rounds": rounds,
+                    "test": "paired bootstrap, centred differences",
+                }
                 if paired.height < 2:
-                    rows.append({**row, "mean_a": None, "mean_b": None, "difference": None, "ci_low": None,
-                                 "ci_high": None, "p_value": None, "significant": None})
+                    rows.append(
+                        {
+                            **row,
+                            "mean_a": None,
+                            "mean_b": None,
+                            "difference": None,
+                            "ci_low": None,
+                            "ci_high": None,
+                            "p_value": None,
+                            "significant": None,
+                        }
+                    )
                     continue
                 diff = (paired["a"] - paired["b"]).to_numpy()
                 mean, p, low, high = bootstrap_difference_test(diff[None, :], rounds, rng)
-                rows.append({**row, "mean_a": float(paired["a"].mean()), "mean_b": float(paired["b"].mean()),
-                             "difference": float(mean[0]), "ci_low": float(low[0]), "ci_high": float(high[0]),
-                             "p_value": float(p[0]), "significant": bool(p[0] < alpha)})
-    schema = {"model": pl.Utf8, "dimension": pl.Utf8, "language_a": pl.Utf8, "language_b": pl.Utf8,
-              "n_statements": pl.Int64, "rounds": pl.Int64, "test": pl.Utf8, "mean_a": pl.Float64, "mean_b": pl.Float64,
-              "difference": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
-              "significant": pl.Boolean}
+                rows.append(
+                    {
+                        **row,
+                        "mean_a": float(paired["a"].mean()),
+                        "mean_b": float(paired["b"].mean()),
+                        "difference": float(mean[0]),
+                        "ci_low": float(low[0]),
+                        "ci_high": float(high[0]),
+                        "p_value": float(p[0]),
+                        "significant": bool(p[0] < alpha),
+                    }
+                )
+    schema = {
+        "model": pl.Utf8,
+        "dimension": pl.Utf8,
+        "language_a": pl.Utf8,
+        "language_b": pl.Utf8,
+        "n_statements": pl.Int64,
+        "rounds": pl.Int64,
+        "test": pl.Utf8,
+        "mean_a": pl.Float64,
+        "mean_b": pl.Float64,
+        "difference": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "p_value": pl.Float64,
+        "significant": pl.Boolean,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row").select(list(schema))
 
 
@@ -184,11 +240,21 @@ def table3_layout(profiles: pl.DataFrame, effects: pl.DataFrame) -> pl.DataFrame
     significant = set()
     if effects.height:
         for r in effects.filter(pl.col("significant").fill_null(False)).iter_rows(named=True):
-            significant.update({(r["model"], r["dimension"], r["language_a"]), (r["model"], r["dimension"], r["language_b"])})
+            significant.update(
+                {(r["model"], r["dimension"], r["language_a"]), (r["model"], r["dimension"], r["language_b"])}
+            )
     cells = profiles.select("dimension", "language", "model", "mean").with_columns(
-        pl.struct("model", "dimension", "language", "mean").map_elements(
+        pl.struct("model", "dimension", "language", "mean")
+        .map_elements(
             lambda s: f"{s['mean']:+.2f}" + ("*" if (s["model"], s["dimension"], s["language"]) in significant else ""),
-            return_dtype=pl.Utf8).alias("cell"))
+            return_dtype=pl.Utf8,
+        )
+        .alias("cell")
+    )
     wide = cells.pivot(on="model", index=["dimension", "language"], values="cell")
     order = {d: i for i, d in enumerate(("pdi", "idv", "mas", "uai", "lto", "ivr"))}
-    return wide.with_columns(pl.col("dimension").replace_strict(order, default=99).alias("_o")).sort("_o", "language").drop("_o")
+    return (
+        wide.with_columns(pl.col("dimension").replace_strict(order, default=99).alias("_o"))
+        .sort("_o", "language")
+        .drop("_o")
+    )

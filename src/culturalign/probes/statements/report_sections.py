@@ -58,22 +58,38 @@ def summary_section(directory: Path, manifest: dict) -> Section:
     )
     pairs = manifest.get("scored_pairs") or {}
     labels = _labels()
-    section.headline.append(("Statements kept (votes ≥ {})".format(manifest.get("min_votes", "?")),
-                             str(manifest.get("statements_kept", "?"))))
-    section.headline.append(("Scored statement × dimension pairs",
-                             ", ".join(f"{labels.get(d, d)} {n}" for d, n in pairs.items()) or "none"))
+    section.headline.append(
+        (
+            "Statements kept (votes ≥ {})".format(manifest.get("min_votes", "?")),
+            str(manifest.get("statements_kept", "?")),
+        )
+    )
+    section.headline.append(
+        ("Scored statement × dimension pairs", ", ".join(f"{labels.get(d, d)} {n}" for d, n in pairs.items()) or "none")
+    )
     judges = ", ".join(manifest.get("judges") or []) or "none"
-    section.headline.append(("Labels", (f"{manifest.get('labels_source', '?')} (label set {manifest.get('label_set', '?')}); "
-                                        f"judges {judges} in {', '.join(manifest.get('labelling_languages') or [])}")))
+    section.headline.append(
+        (
+            "Labels",
+            (
+                f"{manifest.get('labels_source', '?')} (label set {manifest.get('label_set', '?')}); "
+                f"judges {judges} in {', '.join(manifest.get('labelling_languages') or [])}"
+            ),
+        )
+    )
     thin = [labels.get(d, d) for d, n in pairs.items() if n < FEW_STATEMENTS]
     if thin:
-        section.warnings.append(f"Fewer than {FEW_STATEMENTS} scored statements on {', '.join(thin)}: "
-                                "their profiles rest on very few answers and their intervals are wide.")
+        section.warnings.append(
+            f"Fewer than {FEW_STATEMENTS} scored statements on {', '.join(thin)}: "
+            "their profiles rest on very few answers and their intervals are wide."
+        )
     qc = _table(directory, "qc")
     if qc is None:
-        section.warnings.append("The labels were not checked against human annotators in this analysis: run "
-                                "`culturalign statements qc --human FILE` to measure relevance precision and polarity "
-                                "error before interpreting the profiles.")
+        section.warnings.append(
+            "The labels were not checked against human annotators in this analysis: run "
+            "`culturalign statements qc --human FILE` to measure relevance precision and polarity "
+            "error before interpreting the profiles."
+        )
     return section
 
 
@@ -87,15 +103,22 @@ def profiles_section(directory: Path, figures_dir: Path) -> Section:
     countries = pl.DataFrame(schema={"country": pl.Utf8, "dimension": pl.Utf8, "value": pl.Float64})
     if hofstede is not None and hofstede.height:
         countries = hofstede.filter(pl.col("kind") == "country").select(
-            pl.col("name").alias("country"), "dimension", "value")
+            pl.col("name").alias("country"), "dimension", "value"
+        )
     labels = _labels()
     drawings = (
-        ("statements_profiles", "Mean score per dimension, model and prompt language",
-         "Bars: mean of polarity × (+1 agree, -1 disagree); whiskers: 95% bootstrap intervals over statements.",
-         lambda: profile_figure(profiles, labels)),
-        ("statements_hofstede", "Profiles on 0-100 beside Hofstede country scores",
-         "Coloured bars: model profiles scaled to 0-100 (whiskers: 95% intervals); grey bars: country scores.",
-         lambda: scaled_figure(profiles, countries, labels)),
+        (
+            "statements_profiles",
+            "Mean score per dimension, model and prompt language",
+            "Bars: mean of polarity × (+1 agree, -1 disagree); whiskers: 95% bootstrap intervals over statements.",
+            lambda: profile_figure(profiles, labels),
+        ),
+        (
+            "statements_hofstede",
+            "Profiles on 0-100 beside Hofstede country scores",
+            "Coloured bars: model profiles scaled to 0-100 (whiskers: 95% intervals); grey bars: country scores.",
+            lambda: scaled_figure(profiles, countries, labels),
+        ),
     )
     for stem, title, caption, draw in drawings:
         try:
@@ -105,14 +128,23 @@ def profiles_section(directory: Path, figures_dir: Path) -> Section:
             continue
         section.figures.append(Figure(title=title, png=png, svg=svg, caption=caption))
     shown = profiles.select(
-        "model", "language", pl.col("dimension").replace(labels).alias("dimension"),
-        pl.struct("mean", "ci_low", "ci_high").map_elements(
-            lambda s: _interval(s["mean"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8).alias("mean [95% CI]"),
-        pl.col("mean_100").round(1).alias("0-100"), "n_statements")
+        "model",
+        "language",
+        pl.col("dimension").replace(labels).alias("dimension"),
+        pl.struct("mean", "ci_low", "ci_high")
+        .map_elements(lambda s: _interval(s["mean"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8)
+        .alias("mean [95% CI]"),
+        pl.col("mean_100").round(1).alias("0-100"),
+        "n_statements",
+    )
     section.tables.append(Table(title="Mean score per model, prompt language and dimension", data=shown))
     if countries.height:
-        section.tables.append(Table(title="Hofstede country scores used for comparison",
-                                    data=countries.with_columns(pl.col("dimension").replace(labels))))
+        section.tables.append(
+            Table(
+                title="Hofstede country scores used for comparison",
+                data=countries.with_columns(pl.col("dimension").replace(labels)),
+            )
+        )
     return section
 
 
@@ -120,17 +152,31 @@ def groups_section(directory: Path, manifest: dict) -> Section:
     section = Section(title=f"Groups of models (by {manifest.get('group_by', 'origin')})")
     groups = _table(directory, "groups")
     if groups is None or groups.is_empty():
-        section.paragraphs.append("No group view: it needs at least two groups of models (set `origin` on the "
-                                  "models) and statements where the groups answer differently.")
+        section.paragraphs.append(
+            "No group view: it needs at least two groups of models (set `origin` on the "
+            "models) and statements where the groups answer differently."
+        )
         return section
-    section.paragraphs.append("Per statement the median score of each group's models; only statements where the "
-                              "groups' medians differ enter the means (n_statements). Language 'native' pools each "
-                              "group's models answering in the group's own language (the paper's Figure 1 view).")
-    section.tables.append(Table(title="Group means on the statements where the groups differ", data=groups.select(
-        "group", "language", pl.col("dimension").replace(_labels()),
-        pl.struct("mean", "ci_low", "ci_high").map_elements(
-            lambda s: _interval(s["mean"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8).alias("mean [95% CI]"),
-        pl.col("mean_100").round(1).alias("0-100"), "n_statements")))
+    section.paragraphs.append(
+        "Per statement the median score of each group's models; only statements where the "
+        "groups' medians differ enter the means (n_statements). Language 'native' pools each "
+        "group's models answering in the group's own language (the paper's Figure 1 view)."
+    )
+    section.tables.append(
+        Table(
+            title="Group means on the statements where the groups differ",
+            data=groups.select(
+                "group",
+                "language",
+                pl.col("dimension").replace(_labels()),
+                pl.struct("mean", "ci_low", "ci_high")
+                .map_elements(lambda s: _interval(s["mean"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8)
+                .alias("mean [95% CI]"),
+                pl.col("mean_100").round(1).alias("0-100"),
+                "n_statements",
+            ),
+        )
+    )
     return section
 
 
@@ -142,20 +188,42 @@ def language_section(directory: Path, manifest: dict) -> Section:
         return section
     tested = effects.filter(pl.col("p_value").is_not_null())
     significant = tested.filter(pl.col("significant"))
-    section.headline.append((f"Language differences with p < {manifest.get('alpha', 0.05)}",
-                             f"{significant.height} of {tested.height} model × dimension × language-pair tests"))
-    section.paragraphs.append("Paired bootstrap test on the statements scored in both languages: the differences "
-                              "are centred to impose the null of no difference; p = (1 + #{|mean*| ≥ |mean|}) / "
-                              "(rounds + 1). No correction for multiple tests is applied: with many tests, a few "
-                              "p < 0.05 are expected by chance.")
+    section.headline.append(
+        (
+            f"Language differences with p < {manifest.get('alpha', 0.05)}",
+            f"{significant.height} of {tested.height} model × dimension × language-pair tests",
+        )
+    )
+    section.paragraphs.append(
+        "Paired bootstrap test on the statements scored in both languages: the differences "
+        "are centred to impose the null of no difference; p = (1 + #{|mean*| ≥ |mean|}) / "
+        "(rounds + 1). No correction for multiple tests is applied: with many tests, a few "
+        "p < 0.05 are expected by chance."
+    )
     if table3 is not None and table3.height:
-        section.tables.append(Table(title="Mean scores by dimension and prompt language (* = language difference "
-                                          "significant for that model)", data=table3))
-    section.tables.append(Table(title="Language-effect tests", data=effects.select(
-        "model", pl.col("dimension").replace(_labels()), "language_a", "language_b", "n_statements",
-        pl.struct("difference", "ci_low", "ci_high").map_elements(
-            lambda s: _interval(s["difference"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8)
-        .alias("difference [95% CI]"), pl.col("p_value").round(4))))
+        section.tables.append(
+            Table(
+                title="Mean scores by dimension and prompt language (* = language difference "
+                "significant for that model)",
+                data=table3,
+            )
+        )
+    section.tables.append(
+        Table(
+            title="Language-effect tests",
+            data=effects.select(
+                "model",
+                pl.col("dimension").replace(_labels()),
+                "language_a",
+                "language_b",
+                "n_statements",
+                pl.struct("difference", "ci_low", "ci_high")
+                .map_elements(lambda s: _interval(s["difference"], s["ci_low"], s["ci_high"]), return_dtype=pl.Utf8)
+                .alias("difference [95% CI]"),
+                pl.col("p_value").round(4),
+            ),
+        )
+    )
     return section
 
 
@@ -163,9 +231,14 @@ def quality_section(directory: Path) -> Section:
     section = Section(title="Answers and label quality")
     failures = _table(directory, "failures")
     if failures is not None and failures.height:
-        section.tables.append(Table(title="Stances read and failures per model and language", data=failures,
-                                    caption="A tie between runs or runs without a readable answer give no stance; "
-                                            "those statements are left out, never filled with a default."))
+        section.tables.append(
+            Table(
+                title="Stances read and failures per model and language",
+                data=failures,
+                caption="A tie between runs or runs without a readable answer give no stance; "
+                "those statements are left out, never filled with a default.",
+            )
+        )
     qc = _table(directory, "qc")
     if qc is not None and qc.height:
         section.tables.append(Table(title="Human quality control (layout of the paper's Table 2)", data=qc))
@@ -188,21 +261,31 @@ def examples(store: RunStore, run_id: str | None) -> list[Example]:
             stance, failure = read_stance(row["response"], keywords.get(row["language"], {}))
             prompt = json.loads(row["messages_json"] or "[]")
             text = row["response"][:MAX_EXAMPLE_CHARS]
-            out.append(Example(model=model, language=row["language"],
-                               prompt=prompt[-1]["content"] if prompt else "",
-                               parts=(LabelledSpan(text=text, label=stance or failure),),
-                               note=f"statement {row['statement_id']}, run {row['sample']}"))
+            out.append(
+                Example(
+                    model=model,
+                    language=row["language"],
+                    prompt=prompt[-1]["content"] if prompt else "",
+                    parts=(LabelledSpan(text=text, label=stance or failure),),
+                    note=f"statement {row['statement_id']}, run {row['sample']}",
+                )
+            )
     return out
 
 
-def report_sections(analysis_dir: Path, store: RunStore | None, figures_dir: Path | None = None,
-                    run_id: str | None = None) -> list[Section]:
+def report_sections(
+    analysis_dir: Path, store: RunStore | None, figures_dir: Path | None = None, run_id: str | None = None
+) -> list[Section]:
     analysis_dir = Path(analysis_dir)
     manifest = load_manifest(analysis_dir)
     figures_dir = figures_dir or analysis_dir / "figures"
-    sections = [summary_section(analysis_dir, manifest), profiles_section(analysis_dir, figures_dir),
-                groups_section(analysis_dir, manifest), language_section(analysis_dir, manifest),
-                quality_section(analysis_dir)]
+    sections = [
+        summary_section(analysis_dir, manifest),
+        profiles_section(analysis_dir, figures_dir),
+        groups_section(analysis_dir, manifest),
+        language_section(analysis_dir, manifest),
+        quality_section(analysis_dir),
+    ]
     if store is not None:
         found = examples(store, run_id or manifest.get("run_id"))
         if found:

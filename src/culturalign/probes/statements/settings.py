@@ -19,7 +19,9 @@ _DIMENSION_ALIASES = {"ind": "ivr"}
 class StatementsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    statements: Path | None = Field(default=None, description="CSV with id, text, votes[, language]; default the starter set")
+    statements: Path | None = Field(
+        default=None, description="CSV with id, text, votes[, language]; default the starter set"
+    )
     min_votes: int = Field(default=3, ge=0, description="keep statements with at least this many votes (paper: 3)")
     max_statements: int | None = Field(default=None, gt=0, description="use only the first N kept statements")
     dimensions: list[str] = Field(default_factory=lambda: list(DIMENSIONS), min_length=1)
@@ -33,28 +35,41 @@ class StatementsSettings(BaseModel):
     labelling_languages: list[str] | None = Field(
         default=None, description="languages the judges label in (paper: en, zh); default the experiment's languages"
     )
-    labelling_samples: int = Field(default=1, ge=1, le=20, description="answers per judge and language; most frequent wins")
+    labelling_samples: int = Field(
+        default=1, ge=1, le=20, description="answers per judge and language; most frequent wins"
+    )
     relevance_share: float = Field(
-        default=0.5, gt=0, le=1, description="share of all judge x language votes that must say relevant (paper: 4 of 8)"
+        default=0.5,
+        gt=0,
+        le=1,
+        description="share of all judge x language votes that must say relevant (paper: 4 of 8)",
     )
     labelling: GenerateConfig = Field(default_factory=lambda: GenerateConfig(temperature=0.0, max_tokens=64))
-    evaluation_samples: int = Field(default=5, ge=1, le=50, description="runs per model, language and statement (paper: 5)")
+    evaluation_samples: int = Field(
+        default=5, ge=1, le=50, description="runs per model, language and statement (paper: 5)"
+    )
     evaluation: GenerateConfig = Field(default_factory=lambda: GenerateConfig(temperature=1.0, max_tokens=700))
     structured_output: bool = Field(
         default=False, description="ask for JSON answers through a schema (grammar on llama.cpp) instead of free text"
     )
     argument_chars: int = Field(default=400, ge=10, description="longest argument text in a structured answer")
-    bootstrap_rounds: int = Field(default=1000, ge=100, description="bootstrap rounds for intervals and the language test")
+    bootstrap_rounds: int = Field(
+        default=1000, ge=100, description="bootstrap rounds for intervals and the language test"
+    )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level of the language-effect test")
-    group_by: Literal["origin", "family", "model"] = Field(default="origin", description="model attribute for the group view")
+    group_by: Literal["origin", "family", "model"] = Field(
+        default="origin", description="model attribute for the group view"
+    )
     native_languages: dict[str, str] = Field(
         default_factory=dict,
-        description="group -> its native prompt language (e.g. US = \"en\", CN = \"zh\"): adds the paper's native-language group view",
+        description='group -> its native prompt language (e.g. US = "en", CN = "zh"): adds the paper\'s native-language group view',
     )
     scores: str | None = Field(
         default="published", description="Hofstede country scores: 'published' (fetched), a table path, or none"
     )
-    countries: list[str] = Field(default_factory=lambda: ["USA", "CHI"], description="country codes or names to compare with")
+    countries: list[str] = Field(
+        default_factory=lambda: ["USA", "CHI"], description="country codes or names to compare with"
+    )
     scaling: Literal["range", "observed"] = Field(
         default="range", description="0-100 scaling: the fixed [-2, 2] range, or min-max over the profiles shown"
     )

@@ -36,17 +36,23 @@ def load_statements(path: str | Path | None = None, min_votes: int = 3) -> pl.Da
     columns = {c.strip().lower(): c for c in raw.columns}
     missing = [c for c in ("id", "text", "votes") if c not in columns]
     if missing:
-        raise DataError(f"statement file {path.name} misses the column(s) {', '.join(missing)}; it needs id, text, votes")
+        raise DataError(
+            f"statement file {path.name} misses the column(s) {', '.join(missing)}; it needs id, text, votes"
+        )
     df = raw.rename({orig: low for low, orig in columns.items()})
     votes = df["votes"].cast(pl.Int64, strict=False)
     bad = df.filter(votes.is_null() | (votes < 0))
     if bad.height:
-        raise DataError(f"statement file {path.name}: id {bad['id'][0]} has votes {bad['votes'][0]!r}; use a whole number >= 0")
+        raise DataError(
+            f"statement file {path.name}: id {bad['id'][0]} has votes {bad['votes'][0]!r}; use a whole number >= 0"
+        )
     df = df.with_columns(
         pl.col("id").cast(pl.Utf8).str.strip_chars().alias("statement_id"),
         pl.col("text").cast(pl.Utf8).str.strip_chars(),
         votes.alias("votes"),
-        (pl.col("language").cast(pl.Utf8).fill_null("en") if "language" in df.columns else pl.lit("en")).alias("source_language"),
+        (pl.col("language").cast(pl.Utf8).fill_null("en") if "language" in df.columns else pl.lit("en")).alias(
+            "source_language"
+        ),
     )
     if df.filter(pl.col("statement_id").is_null() | (pl.col("statement_id") == "")).height:
         raise DataError(f"statement file {path.name} has a row without an id; give every statement a unique id")
@@ -55,11 +61,15 @@ def load_statements(path: str | Path | None = None, min_votes: int = 3) -> pl.Da
         raise DataError(f"statement file {path.name}: statement {empty['statement_id'][0]} has no text")
     dupes = df.filter(pl.col("statement_id").is_duplicated())["statement_id"].unique().to_list()
     if dupes:
-        raise DataError(f"statement file {path.name} repeats the id(s) {', '.join(sorted(dupes)[:5])}; ids must be unique")
+        raise DataError(
+            f"statement file {path.name} repeats the id(s) {', '.join(sorted(dupes)[:5])}; ids must be unique"
+        )
     translations = [c for c in df.columns if re.fullmatch(r"text_[a-z]{2}", c)]
     kept = df.filter(pl.col("votes") >= min_votes)
     if kept.is_empty():
-        raise DataError(f"no statement in {path.name} has at least {min_votes} votes; lower min_votes or add statements")
+        raise DataError(
+            f"no statement in {path.name} has at least {min_votes} votes; lower min_votes or add statements"
+        )
     return kept.select("statement_id", "text", "votes", "source_language", *translations)
 
 
@@ -93,13 +103,15 @@ class Frames:
             if language not in self.prompts or any(t not in self.prompts[language] for t in TASKS):
                 raise ConfigError(
                     f"no statement prompt frames for language {language!r}; add [frames.{language}] and "
-                    f"[keywords.{language}] to a copy of frames.toml and set frames = \"FILE\""
+                    f'[keywords.{language}] to a copy of frames.toml and set frames = "FILE"'
                 )
             for key in dimensions:
                 dim = self.dimensions[key]
                 for part in (dim.name, dim.description, dim.positive, dim.negative):
                     if language not in part:
-                        raise ConfigError(f"frames: dimension {key} has no text in {language!r}; add it to the frames file")
+                        raise ConfigError(
+                            f"frames: dimension {key} has no text in {language!r}; add it to the frames file"
+                        )
 
     def render(self, task: str, language: str, statement: str, dimension: str | None = None) -> str:
         values = {"statement": statement}
@@ -150,5 +162,7 @@ def _parse_frames(path: Path) -> Frames:
             try:
                 text.format(statement="", dimension_name="", dimension_description="", positive="", negative="")
             except (KeyError, IndexError, ValueError) as exc:
-                raise ConfigError(f"frames file {path.name}: [frames.{lang}] {task} has a bad placeholder ({exc})") from None
+                raise ConfigError(
+                    f"frames file {path.name}: [frames.{lang}] {task} has a bad placeholder ({exc})"
+                ) from None
     return Frames(dimensions=dimensions, prompts=prompts, keywords=keywords)

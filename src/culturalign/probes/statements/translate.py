@@ -49,9 +49,16 @@ def translation_requests(experiment: Experiment, statements: pl.DataFrame) -> li
     if translator is None:
         return []
     params = GenerateConfig(temperature=0.0, max_tokens=300).merged(translator.params)
-    return [Request(translator, tuple(translation_messages(text, language)), params, 0,
-                    {"task": "translation", "statement_id": sid, "language": language})
-            for sid, language, text in untranslated(experiment, statements)]
+    return [
+        Request(
+            translator,
+            tuple(translation_messages(text, language)),
+            params,
+            0,
+            {"task": "translation", "statement_id": sid, "language": language},
+        )
+        for sid, language, text in untranslated(experiment, statements)
+    ]
 
 
 def stored_translations(store: RunStore, run_id: str) -> pl.DataFrame:
@@ -61,7 +68,9 @@ def stored_translations(store: RunStore, run_id: str) -> pl.DataFrame:
     if df.is_empty():
         return pl.DataFrame(schema=schema)
     answered = df.filter(pl.col("response").is_not_null())
-    rows = [(r["statement_id"], r["language"], clean_translation(r["response"])) for r in answered.iter_rows(named=True)]
+    rows = [
+        (r["statement_id"], r["language"], clean_translation(r["response"])) for r in answered.iter_rows(named=True)
+    ]
     return pl.DataFrame([r for r in rows if r[2]], schema=schema, orient="row")
 
 
@@ -71,12 +80,16 @@ def with_translations(statements: pl.DataFrame, store: RunStore, run_id: str) ->
     for language in sorted(set(translations["language"].to_list())):
         column = f"text_{language}"
         part = translations.filter(pl.col("language") == language).select(
-            "statement_id", pl.col("translation").alias("_t"))
+            "statement_id", pl.col("translation").alias("_t")
+        )
         statements = statements.join(part, on="statement_id", how="left")
         if column in statements.columns:
             statements = statements.with_columns(
                 pl.when(pl.col(column).is_null() | (pl.col(column).str.strip_chars() == ""))
-                .then(pl.col("_t")).otherwise(pl.col(column)).alias(column))
+                .then(pl.col("_t"))
+                .otherwise(pl.col(column))
+                .alias(column)
+            )
         else:
             statements = statements.rename({"_t": column})
         statements = statements.drop("_t", strict=False)
@@ -91,10 +104,16 @@ def translate_stage(ctx: RunContext) -> None:
     if ctx.experiment.settings.translator is None:
         ctx.notes[TRANSLATE_STAGE] = {"untranslated": len(missing)}
         return
-    counts = run_requests(ctx.store, ctx.run_id, TRANSLATE_STAGE, translation_requests(ctx.experiment, statements),
-                          show_progress=ctx.show_progress)
+    counts = run_requests(
+        ctx.store,
+        ctx.run_id,
+        TRANSLATE_STAGE,
+        translation_requests(ctx.experiment, statements),
+        show_progress=ctx.show_progress,
+    )
     translations = stored_translations(ctx.store, ctx.run_id)
     source = statements.select("statement_id", pl.col("text").alias("source_text"))
-    write_table_pair(translations.join(source, on="statement_id", how="left"), ctx.output_dir / "analysis",
-                     TRANSLATIONS_STEM)
+    write_table_pair(
+        translations.join(source, on="statement_id", how="left"), ctx.output_dir / "analysis", TRANSLATIONS_STEM
+    )
     ctx.notes[TRANSLATE_STAGE] = {**counts, "untranslated": len(missing) - translations.height}

@@ -15,8 +15,14 @@ from culturalign.sources.hofstede import TableRow
 ORIGIN_TARGETS = ("united_states", "china")
 
 
-def build_cube(answers: pl.DataFrame, models: list[str], countries: list[Country], languages: list[str],
-               repeats: int, origins: list[str | None]) -> Cube:
+def build_cube(
+    answers: pl.DataFrame,
+    models: list[str],
+    countries: list[Country],
+    languages: list[str],
+    repeats: int,
+    origins: list[str | None],
+) -> Cube:
     """Dense [model, country, language, item, repeat] array of chosen options (NaN = none)."""
     n_items = load_structure().n_items
     values = np.full((len(models), len(countries), len(languages), n_items, repeats), np.nan)
@@ -136,8 +142,9 @@ def dimension_table(ev: Evaluation, cube: Cube, gt: np.ndarray, iv: Intervals | 
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def ranking_table(kind: str, ev: Evaluation, cube: Cube, iv: Intervals | None,
-                  neutral: np.ndarray | None = None) -> pl.DataFrame:
+def ranking_table(
+    kind: str, ev: Evaluation, cube: Cube, iv: Intervals | None, neutral: np.ndarray | None = None
+) -> pl.DataFrame:
     """Countries (mean over models) or models (mean over countries), ranked by DR per condition."""
     labels = cube.countries if kind == "country" else cube.models
     dr = ev.country_dr if kind == "country" else ev.model_dr
@@ -168,7 +175,9 @@ def dimension_dr_table(ev: Evaluation, iv: Intervals | None) -> pl.DataFrame:
             if np.isnan(ev.dimension_dr[k, d]):
                 continue
             lo, hi = _ci(iv, "dimension_dr", (k, d))
-            rows.append({"condition": cond, "dimension": dim, "dr": _num(ev.dimension_dr[k, d]), "dr_low": lo, "dr_high": hi})
+            rows.append(
+                {"condition": cond, "dimension": dim, "dr": _num(ev.dimension_dr[k, d]), "dr_low": lo, "dr_high": hi}
+            )
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
@@ -219,8 +228,9 @@ def _boot_p(diffs: np.ndarray) -> float | None:
     return float(min(1.0, 2 * min((diffs <= 0).mean(), (diffs >= 0).mean())))
 
 
-def sensitivity_tables(cube: Cube, gt: np.ndarray, gmean: np.ndarray, default: Scaling, normalisation: str
-                       ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def sensitivity_tables(
+    cube: Cube, gt: np.ndarray, gmean: np.ndarray, default: Scaling, normalisation: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rankings under each scaling, and Spearman agreement of each with the configured one."""
     schemes = {"configured": default, **sensitivity_scalings(normalisation)}
     evs = {name: evaluate_cube(cube, s, gt, gmean) for name, s in schemes.items()}

@@ -46,7 +46,12 @@ def find_country(label: str) -> Country:
     """A country by key (south_korea), English name (South Korea), Hofstede name or code (KOR)."""
     wanted = _norm(label)
     for country in paper_countries():
-        if wanted in {_norm(country.key), _norm(country.name), _norm(country.hofstede_name), country.hofstede_code.lower()}:
+        if wanted in {
+            _norm(country.key),
+            _norm(country.name),
+            _norm(country.hofstede_name),
+            country.hofstede_code.lower(),
+        }:
             return country
     known = ", ".join(c.key for c in paper_countries())
     raise ConfigError(f"unknown country {label!r}; use one of {known}")

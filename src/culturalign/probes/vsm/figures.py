@@ -35,7 +35,9 @@ def radar_figure(scores: pl.DataFrame, condition: str) -> MplFigure:
     for i, country in enumerate(countries):
         ax = fig.add_subplot(nrows, cols, i + 1, projection="polar")
         sub = {r["dimension"]: r for r in per.filter(pl.col("country") == country).iter_rows(named=True)}
-        model = _closed([float(sub[d]["score"]) if d in sub and sub[d]["score"] is not None else np.nan for d in DIMENSIONS])
+        model = _closed(
+            [float(sub[d]["score"]) if d in sub and sub[d]["score"] is not None else np.nan for d in DIMENSIONS]
+        )
         truth = _closed([float(sub[d]["ground_truth"]) if d in sub else np.nan for d in DIMENSIONS])
         ax.plot(angles, truth, color=_TRUTH_COLOUR, linewidth=1.2, label="Hofstede score")
         ax.plot(angles, model, color=_MODEL_COLOUR, linewidth=1.2, label="models (mean)")
@@ -65,7 +67,9 @@ def ranking_figure(ranking: pl.DataFrame, label: str, condition: str) -> MplFigu
     has_ci = np.isfinite(low) & np.isfinite(high) & np.isfinite(dr)
     if has_ci.any():
         err = np.vstack([dr - low, high - dr])[:, has_ci]
-        ax.errorbar(dr[has_ci], y[has_ci], xerr=np.clip(err, 0, None), fmt="none", ecolor="#333333", capsize=2, linewidth=0.8)
+        ax.errorbar(
+            dr[has_ci], y[has_ci], xerr=np.clip(err, 0, None), fmt="none", ecolor="#333333", capsize=2, linewidth=0.8
+        )
     ax.axvline(1.0, color="#999999", linewidth=0.8, linestyle="--")
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("deviation ratio (higher = better aligned)")

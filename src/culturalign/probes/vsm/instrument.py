@@ -138,7 +138,9 @@ def _parse_documented(rows: list[list[str]], name: str) -> list[ItemText]:
         try:
             item = int(row[at["item"]])
         except ValueError:
-            raise DataError(f"instrument {name} line {line_no}: item {row[at['item']]!r} is not a number 1-24") from None
+            raise DataError(
+                f"instrument {name} line {line_no}: item {row[at['item']]!r} is not a number 1-24"
+            ) from None
         language = row[at["language"]].strip() if "language" in at and row[at["language"]].strip() else "en"
         options = tuple(_clean(row[at[f"option_{k}"]]) for k in range(1, 6))
         out.append(ItemText(item, _clean(row[at["text"]]), options, _language(language, name)))
@@ -171,7 +173,9 @@ def read_instrument_file(path: str | Path) -> Wording:
     """Read a wording file (either layout, see the module docstring) and check it is complete."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"instrument file not found: {path}; pass a CSV as documented in `culturalign vsm fetch-instrument --help`")
+        raise DataError(
+            f"instrument file not found: {path}; pass a CSV as documented in `culturalign vsm fetch-instrument --help`"
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:

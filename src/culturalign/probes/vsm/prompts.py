@@ -41,7 +41,9 @@ def country_in(country: Country, language: str) -> str:
     try:
         return country.names[language]
     except KeyError:
-        raise ConfigError(f"no name for {country.name} in language {language!r}; add it to data/vsm/countries.toml") from None
+        raise ConfigError(
+            f"no name for {country.name} in language {language!r}; add it to data/vsm/countries.toml"
+        ) from None
 
 
 def system_prompt(country: Country, language: str) -> str:
@@ -55,7 +57,9 @@ def item_prompt(item: ItemText) -> str:
     return "\n".join(lines)
 
 
-def messages_for(country: Country, language: str, item: ItemText, *, completion: bool = False) -> tuple[ChatMessage, ...]:
+def messages_for(
+    country: Country, language: str, item: ItemText, *, completion: bool = False
+) -> tuple[ChatMessage, ...]:
     """System role and item; `completion` (base models) ends the text with an answer cue to continue from."""
     user = item_prompt(item)
     if completion:

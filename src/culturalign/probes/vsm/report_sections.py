@@ -7,9 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
+from culturalign.probes.vsm import figures
 from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
 from culturalign.report.style import save_figure
-from culturalign.probes.vsm import figures
 from culturalign.tables import read_table
 
 FAILURE_WARN_RATE = 0.2
@@ -61,13 +61,21 @@ def report_sections(analysis_dir: Path, store=None, figures_dir: Path | None = N
         _rankings(countries, models, figures_dir, condition),
         _dimensions(dims, dim_dr, figures_dir, condition),
         _origin(_read(analysis_dir, "origin_comparison")),
-        _sensitivity(_read(analysis_dir, "sensitivity_agreement"), _read(analysis_dir, "sensitivity_rankings"), manifest),
+        _sensitivity(
+            _read(analysis_dir, "sensitivity_agreement"), _read(analysis_dir, "sensitivity_rankings"), manifest
+        ),
         _extraction(failures, _read(analysis_dir, "answers")),
     ]
 
 
-def _overview(manifest: dict, countries: pl.DataFrame, models: pl.DataFrame, failures: pl.DataFrame,
-              dims: pl.DataFrame, condition: str) -> Section:
+def _overview(
+    manifest: dict,
+    countries: pl.DataFrame,
+    models: pl.DataFrame,
+    failures: pl.DataFrame,
+    dims: pl.DataFrame,
+    condition: str,
+) -> Section:
     section = Section(title="VSM 2013: country personas against Hofstede's scores")
     n, ok = manifest["answers"]["n"], manifest["answers"]["ok"]
     section.headline.append(("Answers read", f"{ok} of {n} ({ok / n:.0%})" if n else "none"))
@@ -75,7 +83,9 @@ def _overview(manifest: dict, countries: pl.DataFrame, models: pl.DataFrame, fai
         top = table.filter((pl.col("condition") == condition) & (pl.col("rank") == 1)) if table.height else table
         if top.height:
             r = top.row(0, named=True)
-            section.headline.append((f"{label} ({condition})", f"{r[key]}: DR {_fmt(r['dr'], r['dr_low'], r['dr_high'])}"))
+            section.headline.append(
+                (f"{label} ({condition})", f"{r[key]}: DR {_fmt(r['dr'], r['dr_low'], r['dr_high'])}")
+            )
     section.paragraphs += [
         "Each model answered the 24 content items of Hofstede's Values Survey Module 2013 in the role of an average "
         "person from each country, in each prompt language, one item per call. The six dimension indices use the "
@@ -93,7 +103,9 @@ def _overview(manifest: dict, countries: pl.DataFrame, models: pl.DataFrame, fai
     section.warnings += list(manifest.get("warnings", []))
     if manifest.get("repeats", 0) < 2:
         section.warnings.append("Only one repeat per item: the bootstrap intervals cannot show any sampling variation.")
-    elif dims.height and dims["score_low"].null_count() < dims.height and (dims["score_high"] == dims["score_low"]).all():
+    elif (
+        dims.height and dims["score_low"].null_count() < dims.height and (dims["score_high"] == dims["score_low"]).all()
+    ):
         section.warnings.append(
             "All repeats gave identical answers, so every interval has zero width: they show no sampling "
             "variation, not certainty about the population."
@@ -175,7 +187,9 @@ def _sensitivity(agreement: pl.DataFrame, rankings: pl.DataFrame, manifest: dict
     if agreement.height:
         section.tables.append(Table("Rank agreement with the configured scaling", agreement))
     if rankings.height:
-        section.tables.append(Table("Rankings under each scaling", rankings.sort("kind", "condition", "scheme", "rank")))
+        section.tables.append(
+            Table("Rankings under each scaling", rankings.sort("kind", "condition", "scheme", "rank"))
+        )
     return section
 
 

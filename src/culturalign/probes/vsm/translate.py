@@ -21,8 +21,8 @@ from culturalign import paths, tables
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError, DataError
 from culturalign.models.base import GenerateConfig, ModelSpec
-from culturalign.prompts.translate import clean_translation, translation_messages
 from culturalign.probes.vsm.instrument import ItemText, Wording, read_instrument_file, wording_rows
+from culturalign.prompts.translate import clean_translation, translation_messages
 
 STAGE = "translate"
 SOURCE_LANGUAGE = "en"
@@ -58,12 +58,20 @@ def translation_requests(translator: ModelSpec, source: dict[int, ItemText], lan
 def source_wording(wording: Wording) -> dict[int, ItemText]:
     if SOURCE_LANGUAGE in wording:
         return wording[SOURCE_LANGUAGE]
-    raise DataError("the instrument files give no English wording to translate from; add the English file or every prompt language")
+    raise DataError(
+        "the instrument files give no English wording to translate from; add the English file or every prompt language"
+    )
 
 
 def complete_wording(
-    wording: Wording, languages: list[str], translator: ModelSpec | None, store=None, run_id: str | None = None,
-    *, show_progress: bool = True, ask: bool = True,
+    wording: Wording,
+    languages: list[str],
+    translator: ModelSpec | None,
+    store=None,
+    run_id: str | None = None,
+    *,
+    show_progress: bool = True,
+    ask: bool = True,
 ) -> Wording:
     """The wording in every prompt language: given files first, then cached or fresh translations."""
     missing = [lang for lang in languages if lang not in wording]
@@ -106,7 +114,8 @@ def _assemble(answers: pl.DataFrame, language: str, source: dict[int, ItemText])
         )
     lookup = {src: clean_translation(text) for src, text in zip(rows["source"], rows["response"], strict=True)}
     return {
-        n: ItemText(n, lookup[item.text], tuple(lookup[o] for o in item.options), language) for n, item in source.items()
+        n: ItemText(n, lookup[item.text], tuple(lookup[o] for o in item.options), language)
+        for n, item in source.items()
     }
 
 

@@ -101,7 +101,9 @@ def judge_all(
     return verdicts
 
 
-def _run_candidate(spec: ModelSpec, prepared: dict[str, Prepared], verdicts: dict[str, dict[str, JudgeVerdict]]) -> None:
+def _run_candidate(
+    spec: ModelSpec, prepared: dict[str, Prepared], verdicts: dict[str, dict[str, JudgeVerdict]]
+) -> None:
     candidate = get_candidate(spec.model or spec.name)
     open_keys = [key for key, p in prepared.items() if p.settled is None]
     for key, p in prepared.items():
@@ -146,7 +148,9 @@ def stage_summary(
         "failed": sum(1 for p in payloads if p["failure"]),
         "undefined_vps": sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
         "judges": [j.name for j in judges],
-        "quality": [judge_quality(j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name).summary() for j in judges],
+        "quality": [
+            judge_quality(j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name).summary() for j in judges
+        ],
     }
     if len(judges) > 1:
         summary["inter_judge_fleiss_kappa"] = inter_judge_kappa(

@@ -236,5 +236,9 @@ def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> dict[str, int]:
         counts["kept" if payload["kept"] else "dropped"] += 1
         if not payload["kept"]:
             counts[f"dropped_{payload['reason']}"] += 1
-    return {"parsed": counts["parsed"], "kept": counts["kept"], "dropped": counts["dropped"],
-            **{f"dropped_{r}": counts[f"dropped_{r}"] for r in REASONS}}
+    return {
+        "parsed": counts["parsed"],
+        "kept": counts["kept"],
+        "dropped": counts["dropped"],
+        **{f"dropped_{r}": counts[f"dropped_{r}"] for r in REASONS},
+    }

@@ -36,8 +36,14 @@ class _Analysis:
     def table(self, name: str) -> pl.DataFrame | None:
         if name not in self._cache:
             # Parquet first: it keeps numeric types where a CSV column of all-missing values reads as text.
-            path = next((self.directory / f"{name}{s}" for s in (".parquet", ".csv")
-                         if (self.directory / f"{name}{s}").is_file()), None)
+            path = next(
+                (
+                    self.directory / f"{name}{s}"
+                    for s in (".parquet", ".csv")
+                    if (self.directory / f"{name}{s}").is_file()
+                ),
+                None,
+            )
             self._cache[name] = _numeric(read_table(path)) if path is not None else None
         return self._cache[name]
 
@@ -72,8 +78,9 @@ def _ci(mean: float | None, low: float | None, high: float | None) -> str:
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def _draw(section: Section, figures_dir: Path, stem: str, title: str, caption: str,
-          draw: Callable[[], MplFigure]) -> None:
+def _draw(
+    section: Section, figures_dir: Path, stem: str, title: str, caption: str, draw: Callable[[], MplFigure]
+) -> None:
     """Add one figure to the section, or a sentence saying why it could not be drawn."""
     try:
         png, svg = save_figure(draw(), figures_dir, stem)
@@ -112,45 +119,55 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
         for language in sorted(own["language"].unique().to_list()):
             rows = own.filter(pl.col("language") == language).sort("mean", descending=True, nulls_last=True)
             for label, row in (("highest", rows.row(0, named=True)), ("lowest", rows.row(-1, named=True))):
-                section.headline.append((
-                    f"{language}: {label} alignment with {language} speakers",
-                    f"{row['model']}: ρ = {_ci(row['mean'], row['ci_low'], row['ci_high'])}, "
-                    f"n = {row['n_responses']} responses",
-                ))
+                section.headline.append(
+                    (
+                        f"{language}: {label} alignment with {language} speakers",
+                        f"{row['model']}: ρ = {_ci(row['mean'], row['ci_low'], row['ci_high'])}, "
+                        f"n = {row['n_responses']} responses",
+                    )
+                )
     if data.has("paper_comparison"):
         comparison = data.table("paper_comparison")
         if "class_agrees" in comparison.columns:
             agrees = comparison["class_agrees"].cast(pl.Boolean).sum()
-            section.headline.append((
-                "Agreement with the published analysis",
-                f"{agrees} of {comparison.height} published coefficients keep their class (positive, negative or "
-                "not significant at p < .05)",
-            ))
+            section.headline.append(
+                (
+                    "Agreement with the published analysis",
+                    f"{agrees} of {comparison.height} published coefficients keep their class (positive, negative or "
+                    "not significant at p < .05)",
+                )
+            )
     if data.has("us_bias"):
         bias = _without_baselines(data.table("us_bias"))
         biased = bias.filter((pl.col("coef") > 0) & (pl.col("p") < 0.05)).height
-        section.headline.append((
-            "US-centric bias (RQ2, OLS, p < .05)",
-            f"{biased} of {bias.height} model × language cells more aligned with the US than with local populations",
-        ))
+        section.headline.append(
+            (
+                "US-centric bias (RQ2, OLS, p < .05)",
+                f"{biased} of {bias.height} model × language cells more aligned with the US than with local populations",
+            )
+        )
     if data.has("rq1"):
         slopes = fig.capability_terms(data.table("rq1"))
         significant = slopes.filter(pl.col("p") < 0.05)
         positive = significant.filter(pl.col("coef") > 0).height
-        section.headline.append((
-            "Capability predicts alignment (RQ1, mixed model, p < .05)",
-            f"{significant.height} of {slopes.height} family × language slopes: {positive} positive, "
-            f"{significant.height - positive} negative",
-        ))
+        section.headline.append(
+            (
+                "Capability predicts alignment (RQ1, mixed model, p < .05)",
+                f"{significant.height} of {slopes.height} family × language slopes: {positive} positive, "
+                f"{significant.height - positive} negative",
+            )
+        )
     if data.has("consistency", "human_consistency"):
         human_low = float(data.table("human_consistency")["self_consistency"].min())
         cons = _without_baselines(data.table("consistency"))
         below = cons.filter(pl.col("ci_high") < human_low).height
-        section.headline.append((
-            "Models less self-consistent than people",
-            f"{below} of {cons.height} model × language cells: upper 95% bound below the lowest human value "
-            f"({human_low:.2f})",
-        ))
+        section.headline.append(
+            (
+                "Models less self-consistent than people",
+                f"{below} of {cons.height} model × language cells: upper 95% bound below the lowest human value "
+                f"({human_low:.2f})",
+            )
+        )
     return section
 
 
@@ -165,15 +182,26 @@ def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section:
         "per model, one row per model × language × bootstrap round. Rounds are not independent samples, so the "
         "printed standard errors shrink as rounds are added: read the slopes' signs and sizes, not their p-values."
     )
-    _draw(section, figures_dir, "fig1_rq1_coefficients", "Capability slopes by language and family",
-          "Points: coefficients; bars: 95% intervals; filled points and stars: p < .05.",
-          lambda: fig.rq1_coefficients_figure(rq1))
+    _draw(
+        section,
+        figures_dir,
+        "fig1_rq1_coefficients",
+        "Capability slopes by language and family",
+        "Points: coefficients; bars: 95% intervals; filled points and stars: p < .05.",
+        lambda: fig.rq1_coefficients_figure(rq1),
+    )
     if data.has("alignment", "consistency", "capability"):
-        _draw(section, figures_dir, "fig4_capability_alignment", "Capability vs adjusted alignment",
-              "Alignment with the prompt language's speakers minus the consistency term of the mixed model; "
-              "lines carry the family's RQ1 slope.",
-              lambda: fig.capability_alignment_figure(data.table("alignment"), data.table("consistency"),
-                                                      data.table("capability"), rq1))
+        _draw(
+            section,
+            figures_dir,
+            "fig4_capability_alignment",
+            "Capability vs adjusted alignment",
+            "Alignment with the prompt language's speakers minus the consistency term of the mixed model; "
+            "lines carry the family's RQ1 slope.",
+            lambda: fig.capability_alignment_figure(
+                data.table("alignment"), data.table("consistency"), data.table("capability"), rq1
+            ),
+        )
     fit = manifest.get("rq1_r2")
     if isinstance(fit, dict) and fit.get("marginal") is not None:
         section.paragraphs.append(
@@ -197,21 +225,33 @@ def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
         "OLS: alignment ~ us × model:language with the uniform random baseline as reference. A positive coefficient "
         "means the model, in that language, agrees more with US respondents than with local ones."
     )
-    _draw(section, figures_dir, "fig5_us_bias", "US-bias coefficients",
-          "Bars: ± 1 standard error of the regression; filled points and stars: p < .05.",
-          lambda: fig.us_bias_figure(data.table("us_bias"), families))
+    _draw(
+        section,
+        figures_dir,
+        "fig5_us_bias",
+        "US-bias coefficients",
+        "Bars: ± 1 standard error of the regression; filled points and stars: p < .05.",
+        lambda: fig.us_bias_figure(data.table("us_bias"), families),
+    )
     section.tables.append(Table(title="US-bias coefficients", data=data.table("us_bias")))
     if data.has("us_gap") and {"mean", "ci_low", "ci_high", "family"} <= set(data.table("us_gap").columns):
-        _draw(section, figures_dir, "us_gap", "US minus local alignment",
-              "The model's own difference in alignment with US respondents and with local ones (no baseline draw "
-              "involved); bars: 95% bootstrap intervals.",
-              lambda: supplement.us_gap_figure(data.table("us_gap")))
+        _draw(
+            section,
+            figures_dir,
+            "us_gap",
+            "US minus local alignment",
+            "The model's own difference in alignment with US respondents and with local ones (no baseline draw "
+            "involved); bars: 95% bootstrap intervals.",
+            lambda: supplement.us_gap_figure(data.table("us_gap")),
+        )
     if data.has("us_gap"):
-        section.tables.append(Table(
-            title="US minus local alignment gap",
-            data=data.table("us_gap"),
-            caption="The model's own US-minus-native alignment difference, which does not depend on a baseline draw.",
-        ))
+        section.tables.append(
+            Table(
+                title="US minus local alignment gap",
+                data=data.table("us_gap"),
+                caption="The model's own US-minus-native alignment difference, which does not depend on a baseline draw.",
+            )
+        )
     return section
 
 
@@ -226,9 +266,14 @@ def consistency_section(data: _Analysis, figures_dir: Path) -> Section:
         "for judge error. The grey band spans the survey's own self-consistency (10 respondents redrawn 100 times) "
         "over the populations."
     )
-    _draw(section, figures_dir, "fig3_self_consistency", "Self-consistency per model and language",
-          "Points: mean; bars: 95% bootstrap intervals; band: human range.",
-          lambda: fig.self_consistency_figure(data.table("consistency"), human))
+    _draw(
+        section,
+        figures_dir,
+        "fig3_self_consistency",
+        "Self-consistency per model and language",
+        "Points: mean; bars: 95% bootstrap intervals; band: human range.",
+        lambda: fig.self_consistency_figure(data.table("consistency"), human),
+    )
     section.tables.append(Table(title="Self-consistency", data=data.table("consistency")))
     return section
 
@@ -243,9 +288,14 @@ def ground_truth_section(data: _Analysis, figures_dir: Path) -> Section:
     section.paragraphs.append(
         f"Value polarity scores of {n_items} items: the weighted share of respondents on the item's 'pro' side."
     )
-    _draw(section, figures_dir, "fig2_ground_truth_correlations", "Correlation of ground truth between countries",
-          "Pearson correlation over the items both countries have; similar countries are placed together.",
-          lambda: fig.ground_truth_correlation_figure(truth, "country"))
+    _draw(
+        section,
+        figures_dir,
+        "fig2_ground_truth_correlations",
+        "Correlation of ground truth between countries",
+        "Pearson correlation over the items both countries have; similar countries are placed together.",
+        lambda: fig.ground_truth_correlation_figure(truth, "country"),
+    )
     return section
 
 
@@ -256,9 +306,14 @@ def population_section(data: _Analysis, figures_dir: Path) -> Section:
         return section
     alignment = data.table("alignment")
     for language in sorted(alignment["language"].drop_nulls().unique().to_list()):
-        _draw(section, figures_dir, f"alignment_{language}", f"Prompt language {language}",
-              "Points: alignment; bars: 95% bootstrap intervals.",
-              lambda language=language: supplement.population_alignment_figure(alignment, language))
+        _draw(
+            section,
+            figures_dir,
+            f"alignment_{language}",
+            f"Prompt language {language}",
+            "Points: alignment; bars: 95% bootstrap intervals.",
+            lambda language=language: supplement.population_alignment_figure(alignment, language),
+        )
     section.tables.append(Table(title="Alignment", data=alignment))
     return section
 
@@ -293,7 +348,8 @@ def examples_section(store: RunStore | None, run_id: str | None) -> Section:
     section.paragraphs.append(
         f"Up to {EXAMPLES_PER_MODEL} responses per model from run {run.run_id}, as the model wrote them, split into "
         "interviewees with the judge's label on each (pro, con or null)."
-        if section.examples else f"Run {run.run_id} holds no answered generation requests."
+        if section.examples
+        else f"Run {run.run_id} holds no answered generation requests."
     )
     return section
 
