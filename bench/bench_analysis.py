@@ -6,7 +6,10 @@ the response rows, join the ground truth, group-by Spearman per group, self-join
 consistency), on fewer rounds and extrapolated per round. Both see the same draws, and the
 bench asserts that they give the same numbers round by round.
 
-    python bench/bench_analysis.py [--data ../shared/data/paper] [--rounds 1000] [--plain-rounds 20]
+    python bench/bench_analysis.py [--data DIR] [--rounds 1000] [--plain-rounds 20]
+
+--data is a folder of the paper's released tables; by default the copy in the user cache,
+downloaded (pinned, sha256-checked) on first use as `culturalign groundtruth fetch --release` does.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from culturalign.analysis.responses import keep_prompt_language, load_response_t
 from culturalign.analysis.rq1 import fit_rq1_variants, rq1_rows  # noqa: E402
 from culturalign.analysis.rq2 import fit_rq2, rq2_rows  # noqa: E402
 from culturalign.analysis.truth import comparison_country, load_truth, native_countries  # noqa: E402
+from culturalign.sources.published import fetch_published  # noqa: E402
 
 KEYS = ["model", "family", "language", "population_kind", "population"]
 ERROR = 0.045
@@ -70,16 +74,17 @@ def plain_loop(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "paper")
+    parser.add_argument("--data", type=Path, default=None, help="released tables (default: the user cache)")
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--plain-rounds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    data = args.data or fetch_published(release=True)
     load = os.getloadavg()
-    responses = load_response_table(args.data / "all_lang_model_responses_with_scores.csv")
-    truth = load_truth(args.data)
-    capability = load_capability(args.data / "multilingual_benchmarks.csv", responses["model"].unique().to_list())
+    responses = load_response_table(data / "all_lang_model_responses_with_scores.csv")
+    truth = load_truth(data)
+    capability = load_capability(data / "multilingual_benchmarks.csv", responses["model"].unique().to_list())
     kept, _ = keep_prompt_language(responses)
 
     start, cpu = time.perf_counter(), time.process_time()

@@ -185,10 +185,10 @@ def test_capability_aliases_and_means() -> None:
     assert lookup[("X", "en")] == pytest.approx(0.4)
 
 
-def test_released_benchmarks_map_to_all_nine_models(paper_data) -> None:
-    responses = pl.read_csv(paper_data / "all_lang_model_responses_with_scores.csv")
+def test_released_benchmarks_map_to_all_nine_models(paper_release) -> None:
+    responses = pl.read_csv(paper_release / "all_lang_model_responses_with_scores.csv")
     models = responses["model_name"].unique().to_list()
-    cap = load_capability(paper_data / "multilingual_benchmarks.csv", models)
+    cap = load_capability(paper_release / "multilingual_benchmarks.csv", models)
     covered = cap.filter(pl.col("model").is_in(models))
     assert covered.height == 36  # 9 models x 4 languages
     assert covered["score"].is_between(0, 1).all()

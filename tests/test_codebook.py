@@ -50,7 +50,7 @@ PAPER_KEYS = [
     "h011",
 ]
 
-# METHOD §1.2: scale maximum and pro answers per group of items.
+# docs/methods/wvs.md §W2: scale maximum and pro answers per group of items.
 EXPECTED_SCALES = {
     **{k: (5, {1, 2}) for k in ("c001_01", "c002_01", "d026_03")},
     **{k: (4, {1, 2}) for k in ("d054", "d059", "d060", "e116", "e117", "e265_01", "h010", "h011")},

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
 
 from culturalign import paths
-from culturalign.errors import DataError
+from culturalign.errors import ConfigError, DataError
 from culturalign.sources.download import fetch_pinned, sha256_of
 
 PAYLOAD = b"population,item,vps\nDK,f118,0.87\n"
@@ -80,3 +81,33 @@ def test_unreachable_server_is_a_data_error():
     with pytest.raises(DataError, match="failed"):
         fetch_pinned("http://127.0.0.1:9/none.csv", GOOD_SHA, "none.csv", "dl", timeout=5)
     assert _leftovers("dl") == []
+
+
+# -- every pinned download is pinned to one exact version -----------------------------------------
+FULL_COMMIT = re.compile(r"/([0-9a-f]{40})/")
+
+
+def test_every_pinned_download_names_a_full_commit_and_a_sha256():
+    from culturalign.probes.vsm import instrument
+    from culturalign.sources import hofstede, published
+
+    pins = published.load_pins()
+    assert re.fullmatch(r"[0-9a-f]{40}", pins.source.commit)
+    urls = [published.file_url(pins, f) for f in pins.files] + [instrument.INSTRUMENT_URL, hofstede.SCORES_URL]
+    for url in urls:
+        if "github" in url:  # a git host: the address itself names the full commit
+            match = FULL_COMMIT.search(url)
+            assert match, url
+    # the publisher's own address has no commit: its bytes are pinned by sha256 alone
+    for digest in [f.sha256 for f in pins.files] + [instrument.INSTRUMENT_SHA256, hofstede.SCORES_SHA256]:
+        assert re.fullmatch(r"[0-9a-f]{64}", digest)
+
+
+def test_an_abbreviated_commit_is_refused(tmp_path: Path):
+    from culturalign.sources import published
+
+    text = paths.package_data("published_tables.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "pins.toml"
+    bad.write_text(re.sub(r'commit = "[0-9a-f]+"', 'commit = "f550348"', text), encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid"):
+        published.load_pins(bad)

@@ -101,13 +101,25 @@ def test_vps_outside_zero_one_is_refused(tmp_path: Path):
         load_ground_truth(path)
 
 
-def test_pins_match_the_released_files(paper_data: Path):
+def test_pins_match_the_released_files(paper_release: Path):
     pins = published.load_pins()
-    assert pins.source.commit == "f550348"
+    assert pins.source.commit == "f550348462acb84dbc26c05fbb6bd1bdb44ae24b"
     for pinned in pins.files:
-        assert sha256_of(paper_data / pinned.name) == pinned.sha256, pinned.name
+        assert sha256_of(paper_release / pinned.name) == pinned.sha256, pinned.name
         upstream = published.file_url(pins, pinned)
-        assert upstream.startswith("https://raw.githubusercontent.com/jhrystrom/multicultural-alignment/f550348/")
+        assert upstream == (
+            "https://raw.githubusercontent.com/jhrystrom/multicultural-alignment/"
+            f"f550348462acb84dbc26c05fbb6bd1bdb44ae24b/output/{pinned.name}"
+        )
+
+
+def test_release_fetch_adds_the_responses_and_benchmarks(paper_release: Path, static_server, capsys):
+    base = static_server(paper_release)
+    code, _, _ = run_cli(["groundtruth", "fetch", "--base-url", base], capsys)
+    assert code == 0 and published.is_cached() and not published.is_cached(release=True)
+    code, out, _ = run_cli(["groundtruth", "fetch", "--release", "--base-url", base], capsys)
+    assert code == 0 and published.is_cached(release=True)
+    assert (published.published_dir() / "latest_results_with_baseline.csv").is_file()
 
 
 def test_fetch_from_loopback_then_load_offline(paper_data: Path, static_server, monkeypatch, capsys):

@@ -20,10 +20,6 @@ from culturalign.judge.stance import LABELS, StanceTask
 LABELS_FILE = Path(__file__).parent / "data" / "judge_reference_labels.csv"
 
 
-def _responses(paper_data: Path) -> Path:
-    return paper_data / "example_responses_gemma-2-27b-it.jsonl"
-
-
 def _task(summaries: tuple[str, ...], pro: str, con: str, text: str = "") -> StanceTask:
     return StanceTask("x", "en", "topic", pro, con, summaries, text)
 
@@ -67,9 +63,9 @@ def test_reference_set_is_large_and_multilingual() -> None:
     assert set(labels["label"].unique()) == set(LABELS)
 
 
-def test_lexicon_beats_the_constant_judge_on_the_reference_set(paper_data: Path, tmp_path: Path) -> None:
-    lexicon = validate_judge(LABELS_FILE, _responses(paper_data), "lexicon", output_dir=tmp_path, rounds=200)
-    constant = validate_judge(LABELS_FILE, _responses(paper_data), "always-con", rounds=200)
+def test_lexicon_beats_the_constant_judge_on_the_reference_set(example_responses: Path, tmp_path: Path) -> None:
+    lexicon = validate_judge(LABELS_FILE, example_responses, "lexicon", output_dir=tmp_path, rounds=200)
+    constant = validate_judge(LABELS_FILE, example_responses, "always-con", rounds=200)
     assert lexicon.report.n_summaries == load_reference_labels(LABELS_FILE).height
     assert lexicon.report.coverage == 1.0  # every labelled interviewee was found in its response
     assert constant.report.kappa.estimate == pytest.approx(0.0)
@@ -96,7 +92,7 @@ def test_default_has_the_highest_kappa_of_the_measured_candidates() -> None:
 
 
 # -- CLI --------------------------------------------------------------------------------------
-def test_cli_validate_writes_summary(paper_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_validate_writes_summary(example_responses: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     args = [
         "judge",
         "validate",
@@ -105,7 +101,7 @@ def test_cli_validate_writes_summary(paper_data: Path, tmp_path: Path, capsys: p
         "--judge",
         "lexicon",
         "--responses",
-        str(_responses(paper_data)),
+        str(example_responses),
         "--output",
         str(tmp_path),
         "--rounds",

@@ -145,9 +145,8 @@ REFUSAL = 155
 
 
 @pytest.fixture(scope="module")
-def real_responses(paper_data: Path) -> list[dict]:
-    path = paper_data / "example_responses_gemma-2-27b-it.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def real_responses(example_responses: Path) -> list[dict]:
+    return [json.loads(line) for line in example_responses.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_real_responses_split_into_ten_summaries(real_responses):

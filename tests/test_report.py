@@ -195,13 +195,13 @@ def test_a_store_without_analysis_is_analysed_on_the_fly(tmp_path: Path, monkeyp
 
 
 @pytest.mark.slow
-def test_released_data_reproduction_renders_all_five_figures(paper_data: Path, tmp_path: Path) -> None:
+def test_released_data_reproduction_renders_all_five_figures(paper_release: Path, tmp_path: Path) -> None:
     from culturalign.cli.main import app
 
     if not any(getattr(c, "name", None) == "reproduce" for c in app.registered_groups):
         pytest.skip("the `culturalign reproduce` command is not registered in this version")
     with pytest.raises(SystemExit) as exit_info:
-        main(["reproduce", "multilingual-multicultural", "--data", str(paper_data), "--output", str(tmp_path / "a")])
+        main(["reproduce", "multilingual-multicultural", "--data", str(paper_release), "--output", str(tmp_path / "a")])
     assert exit_info.value.code in (0, None)
     path = build_report(tmp_path / "a", tmp_path / "report")
     for stem in PAPER_FIGURES:

@@ -1,7 +1,7 @@
 """Acceptance: one reproduction of "Multilingual != Multicultural" from its released tables.
 
 Any seed will do (the seed below was not chosen by trying seeds); the criteria allow for the
-bootstrap's run-to-run noise as described in METHOD 1.8a.
+bootstrap's run-to-run noise as described in docs/methods/wvs.md §W12.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ SEED = 0
 
 
 @pytest.fixture(scope="module")
-def reproduction(paper_data: Path, tmp_path_factory: pytest.TempPathFactory):
+def reproduction(paper_release: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("reproduce")
-    result = reproduce(data=paper_data, output=out, seed=SEED, reruns=2, command="test")
+    result = reproduce(data=paper_release, output=out, seed=SEED, reruns=2, command="test")
     return result, out
 
 
@@ -101,11 +101,11 @@ def test_reproduction_tables(reproduction) -> None:
     assert manifest["rounds"] == 100 and manifest["consistency_definition"] == "released"
 
 
-def test_fresh_baselines_replace_the_released_draws(paper_data: Path) -> None:
+def test_fresh_baselines_replace_the_released_draws(paper_release: Path) -> None:
     from culturalign.analysis.baselines import FIFTY, UNIFORM, redraw_released_baselines
     from culturalign.analysis.reproduce import load_released_responses
 
-    released = load_released_responses(paper_data)
+    released = load_released_responses(paper_release)
     fresh = redraw_released_baselines(released, np.random.default_rng(0))
     assert fresh.height == released.height
     for name in (FIFTY, UNIFORM):

@@ -417,13 +417,13 @@ native_languages = {{ US = "en", CN = "zh" }}
     return path
 
 
-def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> None:
+def test_mock_end_to_end_run_and_resume(tmp_path: Path, hofstede_table: Path) -> None:
     from typer.testing import CliRunner
 
     from culturalign.cli.main import app
     from culturalign.run import run_experiment
 
-    experiment = _mock_experiment(tmp_path, shared_data / "hofstede" / "6-dimensions-for-website-2015-08-16.csv")
+    experiment = _mock_experiment(tmp_path, hofstede_table)
     result = CliRunner().invoke(app, ["run", str(experiment)])
     assert result.exit_code == 0, result.output
     analysis = tmp_path / "runs" / "out" / "analysis"

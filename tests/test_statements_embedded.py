@@ -46,13 +46,13 @@ scores = "{scores}"
 
 
 @pytest.mark.slow
-def test_embedded_model_runs_the_whole_probe(tmp_path: Path, shared_data: Path) -> None:
+def test_embedded_model_runs_the_whole_probe(tmp_path: Path, hofstede_table: Path) -> None:
     from culturalign.probes.statements.answers import read_stance
     from culturalign.probes.statements.statements import load_frames
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
-    scores = (shared_data / "hofstede" / "6-dimensions-for-website-2015-08-16.csv").as_posix()
+    scores = hofstede_table.as_posix()
     path = tmp_path / "embedded.toml"
     path.write_text(EXPERIMENT.format(scores=scores), encoding="utf-8")
     result = run_experiment(path, show_progress=False)

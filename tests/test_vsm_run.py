@@ -16,23 +16,27 @@ from culturalign.run import run_experiment
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLE = PROJECT / "examples" / "vsm.toml"
-TABLE = "6-dimensions-for-website-2015-08-16.csv"
 
 
-def _experiment(tmp_path: Path, shared_data: Path, *, backend_options: str = 'options = { mode = "choice" }',
+@pytest.fixture
+def vsm_data(vsm_items: Path, hofstede_table: Path) -> tuple[Path, Path]:
+    """The instrument items and the country scores (published data: skipped when absent)."""
+    return vsm_items, hofstede_table
+
+
+def _experiment(tmp_path: Path, data: tuple[Path, Path], *, backend_options: str = 'options = { mode = "choice" }',
                 languages: str = '["en", "zh", "de"]', countries: str = '["united_states", "china", "germany", "egypt"]',
                 extra_model: bool = True, rounds: int = 50) -> Path:  # fmt: skip
+    items, table = data
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace('backend = "llamacpp"', f'backend = "mock"\n{backend_options}')
     text = text.replace('languages = ["en"]', f"languages = {languages}")
     text = re.sub(r'countries = \["united_states", "china", "germany"\]', f"countries = {countries}", text)
-    text = text.replace(
-        '# instrument = ["my', f'instrument = ["{shared_data / "vsm2013" / "hofstede_test.csv"}"]\n# x = ["my'
-    )
+    text = text.replace('# instrument = ["my', f'instrument = ["{items}"]\n# x = ["my')
     text = text.replace(
         "# translator = {", 'translator = { name = "tr", backend = "mock", options = { mode = "echo" } }\n# t = {'
     )
-    text = text.replace('scores = "published"', f'scores = "{shared_data / "hofstede" / TABLE}"')
+    text = text.replace('scores = "published"', f'scores = "{table}"')
     text = text.replace("bootstrap_rounds = 1000", f"bootstrap_rounds = {rounds}")
     # every test keeps its run inside its own folder
     text = text.replace('"../culturalign-runs/vsm-example.sqlite"', '"runs/vsm.sqlite"')
@@ -45,8 +49,8 @@ def _experiment(tmp_path: Path, shared_data: Path, *, backend_options: str = 'op
     return path
 
 
-def test_example_runs_end_to_end_with_the_mock_backend(tmp_path, shared_data):
-    experiment = _experiment(tmp_path, shared_data)
+def test_example_runs_end_to_end_with_the_mock_backend(tmp_path, vsm_data):
+    experiment = _experiment(tmp_path, vsm_data)
     assert exit_code("run", str(experiment), "--no-progress") == 0
     analysis = tmp_path / "runs" / "vsm" / "analysis"
     manifest = json.loads((analysis / "manifest.json").read_text(encoding="utf-8"))
@@ -80,18 +84,16 @@ def test_example_runs_end_to_end_with_the_mock_backend(tmp_path, shared_data):
         assert title in report
 
 
-def test_rerun_asks_nothing_new(tmp_path, shared_data):
-    experiment = _experiment(
-        tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0
-    )
+def test_rerun_asks_nothing_new(tmp_path, vsm_data):
+    experiment = _experiment(tmp_path, vsm_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0)
     first = run_experiment(experiment, show_progress=False)
     assert first.notes["generate"]["asked"] == 24 * 3
     again = run_experiment(experiment, show_progress=False)
     assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 24 * 3
 
 
-def test_failed_calls_are_counted_and_never_become_answers(tmp_path, shared_data):
-    experiment = _experiment(tmp_path, shared_data, backend_options='options = { mode = "choice", fail_rate = 0.3 }',
+def test_failed_calls_are_counted_and_never_become_answers(tmp_path, vsm_data):
+    experiment = _experiment(tmp_path, vsm_data, backend_options='options = { mode = "choice", fail_rate = 0.3 }',
                              languages='["en"]', countries='["japan", "spain"]', extra_model=False, rounds=0)  # fmt: skip
     result = run_experiment(experiment, show_progress=False)
     failed = result.notes["generate"]["failed"]
@@ -103,9 +105,9 @@ def test_failed_calls_are_counted_and_never_become_answers(tmp_path, shared_data
     assert answers["choice"].null_count() == failed
 
 
-def test_translations_are_cached_and_exportable(tmp_path, shared_data):
+def test_translations_are_cached_and_exportable(tmp_path, vsm_data):
     experiment = _experiment(
-        tmp_path, shared_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0
+        tmp_path, vsm_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0
     )
     run_experiment(experiment, show_progress=False)
     out = tmp_path / "review"
@@ -115,10 +117,8 @@ def test_translations_are_cached_and_exportable(tmp_path, shared_data):
     assert sorted(read_instrument_file(files[0])["de"]) == list(range(1, 25))
 
 
-def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared_data):
-    experiment = _experiment(
-        tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0
-    )
+def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, vsm_data):
+    experiment = _experiment(tmp_path, vsm_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0)
     lines = ["item,text,option_1,option_2,option_3,option_4,option_5"]
     lines += [f'{i},"Our own stand-in question {i}?",one,two,three,four,five' for i in range(1, 25)]
     (tmp_path / "mine.csv").write_text("\n".join(lines), encoding="utf-8")
@@ -145,27 +145,25 @@ def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared
         ('["en"]', '["japan", "Japan"]', "country listed twice"),
     ],
 )
-def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(
-    tmp_path, shared_data, capsys, languages, countries, needle
-):
-    path = _experiment(tmp_path, shared_data, languages=languages, countries=countries, extra_model=False)
+def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(tmp_path, vsm_data, capsys, languages, countries, needle):
+    path = _experiment(tmp_path, vsm_data, languages=languages, countries=countries, extra_model=False)
     assert exit_code("run", str(path), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not (tmp_path / "runs" / "vsm" / "analysis").exists()
 
 
-def test_zero_repeats_is_rejected(tmp_path, shared_data, capsys):
-    path = _experiment(tmp_path, shared_data, languages='["en"]', extra_model=False)
+def test_zero_repeats_is_rejected(tmp_path, vsm_data, capsys):
+    path = _experiment(tmp_path, vsm_data, languages='["en"]', extra_model=False)
     path.write_text(path.read_text(encoding="utf-8").replace("repeats = 3", "repeats = 0"), encoding="utf-8")
     assert exit_code("run", str(path), "--no-progress") == 2
     assert "repeats" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_small_real_run_through_the_embedded_model(tmp_path, shared_data):
+def test_small_real_run_through_the_embedded_model(tmp_path, vsm_data):
     """Gemma 3 270M, two countries, English, one repeat: the whole pipeline into the report."""
-    experiment = _experiment(tmp_path, shared_data, backend_options="", languages='["en"]',
+    experiment = _experiment(tmp_path, vsm_data, backend_options="", languages='["en"]',
                              countries='["united_states", "japan"]', extra_model=False, rounds=20)  # fmt: skip
     text = experiment.read_text(encoding="utf-8").replace('backend = "mock"\n', 'backend = "llamacpp"\n', 1)
     experiment.write_text(

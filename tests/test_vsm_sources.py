@@ -14,17 +14,15 @@ from culturalign.probes.vsm.analysis import table_rows
 from culturalign.probes.vsm.countries import paper_countries, resolve_countries
 from culturalign.sources import download, hofstede
 
-TABLE = "6-dimensions-for-website-2015-08-16.csv"
+
+@pytest.fixture
+def published(hofstede_table: Path) -> Path:
+    return hofstede_table
 
 
 @pytest.fixture
-def published(shared_data: Path) -> Path:
-    return shared_data / "hofstede" / TABLE
-
-
-@pytest.fixture
-def public_items(shared_data: Path) -> Path:
-    return shared_data / "vsm2013" / "hofstede_test.csv"
+def public_items(vsm_items: Path) -> Path:
+    return vsm_items
 
 
 # -- the published scores --------------------------------------------------------------------
@@ -150,9 +148,9 @@ def test_unknown_language_in_instrument(tmp_path):
 
 
 # -- the fetch commands against a loopback server ------------------------------------------------
-def test_fetch_instrument_downloads_checks_and_prints_the_terms(shared_data, static_server, capsys):
-    base = static_server(shared_data / "vsm2013")
-    assert exit_code("vsm", "fetch-instrument", "--url", f"{base}/hofstede_test.csv") == 0
+def test_fetch_instrument_downloads_checks_and_prints_the_terms(vsm_items, static_server, capsys):
+    base = static_server(vsm_items.parent)
+    assert exit_code("vsm", "fetch-instrument", "--url", f"{base}/{vsm_items.name}") == 0
     out = capsys.readouterr().out
     assert "Geert Hofstede BV" in out
     cached = inst.fetched_instrument_path()
@@ -160,15 +158,15 @@ def test_fetch_instrument_downloads_checks_and_prints_the_terms(shared_data, sta
     assert sorted(inst.load_wording([])["en"]) == list(range(1, 25))
 
 
-def test_fetch_with_checksum_mismatch_keeps_nothing(shared_data, static_server, capsys):
-    base = static_server(shared_data / "hofstede")
-    assert exit_code("vsm", "fetch-instrument", "--url", f"{base}/{TABLE}") == 2  # the wrong file
+def test_fetch_with_checksum_mismatch_keeps_nothing(hofstede_table, static_server, capsys):
+    base = static_server(hofstede_table.parent)
+    assert exit_code("vsm", "fetch-instrument", "--url", f"{base}/{hofstede_table.name}") == 2  # the wrong file
     assert "checksum mismatch" in capsys.readouterr().err
     assert not inst.fetched_instrument_path().exists()
     assert not any(inst.fetched_instrument_path().parent.iterdir())
 
 
-def test_fetch_scores_sends_a_browser_user_agent(shared_data, static_server, monkeypatch):
+def test_fetch_scores_sends_a_browser_user_agent(hofstede_table, static_server, monkeypatch):
     seen = {}
     real = download.fetch_pinned
 
@@ -177,15 +175,15 @@ def test_fetch_scores_sends_a_browser_user_agent(shared_data, static_server, mon
         return real(url, sha256, filename, subdir, **kwargs)
 
     monkeypatch.setattr(download, "fetch_pinned", spy)
-    base = static_server(shared_data / "hofstede")
-    assert exit_code("vsm", "fetch-scores", "--url", f"{base}/{TABLE}") == 0
+    base = static_server(hofstede_table.parent)
+    assert exit_code("vsm", "fetch-scores", "--url", f"{base}/{hofstede_table.name}") == 0
     assert seen["headers"]["User-Agent"].startswith("Mozilla/5.0")
     assert hofstede.load_scores("published").height == 111
 
 
-def test_fetch_scores_mismatch_is_exit_2(shared_data, static_server):
-    base = static_server(shared_data / "vsm2013")
-    assert exit_code("vsm", "fetch-scores", "--url", f"{base}/hofstede_test.csv") == 2
+def test_fetch_scores_mismatch_is_exit_2(vsm_items, static_server):
+    base = static_server(vsm_items.parent)
+    assert exit_code("vsm", "fetch-scores", "--url", f"{base}/{vsm_items.name}") == 2
     assert not hofstede.fetched_scores_path().exists()
 
 

@@ -82,10 +82,13 @@ def fetch(
     base_url: str | None = typer.Option(
         None, "--base-url", help="serve the files from here instead (mirror, test server)"
     ),
+    release: bool = typer.Option(
+        False, "--release", help="also the released responses and benchmark scores (`culturalign reproduce --data`)"
+    ),
 ) -> None:
     """Download the ground-truth tables released with the paper (pinned commit, sha256-checked)."""
-    folder = fetch_published(force=force, base_url=base_url)
-    console.print(f"published ground truth ready in {folder}")
+    folder = fetch_published(force=force, base_url=base_url, release=release)
+    console.print(f"published {'tables' if release else 'ground truth'} ready in {folder}")
 
 
 @app.command("show")

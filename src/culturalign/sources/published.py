@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from culturalign import paths
 from culturalign.errors import ConfigError
@@ -19,14 +20,17 @@ class PinnedFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     path: str
-    sha256: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # ground_truth: what a run needs; release: what `reproduce` reads besides it
+    group: Literal["ground_truth", "release"] = "ground_truth"
 
 
 class PinnedSource(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     repository: str
     base_url: str
-    commit: str
+    # the full commit id: an abbreviation can become ambiguous as the repository grows
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
     cache_subdir: str
 
 
@@ -59,16 +63,28 @@ def published_dir(pins: PublishedTables | None = None) -> Path:
     return paths.cache_subdir(pins.source.cache_subdir)
 
 
-def is_cached(pins: PublishedTables | None = None) -> bool:
+def pinned_files(pins: PublishedTables, *, release: bool = False) -> list[PinnedFile]:
+    """The ground-truth tables, and with `release` also the released responses and benchmarks."""
+    return [f for f in pins.files if release or f.group == "ground_truth"]
+
+
+def is_cached(pins: PublishedTables | None = None, *, release: bool = False) -> bool:
     pins = pins or load_pins()
     folder = published_dir(pins)
-    return all((folder / f.name).is_file() and sha256_of(folder / f.name) == f.sha256 for f in pins.files)
+    return all(
+        (folder / f.name).is_file() and sha256_of(folder / f.name) == f.sha256
+        for f in pinned_files(pins, release=release)
+    )
 
 
-def fetch_published(*, force: bool = False, base_url: str | None = None, timeout: float = 60) -> Path:
-    """Download every pinned table (reusing verified cached copies); returns the folder holding them."""
+def fetch_published(
+    *, force: bool = False, base_url: str | None = None, timeout: float = 60, release: bool = False
+) -> Path:
+    """Download every pinned table (reusing verified cached copies); returns the folder holding them.
+
+    `release` adds the released responses and benchmark scores that `culturalign reproduce` reads."""
     pins = load_pins()
-    for pinned in pins.files:
+    for pinned in pinned_files(pins, release=release):
         fetch_pinned(
             file_url(pins, pinned, base_url),
             pinned.sha256,
