@@ -70,7 +70,7 @@ class AnalysisResult:
 
 
 def judge_warnings(judge_validation: dict[str, Any] | None) -> list[str]:
-    """Plain warnings when the judge is unvalidated or below the agreement threshold (METHOD 1.4)."""
+    """Plain warnings when the judge is unvalidated or below the agreement threshold (docs/methods/wvs.md §W6)."""
     if not judge_validation:
         return [
             "no judge validation was given: the VPS judge's agreement with hand labels is unknown, "
@@ -209,7 +209,7 @@ def analyze_responses(
     cons = corrected(result.consistency["consistency"], error_rate)
     align_long = alignment_rounds([result])
     cons_long = rounds_long(cons.keys, cons.rounds, "consistency")
-    # METHOD: 100 rounds feed the regressions (their SEs shrink with more rounds), all rounds the intervals
+    # docs/methods/wvs.md §W7: 100 rounds feed the regressions (their SEs shrink with more rounds), all rounds the intervals
     used = pl.col("round") < regression_rounds
     rq1, rq2 = fit_regressions(align_long.filter(used), cons_long.filter(used), capability, notes)
     gap = summarise_us_gap(

@@ -1,6 +1,6 @@
 """`reproduce multilingual-multicultural`: the released analysis of the paper, step by step.
 
-Follows what the released analysis did (METHOD §1.8a), including its questionable choices,
+Follows what the released analysis did (docs/methods/wvs.md §W12), including its questionable choices,
 and says so: survey_hypothetical rows only; ground truth joined on the item alone, so each
 response appears once per population of a level; the two random baselines exactly as
 released (latest_results_with_baseline.csv); each of the three levels resampled separately,
@@ -178,7 +178,7 @@ def reproduce_paper(
     manifest = {
         "probe": "wvs",
         "command": command,
-        "reproduces": "Multilingual != Multicultural (released analysis, METHOD 1.8a)",
+        "reproduces": "Multilingual != Multicultural (released analysis, docs/methods/wvs.md §W12)",
         "seed": seed,
         "rounds": RELEASED_ROUNDS,
         "reruns": reruns,

@@ -1,4 +1,4 @@
-"""RQ1: does multilingual capability predict cultural alignment? (linear mixed model, Eq. 3)
+"""RQ1: does multilingual capability predict cultural alignment? (linear mixed model, docs/methods/wvs.md §W10)
 
 alignment ~ 0 + consistency:language + multilingual:family:language, random intercept per
 model, REML. One row per model x language x bootstrap round, population = speakers of the

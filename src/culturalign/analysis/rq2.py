@@ -1,4 +1,4 @@
-"""RQ2: US-centric bias (OLS, Eq. 4) and the draw-free US-minus-native gap.
+"""RQ2: US-centric bias (OLS, docs/methods/wvs.md §W11) and the draw-free US-minus-native gap.
 
 alignment ~ us * model:language with treatment coding: the reference model is the
 uniform-random baseline (so the intercept is random guessing) and the reference language

@@ -1,4 +1,4 @@
-"""Per-response value polarity score (METHOD.md Eq. 2)."""
+"""Per-response value polarity score (docs/methods/wvs.md §W6)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Tidy layout, one row per (population, item):
 population_kind  country | language | global | the name of a user filter
 population       e.g. "DK", "da", "global", "DK x da"
 item             lower-case item key, e.g. "f118"
-vps              weighted share of pro answers among those who answered (Eq. 1)
+vps              weighted share of pro answers among those who answered (docs/methods/wvs.md §W3)
 n_respondents    respondents who answered the item (null in released tables)
 weight_sum       sum of their weights (null in released tables)
 """

@@ -1,4 +1,4 @@
-"""Survey ground truth (Eq. 1): value polarity scores from a respondent file.
+"""Survey ground truth (docs/methods/wvs.md §W3): value polarity scores from a respondent file.
 
 Reads only the needed columns of a CSV, SPSS .sav or Stata .dta file, weights each respondent
 by the product of the weight columns (gwght x pwght by default), drops answers at or below
@@ -217,7 +217,7 @@ def build_ground_truth(
     consistency_repeats: int = 100,
     seed: int = 0,
 ) -> GroundTruth:
-    """VPS per population and item (Eq. 1) from a respondent file, as the tidy table.
+    """VPS per population and item (docs/methods/wvs.md §W3) from a respondent file, as the tidy table.
 
     `levels` are the population levels (a tuple of dimensions; () is global; "country" and
     "language" stand for `country_col` and `language_col`, any other name is a survey column);
@@ -310,7 +310,7 @@ def human_self_consistency(
     repeats: int = 100,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """METHOD §1.2: per country, draw `sample_size` respondents who answered each item (without
+    """docs/methods/wvs.md §W3: per country, draw `sample_size` respondents who answered each item (without
     replacement, uniformly), take the weighted VPS; repeat; Spearman between the item vectors of
     every pair of repeats. Reports the mean with its SD over pairs, and how many items entered."""
     rng = np.random.default_rng(seed)

@@ -1,4 +1,4 @@
-"""Gaps, deviation ratio (Eq. 1 of Sukiennik et al.), rankings and their bootstrap intervals.
+"""Gaps, deviation ratio (docs/methods/vsm.md §V5), rankings and their bootstrap intervals.
 
 Everything works on one dense cube of answers: values[model, country, language, item, repeat]
 (the chosen option 1-5, NaN where no valid answer was read). A repeat is one trial: its 24

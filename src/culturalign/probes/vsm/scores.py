@@ -1,7 +1,8 @@
-"""Dimension indices from item means (VSM 2013 manual) and their scaling to 0-100.
+"""Dimension indices from item means (VSM 2013 manual) and their scaling to 0-100
+(docs/methods/vsm.md §V4).
 
 index_d = sum over its two terms of weight * (mean(item_plus) - mean(item_minus)), then
-- `clip` (default): index + C_d, bounded to [0, 100]. Seed 003 says only that the model's
+- `clip` (default): index + C_d, bounded to [0, 100]. The paper says only that the model's
   scores were "normalised to 0-100" to match the country table after adding C; bounding the
   shifted score is our reading of that step. With C = 50 a neutral answer pattern sits at 50.
 - `minmax`: the index's possible range (item means lie in 1..5, so +-4 * sum of weights)
