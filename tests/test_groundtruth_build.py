@@ -173,7 +173,7 @@ def test_columns_are_remappable_and_case_insensitive(tmp_path: Path, codebook):
 
 def test_human_self_consistency_separates_structured_from_flat_countries(codebook, tmp_path: Path):
     rng = np.random.default_rng(3)
-    keys = [k for k in codebook.keys() if codebook.item(k).scale.max == 10][:12]
+    keys = [item.key for item in codebook.items() if item.scale.max == 10][:12]
     rows = []
     for country, rates in (("AA", np.linspace(0.05, 0.95, len(keys))), ("BB", np.full(len(keys), 0.5))):
         for _ in range(400):
