@@ -172,7 +172,7 @@ def test_unvalidated_judge_warns_and_uses_paper_error_rate() -> None:
     quality = judge_quality("some-unknown-judge")
     assert not quality.validated and not quality.interpretable
     assert "not been validated" in (quality.warning() or "")
-    assert error_rate_for("some-unknown-judge") == PAPER_ERROR_RATE
+    assert error_rate_for(None, [quality.summary()])[0] == PAPER_ERROR_RATE
 
 
 def test_poor_kappa_warns_and_good_kappa_does_not() -> None:

@@ -33,8 +33,8 @@ from culturalign.analysis.rq1 import MixedFit, fit_rq1_variants, rq1_rows
 from culturalign.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
 from culturalign.analysis.truth import comparison_country, native_countries
 from culturalign.errors import DataError
+from culturalign.judge.quality import error_rate_for
 
-DEFAULT_JUDGE_ERROR = 0.045
 DEFINITIONS = {
     "clean": {
         "bootstrap": "resample response rows with replacement; the same draw for every group and level",
@@ -184,7 +184,7 @@ def analyze_responses(
         raise DataError(f"unknown consistency definition {consistency!r}; use clean or released")
     if rounds < 1:
         raise DataError("--rounds must be at least 1")
-    error_rate = DEFAULT_JUDGE_ERROR if judge_error_rate is None else judge_error_rate
+    error_rate, error_source = error_rate_for(judge_error_rate, (judge_validation or {}).get("quality"))
     if not 0 <= error_rate < 1:
         raise DataError("the judge error rate must lie in [0, 1)")
     notes: list[str] = judge_warnings(judge_validation)
@@ -224,7 +224,7 @@ def analyze_responses(
         "regression_rounds": min(rounds, regression_rounds),
         "ground_truth_source": ground_truth_source,
         "judge_error_rate": error_rate,
-        "judge_error_rate_source": "given" if judge_error_rate is not None else "default (paper's judge validation)",
+        "judge_error_rate_source": error_source,
         "judge_validation": judge_validation,
         "consistency_definition": consistency,
         "definitions": definitions_used(consistency),

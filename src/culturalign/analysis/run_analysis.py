@@ -32,13 +32,9 @@ def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl
 
 def judge_validation_of_run(store: RunStore, run_id: str) -> dict[str, Any] | None:
     """The measured quality of the judges that labelled this run (what the run stage reports too)."""
-    from culturalign.judge.quality import judge_quality
+    from culturalign.probes.wvs.judge_quality import quality_of_stored_run
 
-    judged = store.results(run_id, "judge")
-    if "judge" not in judged.columns:
-        return None
-    names = sorted({str(n) for n in judged["judge"].drop_nulls().to_list()})
-    return {"quality": [judge_quality(name).summary() for name in names]} if names else None
+    return quality_of_stored_run(store, run_id)
 
 
 def analyze(

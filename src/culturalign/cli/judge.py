@@ -27,12 +27,25 @@ def validate(
     ),
     rounds: int = typer.Option(1000, "--rounds", min=10, help="bootstrap rounds (responses resampled)"),
     seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+    store: Path | None = typer.Option(
+        None, "--store", help="also record the result in this run store (it is always kept in the user cache)"
+    ),
 ) -> None:
-    """Agreement, Cohen's kappa, confusion matrix and per-response VPS error of a judge on hand labels."""
+    """Agreement, Cohen's kappa, confusion matrix and per-response VPS error of a judge on hand labels.
+
+    The result is kept under the judge's identity (model, parameters, prompt): every later
+    analysis and report of a run judged by the same judge shows it."""
     from culturalign.judge.benchmark import validate_judge
 
     outcome = validate_judge(
-        labels, responses, judge, experiment_path=experiment, output_dir=output, rounds=rounds, seed=seed
+        labels,
+        responses,
+        judge,
+        experiment_path=experiment,
+        output_dir=output,
+        rounds=rounds,
+        seed=seed,
+        store_path=store,
     )
     report = outcome.report
     table = Table(title=f"judge {judge}: {report.n_summaries} summaries in {report.n_responses} responses")

@@ -1,5 +1,7 @@
 """`judge validate` as a library call: judge the reference responses with a candidate or a
-model, compare with the hand labels, write the summary (JSON) and the aligned labels (CSV)."""
+model, compare with the hand labels, write the summary (JSON) and the aligned labels (CSV),
+and keep the result under the judge's identity (user cache, and the run store when given) so
+that every later analysis of a run judged by that judge shows it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import polars as pl
 
 from culturalign.errors import UserError
 from culturalign.judge.candidates import get_candidate, known_candidates
+from culturalign.judge.records import EMBEDDED_BACKEND, make_record, save_record
 from culturalign.judge.reference import (
     ReferenceResponse,
     align,
@@ -35,6 +38,7 @@ class ValidationOutcome:
     report: ValidationReport
     aligned: pl.DataFrame
     files: list[Path]
+    record: dict | None = None
 
 
 def codebook_statements(codebook_path: Path | None = None) -> Statements:
@@ -96,7 +100,11 @@ def validate_judge(
     seed: int = 0,
     statements: Statements | None = None,
     show_progress: bool = True,
+    store_path: Path | None = None,
+    keep: bool = True,
 ) -> ValidationOutcome:
+    if store_path is not None:
+        check_store(Path(store_path))
     model = find_model(judge, experiment_path)
     check_judge_name(judge, model)
     labels = load_reference_labels(labels_path)
@@ -112,7 +120,23 @@ def validate_judge(
         files.append(
             write_aligned(confusion_table(report.confusion), output_dir / f"judge-validation-{stem}-confusion.csv")
         )
-    return ValidationOutcome(report=report, aligned=aligned, files=files)
+    record = None
+    if keep or store_path is not None:
+        spec = model or ModelSpec(name=judge, backend=EMBEDDED_BACKEND, model=judge)
+        record = make_record(spec, report.as_dict(), Path(labels_path))
+        files.extend(save_record(record, store_path))
+    return ValidationOutcome(report=report, aligned=aligned, files=files, record=record)
+
+
+def check_store(path: Path) -> None:
+    """A store to record the result in must exist and hold a run (the record is kept beside its runs)."""
+    if not path.is_file():
+        raise UserError(f"run store not found: {path}; give the .sqlite file a run wrote (its `store` setting)")
+    with RunStore(path) as store:
+        if not store.runs():
+            raise UserError(
+                f"{path} holds no runs; give the store of a judged run (the result is kept in the user cache anyway)"
+            )
 
 
 def _safe_stem(name: str) -> str:

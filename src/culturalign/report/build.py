@@ -41,7 +41,9 @@ _MANIFEST_LABELS = {
     "ground_truth_source": "Ground truth",
     "ground_truth": "Ground truth",
     "judge_error_rate": "Judge error rate used for correction",
+    "judge_error_rate_source": "Where that error rate comes from",
 }
+FINISHED = "done"
 
 
 # -- finding the analysis ----------------------------------------------------------------------
@@ -144,13 +146,39 @@ def definitions_section(manifest: dict[str, Any]) -> Section | None:
     return Section(title="Definitions", tables=[Table(title="How each number is defined", data=table)])
 
 
-def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path) -> list[tuple[str, str]]:
+def run_status(run: RunInfo | None, finishing: bool) -> str:
+    """The run's status as the report states it: a run whose last stage is writing this report is done."""
+    if run is None:
+        return ""
+    return FINISHED if finishing and run.status == "running" else run.status
+
+
+def interim_notice(run: RunInfo | None, status: str) -> str | None:
+    """A sentence at the top of a report written before its run finished, else None."""
+    if run is None or status == FINISHED:
+        return None
+    if status == "running":
+        return (
+            f"Interim report: run {run.name} is still going. The numbers below cover only the answers stored "
+            "so far and will change; write the report again when the run has finished."
+        )
+    return (
+        f"Interim report: run {run.name} stopped before it finished (status {status}). The numbers below cover "
+        "only the answers stored so far; run the same experiment again to resume it, then write the report again."
+    )
+
+
+def provenance_rows(
+    manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path, status: str = ""
+) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if run is not None:
+        status = status or run.status
+        ended = run.ended_at or ("with this report, its last stage" if status == FINISHED else "not finished")
         rows += [
-            ("Run", f"{run.name} ({run.run_id}), status {run.status}"),
+            ("Run", f"{run.name} ({run.run_id}), status {status}"),
             ("Run started", run.started_at),
-            ("Run ended", run.ended_at or "not finished"),
+            ("Run ended", ended),
             ("culturalign version (run)", run.package_version),
         ]
     shown = set()
@@ -179,9 +207,9 @@ def analysed_at(manifest: dict[str, Any], analysis_dir: Path) -> str:
     return f"{written:%Y-%m-%d %H:%M} UTC"
 
 
-def summary_line(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path) -> str:
+def summary_line(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path, status: str = "") -> str:
     bits = [
-        f"run {run.name} ({run.status})" if run else "no run store given",
+        f"run {run.name} ({status or run.status})" if run else "no run store given",
         f"analysed {analysed_at(manifest, analysis_dir)}",
         f"culturalign {manifest.get('package_version', __version__)}",
     ]
@@ -193,11 +221,15 @@ def _plain(value: Any) -> str:
 
 
 # -- entry points --------------------------------------------------------------------------------
-def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None) -> Path:
+def build_report(
+    source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None, finishing: bool = False
+) -> Path:
     """Write `out_dir`/report.html from an analysis folder or a run store; returns its path.
 
     A store argument (or a .sqlite source) adds the run's configuration, times and example
     responses; a store without an analysis folder recorded for the run is analysed on the fly.
+    A report of a run that has not finished says at the top that it is interim; `finishing`
+    means this report is the run's own last stage, so the run is done once it is written.
     """
     source, out_dir = Path(source), Path(out_dir)
     if not source.exists():
@@ -207,7 +239,7 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
         store = RunStore(source)
     created = not out_dir.exists()
     try:
-        return _build(source, out_dir, store, run_id)
+        return _build(source, out_dir, store, run_id, finishing)
     except BaseException:
         if created:  # a failed report leaves nothing behind that it made itself
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -217,7 +249,7 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
             store.close()
 
 
-def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None) -> Path:
+def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None, finishing: bool) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     run: RunInfo | None = None
     if is_store_path(source):
@@ -245,11 +277,15 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
     extra = definitions_section(manifest)
     if extra is not None:
         sections.append(extra)
+    status = run_status(run, finishing)
+    interim = interim_notice(run, status)
+    notices = ([interim] if interim else []) + [n for s in sections for n in s.notices]
     page = ReportPage(
-        title=f"culturalign report: {probe}" + (f", run {run.name}" if run else ""),
+        title=f"culturalign report{' (interim)' if interim else ''}: {probe}" + (f", run {run.name}" if run else ""),
         subtitle=f"What the {probe} probe measured, each number with its uncertainty, and how it was made.",
-        summary_line=summary_line(manifest, run, analysis_dir),
-        provenance=provenance_rows(manifest, run, analysis_dir),
+        summary_line=summary_line(manifest, run, analysis_dir, status),
+        provenance=provenance_rows(manifest, run, analysis_dir, status),
+        notices=notices,
         config_text=json.dumps(run.config, indent=2, ensure_ascii=False, default=str) if run else "",
         sections=[section_view(i, s) for i, s in enumerate(sections, start=1)],
     )
@@ -260,5 +296,7 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
 
 def report_stage(ctx: RunContext) -> None:
     """Last stage of `culturalign run`: the report of this run's analysis, in output/report."""
-    path = build_report(ctx.output_dir / "analysis", ctx.output_dir / "report", store=ctx.store, run_id=ctx.run_id)
+    path = build_report(
+        ctx.output_dir / "analysis", ctx.output_dir / "report", store=ctx.store, run_id=ctx.run_id, finishing=True
+    )
     ctx.notes["report"] = path

@@ -85,6 +85,7 @@ class ReportPage:
     provenance: list[tuple[str, str]]
     config_text: str
     sections: list[SectionView]
+    notices: list[str] = field(default_factory=list)  # before every section: interim run, failing judge
 
 
 def format_value(value: Any, column: str = "") -> Cell:

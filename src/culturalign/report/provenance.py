@@ -95,6 +95,26 @@ def judge_summary(validation: Any, error_rate: float | None = None) -> tuple[str
     return "; ".join(texts), warnings
 
 
+def judge_failures_text(validation: Any) -> str | None:
+    """'j1 failed on 2 of 40 responses (5%); j2 ...' when the manifest counted the judges' failures."""
+    parts = []
+    for entry in judge_entries(validation):
+        rate, judged = entry.get("failure_rate"), entry.get("judged")
+        if isinstance(rate, int | float) and isinstance(judged, int):
+            parts.append(f"{entry.get('judge')}: {entry.get('failed')} of {judged} responses ({rate:.1%})")
+    return "; ".join(parts) or None
+
+
+def fleiss_text(validation: Any) -> str | None:
+    """Agreement between several judges, when the manifest has it."""
+    if not isinstance(validation, Mapping) or "inter_judge_fleiss_kappa" not in validation:
+        return None
+    kappa = estimate_of(validation.get("inter_judge_fleiss_kappa"))
+    if kappa is None:
+        return "not estimable (no interviewee was labelled by every judge, or all gave one label)"
+    return f"{kappa:.2f} (Fleiss' kappa over the interviewees every judge labelled)"
+
+
 def _one_judge(validation: Mapping[str, Any]) -> tuple[str, list[str]]:
     name = _first(validation, "judge", "model", "name")
     if validation.get("validated") is False:

@@ -53,6 +53,7 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)  # plain text, escaped on render
     headline: list[tuple[str, str]] = field(default_factory=list)  # (label, value with its uncertainty)
     warnings: list[str] = field(default_factory=list)  # e.g. a judge whose measured agreement is poor
+    notices: list[str] = field(default_factory=list)  # shown at the top of the report, before every section
     figures: list[Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)

@@ -14,25 +14,24 @@ from culturalign.analysis.pipeline import analyze_responses
 from culturalign.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
 from culturalign.errors import DataError
 from culturalign.probes.registry import RunContext
+from culturalign.probes.wvs.judge_quality import judges_quality
 from culturalign.tables import write_json, write_table_pair
 
 STAGE = "analyze"
 
 
-def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
-    """The measured quality of the run's judges: as the judge stage just reported it, or as the store records."""
+def judge_validation(ctx: RunContext) -> dict[str, Any]:
+    """The measured quality of the run's judges, their failures and inter-judge agreement: as the
+    judge stage just reported them, or as the store records them."""
     judge_notes = ctx.notes.get("judge")
     if isinstance(judge_notes, dict) and judge_notes.get("quality"):
-        return list(judge_notes["quality"])
+        keep = ("quality", "inter_judge_fleiss_kappa")
+        return {k: judge_notes[k] for k in keep if k in judge_notes}
     recorded = judge_validation_of_run(ctx.store, ctx.run_id)
     if recorded:
-        return list(recorded["quality"])
-    # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
-    from culturalign.judge.quality import default_judge_name, judge_quality
-    from culturalign.probes.wvs.judging import EMBEDDED_BACKEND
-
-    names = [j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name for j in ctx.config.judges]
-    return [judge_quality(name).summary() for name in (names or [default_judge_name()])]
+        return recorded
+    # Nothing judged yet: the measured quality of the judges the run will use.
+    return judges_quality(ctx.config.judges, [], ctx.store)
 
 
 def analyze_stage(ctx: RunContext) -> None:
@@ -52,7 +51,7 @@ def analyze_stage(ctx: RunContext) -> None:
         seed=ctx.config.seed,
         judge_error_rate=ctx.config.judge_error_rate,
         human_consistency=humans,
-        judge_validation={"quality": quality} if quality else None,
+        judge_validation=quality,
         ground_truth_source=source,
         command=f"culturalign run (stage {STAGE})",
     )
@@ -66,7 +65,7 @@ def analyze_stage(ctx: RunContext) -> None:
 
 
 def _write_without_ground_truth(
-    ctx: RunContext, table: pl.DataFrame, counts: dict[str, int], quality: list[dict[str, Any]], reason: str
+    ctx: RunContext, table: pl.DataFrame, counts: dict[str, int], quality: dict[str, Any], reason: str
 ) -> None:
     """Offline and without the published tables: keep the run whole, say what is missing and how to get it.
 
@@ -86,7 +85,7 @@ def _write_without_ground_truth(
         "command": f"culturalign run (stage {STAGE})",
         "seed": ctx.config.seed,
         "ground_truth_source": "unavailable",
-        "judge_validation": {"quality": quality} if quality else None,
+        "judge_validation": quality,
         "n_responses": table.height,
         "package_version": __version__,
         "store_counts": counts,

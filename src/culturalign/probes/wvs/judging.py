@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from culturalign.judge.aggregate import combine_judges, inter_judge_kappa
+from culturalign.judge.aggregate import combine_judges
 from culturalign.judge.candidates import get_candidate
-from culturalign.judge.quality import default_judge_name, judge_quality
+from culturalign.judge.quality import default_judge_name  # noqa: F401  (the stage's default judge, for callers)
 from culturalign.judge.run import Prepared, prepare, run_model_judges
 from culturalign.judge.stance import JudgeVerdict, StanceTask
 from culturalign.judge.vps import score_labels
 from culturalign.models.base import ModelSpec
+from culturalign.probes.wvs.judge_quality import judges_quality, run_judges
 
 if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext
@@ -35,14 +36,17 @@ Statements = Callable[[str], tuple[str, str]]
 
 def judge_stage(ctx: RunContext) -> None:
     tasks = kept_tasks(ctx, experiment_statements(ctx))
-    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=EMBEDDED_BACKEND)]
+    judges = run_judges(ctx.config.judges)
     # Every kept response is judged on every run: model calls come from the store's cache,
     # so only new responses, new judges and earlier failures cost anything.
     verdicts = judge_all(ctx, tasks, judges)
     method = ctx.settings.judge_aggregation
     results = [(key, response_payload(tasks[key], verdicts[key], method)) for key in tasks]
+    for key, payload in results:
+        # settled without asking any judge (empty, refusal, stated totals): no judge's failure
+        payload["settled"] = prepare(tasks[key]).settled is not None
     ctx.store.save_results(ctx.run_id, STAGE, results)
-    ctx.notes[STAGE] = stage_summary(results, verdicts, judges)
+    ctx.notes[STAGE] = stage_summary(results, judges, ctx.store)
 
 
 def experiment_statements(ctx: RunContext) -> Statements:
@@ -140,20 +144,17 @@ def _scored(labels: tuple[str, ...] | None) -> dict[str, Any]:
 
 
 def stage_summary(
-    results: list[tuple[str, dict[str, Any]]], verdicts: dict[str, dict[str, JudgeVerdict]], judges: Sequence[ModelSpec]
+    results: list[tuple[str, dict[str, Any]]], judges: Sequence[ModelSpec], store: Any = None
 ) -> dict[str, Any]:
     payloads = [p for _, p in results]
+    quality = judges_quality(judges, payloads, store)
     summary: dict[str, Any] = {
         "judged": len(payloads),
         "failed": sum(1 for p in payloads if p["failure"]),
         "undefined_vps": sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
         "judges": [j.name for j in judges],
-        "quality": [
-            judge_quality(j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name).summary() for j in judges
-        ],
+        "quality": quality["quality"],
     }
-    if len(judges) > 1:
-        summary["inter_judge_fleiss_kappa"] = inter_judge_kappa(
-            [{n: v.labels for n, v in by_judge.items()} for by_judge in verdicts.values()]
-        )
+    if "inter_judge_fleiss_kappa" in quality:
+        summary["inter_judge_fleiss_kappa"] = quality["inter_judge_fleiss_kappa"]
     return summary

@@ -14,10 +14,12 @@ import polars as pl
 from matplotlib.figure import Figure as MplFigure
 
 from culturalign.errors import DataError
+from culturalign.probes.wvs.judge_quality import failure_warnings
+from culturalign.probes.wvs.report_missing import missing_part
 from culturalign.report import figures as fig
 from culturalign.report import supplement_figures as supplement
 from culturalign.report.examples import examples_from_store
-from culturalign.report.provenance import judge_summary, load_manifest
+from culturalign.report.provenance import fleiss_text, judge_failures_text, judge_summary, load_manifest
 from culturalign.report.sections import Figure, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.store.db import RunStore
@@ -94,10 +96,6 @@ def _draw(
     section.figures.append(Figure(title=title, png=png, svg=svg, caption=caption))
 
 
-def _missing(section: Section, *names: str) -> None:
-    section.paragraphs.append(f"This analysis has no {' / '.join(n + '.csv' for n in names)}, so this part is empty.")
-
-
 # -- sections ----------------------------------------------------------------------------------
 def summary_section(data: _Analysis, manifest: dict) -> Section:
     section = Section(title="Summary")
@@ -109,9 +107,21 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
     notes = manifest.get("notes")
     if isinstance(notes, list) and notes:
         section.paragraphs.append("Notes of the analysis: " + "; ".join(str(n) for n in notes) + ".")
-    judge_text, warnings = judge_summary(manifest.get("judge_validation"), manifest.get("judge_error_rate"))
+    validation = manifest.get("judge_validation")
+    judge_text, warnings = judge_summary(validation, manifest.get("judge_error_rate"))
     section.headline.append(("Judge agreement with hand labels", judge_text))
     section.warnings.extend(warnings)
+    section.notices.extend(failure_warnings(validation if isinstance(validation, dict) else None))
+    for label, text in (
+        ("Agreement between the judges", fleiss_text(validation)),
+        ("Responses each judge could not label (after retries)", judge_failures_text(validation)),
+    ):
+        if text:
+            section.headline.append((label, text))
+    error = manifest.get("judge_error_rate")
+    if isinstance(error, int | float):
+        where = manifest.get("judge_error_rate_source") or "its source was not recorded"
+        section.headline.append(("Judge error e in the attenuation correction", f"{error:.3f}: {where}"))
     if data.has("alignment"):
         own = _without_baselines(data.table("alignment")).filter(
             (pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language"))
@@ -174,7 +184,7 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
 def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section:
     section = Section(title="Does multilingual capability predict alignment? (RQ1)")
     if not data.has("rq1"):
-        _missing(section, "rq1")
+        missing_part(section, data.directory, "rq1")
         return section
     rq1 = data.table("rq1")
     section.paragraphs.append(
@@ -215,7 +225,7 @@ def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section:
 def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
     section = Section(title="US-centric bias (RQ2)")
     if not data.has("us_bias"):
-        _missing(section, "us_bias")
+        missing_part(section, data.directory, "us_bias")
         return section
     families: dict[str, str] = {}
     if data.has("alignment"):
@@ -258,7 +268,7 @@ def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
 def consistency_section(data: _Analysis, figures_dir: Path) -> Section:
     section = Section(title="Self-consistency")
     if not data.has("consistency"):
-        _missing(section, "consistency")
+        missing_part(section, data.directory, "consistency")
         return section
     human = data.table("human_consistency")
     section.paragraphs.append(
@@ -281,7 +291,7 @@ def consistency_section(data: _Analysis, figures_dir: Path) -> Section:
 def ground_truth_section(data: _Analysis, figures_dir: Path) -> Section:
     section = Section(title="The survey ground truth")
     if not data.has("ground_truth"):
-        _missing(section, "ground_truth")
+        missing_part(section, data.directory, "ground_truth")
         return section
     truth = data.table("ground_truth")
     n_items = truth["item"].n_unique()
@@ -302,7 +312,7 @@ def ground_truth_section(data: _Analysis, figures_dir: Path) -> Section:
 def population_section(data: _Analysis, figures_dir: Path) -> Section:
     section = Section(title="Alignment with each population")
     if not data.has("alignment"):
-        _missing(section, "alignment")
+        missing_part(section, data.directory, "alignment")
         return section
     alignment = data.table("alignment")
     for language in sorted(alignment["language"].drop_nulls().unique().to_list()):
