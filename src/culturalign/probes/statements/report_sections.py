@@ -97,7 +97,10 @@ def profiles_section(directory: Path, figures_dir: Path) -> Section:
     section = Section(title="Profiles per dimension")
     profiles = _table(directory, "profiles")
     if profiles is None or profiles.is_empty():
-        section.paragraphs.append("This analysis has no profiles.csv (no readable stance on a scored statement).")
+        section.paragraphs.append(
+            "Not computed: a profile needs at least one readable agree/disagree answer on a statement with a "
+            "scored label (relevant, with a polarity other than 0); see the answers and labels below for what failed."
+        )
         return section
     hofstede = _table(directory, "hofstede")
     countries = pl.DataFrame(schema={"country": pl.Utf8, "dimension": pl.Utf8, "value": pl.Float64})
