@@ -22,6 +22,7 @@ def _requests(base_url: str, n: int, doomed: int) -> list[Request]:
         base_url=base_url,
         max_concurrency=16,
         timeout_s=2.0,
+        resend_on_timeout=True,  # stalls are retried here, to test the retry budget
         max_retries=4,
         options={"retry_base_s": 0.01, "retry_cap_s": 0.1},
     )

@@ -1,4 +1,9 @@
-"""A rich progress bar per stage: done/total, rate and ETA, failures counted beside."""
+"""A rich progress bar per stage: done/total, rate and ETA, failures counted beside.
+
+Rate and ETA come from the stage's own pace (answers this session / time since it started),
+not only from rich's estimate over its last 30 seconds, which goes blank when a slow local
+server answers minutes apart: exactly when the user most wants to know how long is left.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,51 @@ from rich.progress import (
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
 console = Console(stderr=True)
 
 
+def _answered_here(task) -> float:  # type: ignore[no-untyped-def]
+    """Answers that arrived since this bar started (stored answers it began with do not count)."""
+    return task.completed - task.fields.get("start_done", 0)
+
+
+def session_rate(task) -> float | None:  # type: ignore[no-untyped-def]
+    """Answers per second: rich's recent estimate, else the average since the stage started."""
+    if task.finished_speed or task.speed:
+        return task.finished_speed or task.speed
+    answered, elapsed = _answered_here(task), task.elapsed
+    return answered / elapsed if answered > 0 and elapsed else None
+
+
+def format_eta(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
 class RateColumn(ProgressColumn):
-    """Answers per second, computed when the bar is drawn (a few times a second), not per answer."""
+    """Answers per second (per minute when slower), computed when the bar is drawn, not per answer."""
 
     def render(self, task) -> Text:  # type: ignore[no-untyped-def]
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.1f}/s" if speed else "")
+        rate = session_rate(task)
+        if not rate:
+            return Text("")
+        return Text(f"{rate:.1f}/s" if rate >= 0.1 else f"{rate * 60:.1f}/min")
+
+
+class EtaColumn(ProgressColumn):
+    """Time left at the stage's own average pace; before the first answer, says it is waiting."""
+
+    def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+        if task.finished:
+            return Text("ETA 0:00:00")
+        answered, elapsed = _answered_here(task), task.elapsed
+        if answered <= 0 or not elapsed:
+            return Text("ETA: waiting for the first answer")
+        return Text(f"ETA {format_eta(elapsed / answered * task.remaining)}")
 
 
 class StageProgress:
@@ -43,15 +80,14 @@ class StageProgress:
             RateColumn(),
             TextColumn("failed {task.fields[failed]}"),
             TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
+            EtaColumn(),
             console=console,
             disable=not enabled,
             # Keep a final line in logs (CI, redirected output) rather than redrawing.
             transient=False,
             refresh_per_second=4 if sys.stderr.isatty() else 0.2,
         )
-        self._task = self._progress.add_task(stage, total=total, completed=done, failed=0)
+        self._task = self._progress.add_task(stage, total=total, completed=done, failed=0, start_done=done)
 
     def __enter__(self) -> StageProgress:
         self._progress.start()

@@ -66,7 +66,16 @@ class ModelSpec(BaseModel):
     max_concurrency: int = Field(default=8, ge=1, le=1024)
     requests_per_minute: float | None = Field(default=None, gt=0)
     tokens_per_minute: float | None = Field(default=None, gt=0)
-    timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds to wait for one answer; unset: no limit for a local server, else adapted to the "
+        "endpoint's observed latency (models/timeouts.py)",
+    )
+    resend_on_timeout: bool = Field(
+        default=False,
+        description="ask again after a timeout; off because a slow server may still be computing the first answer",
+    )
     max_retries: int = Field(default=6, ge=0, le=50)
     price_input_per_mtok: float | None = Field(default=None, ge=0, description="USD per million input tokens")
     price_output_per_mtok: float | None = Field(default=None, ge=0, description="USD per million output tokens")

@@ -2,9 +2,11 @@
 
 Uses the official `openai` SDK with its own retries switched off: this backend retries
 itself so that every attempt is counted and the final failure carries its reason.
-Retried: 429 (honouring Retry-After), 5xx, 408, timeouts, dropped connections and bodies
-that are not the JSON an answer should be. Not retried: other 4xx (a bad key or an unknown
-model will not get better by asking again).
+Retried: 429 (honouring Retry-After), 5xx, 408, dropped connections and bodies that are
+not the JSON an answer should be. Not retried: other 4xx (a bad key or an unknown model
+will not get better by asking again), and, unless the model sets `resend_on_timeout`, a
+request that timed out: the server may still be computing it, and a second copy would only
+add to its queue. The wait itself adapts to the endpoint (models/timeouts.py).
 
 Structured output: with `GenerateConfig.json_schema` set, the request carries
 `response_format` of type json_schema; a server that rejects it (400/422) is asked again
@@ -25,7 +27,7 @@ from typing import Any
 import openai
 
 from culturalign.errors import BackendError
-from culturalign.models import retry
+from culturalign.models import retry, timeouts
 from culturalign.models.base import (
     ChatMessage,
     GenerateConfig,
@@ -51,6 +53,12 @@ class _Retryable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
+
+
+class _TimedOut(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Fatal(Exception):
@@ -103,7 +111,7 @@ class OpenAIBackend(ModelBackend):
                 api_key=self._api_key,
                 base_url=self.spec.base_url,
                 max_retries=0,
-                timeout=self.spec.timeout_s,
+                timeout=timeouts.timeout_for(self.spec),
                 http_client=openai.DefaultAioHttpClient() if self._transport == "aiohttp" else None,
             )
         return self._client
@@ -120,6 +128,21 @@ class OpenAIBackend(ModelBackend):
                 continue  # asked again at a weaker structured-output level; not a retry
             except _Fatal as exc:
                 return ModelOutput(error=exc.reason, retries=retries, latency_s=time.perf_counter() - started)
+            except _TimedOut as exc:
+                if not self.spec.resend_on_timeout:
+                    note = "not asked again: the server may still be computing it (resend_on_timeout allows it)"
+                    return ModelOutput(
+                        error=f"{exc.reason}; {note}", retries=retries, latency_s=time.perf_counter() - started
+                    )
+                if retries >= self.policy.max_retries:
+                    return ModelOutput(
+                        error=f"{exc.reason} (gave up after {retries} retries)",
+                        retries=retries,
+                        latency_s=time.perf_counter() - started,
+                    )
+                await asyncio.sleep(self.policy.delay(retries))
+                retries += 1
+                continue
             except _Retryable as exc:
                 too_long = exc.retry_after_s is not None and exc.retry_after_s > retry.MAX_RETRY_AFTER_S
                 if retries >= self.policy.max_retries or too_long:
@@ -138,21 +161,28 @@ class OpenAIBackend(ModelBackend):
         level = self.json_level if config.json_schema else "none"
         completion = self.spec.prompt_style == "completion"
         body = self._request_body(messages, config, level)
+        wait = timeouts.timeout_for(self.spec)
+        asked = time.perf_counter()
         try:
             # The client's generic `post` (documented for endpoints the SDK does not wrap) with a
             # plain dict: the typed `create` methods spend several ms of CPU per call transforming
             # and validating, which at hundreds of calls per second becomes the bottleneck.
             data = await self.client.post(
-                "/completions" if completion else "/chat/completions", cast_to=object, body=body
+                "/completions" if completion else "/chat/completions",
+                cast_to=object,
+                body=body,
+                options={"timeout": wait},
             )
-            return _parse_answer(data, completion)
+            answer = _parse_answer(data, completion)
+            timeouts.observe(self.spec, time.perf_counter() - asked)
+            return answer
         except openai.APIStatusError as exc:
             if level != "none" and _rejects_format(exc):
                 self._weaken_json_level(level)
                 raise _FormatRejected(_status_reason(exc)) from None
             raise _classify_status(exc) from None
         except openai.APITimeoutError:
-            raise _Retryable(f"{retry.TIMEOUT}: no answer within {self.spec.timeout_s:g} s") from None
+            raise _TimedOut(f"{retry.TIMEOUT}: no answer within {timeouts.describe(wait)}") from None
         except openai.APIConnectionError as exc:
             raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc.__cause__ or exc))}") from None
         except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
@@ -185,7 +215,7 @@ class OpenAIBackend(ModelBackend):
         """One short request to /models: an unreachable server or a refused key stops the run before it starts."""
         where = self.spec.base_url or "api.openai.com"
         try:
-            await self.client.models.list(timeout=min(_CHECK_TIMEOUT_S, self.spec.timeout_s))
+            await self.client.models.list(timeout=min(_CHECK_TIMEOUT_S, self.spec.timeout_s or _CHECK_TIMEOUT_S))
         except openai.AuthenticationError:
             raise BackendError(
                 f"model {self.spec.name!r}: {where} refused the API key; check the variable named by api_key_env"
