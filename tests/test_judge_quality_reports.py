@@ -106,11 +106,16 @@ def test_a_validated_judge_shows_its_figures_in_later_reports(tmp_path, monkeypa
     record = json.loads((tmp_path / "v" / "judge-validation-mj.json").read_text(encoding="utf-8"))
     mae = record["vps_mae"]["estimate"]
 
+    # a report of the analysis made before the validation says that a newer one exists
+    code, out, err = run_cli(["report", str(store), "-o", str(tmp_path / "stale")], capsys)
+    assert code == 0, err
+    assert "The judge mj has a newer validation than this analysis used" in _html(Path(out.strip()))
+
     # the same run, resumed: nothing is asked again, and the analysis now knows the judge
     again = run_experiment(experiment, show_progress=False)
     assert again.notes["generate"]["asked"] == 0
     html = _html(again.report_path)
-    assert "mj: not validated" not in html
+    assert "mj: not validated" not in html and "newer validation" not in html
     assert "mj: agreement" in html and "Cohen&#39;s kappa" in html and "VPS mean absolute error" in html
     assert "found in the run store judged.sqlite" in html
     assert f"{mae:.3f}: measured VPS error of the judge mj" in html
@@ -118,7 +123,12 @@ def test_a_validated_judge_shows_its_figures_in_later_reports(tmp_path, monkeypa
     assert manifest["judge_error_rate"] == pytest.approx(mae)
     assert manifest["judge_error_rate_source"].startswith("measured VPS error of the judge mj")
 
-    # `culturalign analyze --store` of that run finds it too, here through the user cache as well
+    # the record lives beside the run without changing what the run exports
+    code, _, err = run_cli(["runs", "export", str(store), "-o", str(tmp_path / "calls.parquet")], capsys)
+    assert code == 0, err
+    assert not [c for c in pl.read_parquet(tmp_path / "calls.parquet").columns if c.startswith("judge-validation")]
+
+    # `culturalign analyze --store` of that run finds it too
     code, _, err = run_cli(["analyze", "--store", str(store), "--ground-truth", str(tmp_path / "gt.csv"),
                             "--output", str(tmp_path / "a"), "--rounds", "20"], capsys)  # fmt: skip
     assert code == 0, err

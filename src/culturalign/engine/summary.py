@@ -253,6 +253,8 @@ def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -
     if df.is_empty():
         raise DataError(f"run {info.run_id} has no requests to export")
     for stage, results in derived:
+        if not results["key"].is_in(df["key"].implode()).any():
+            continue  # results about something other than requests (e.g. a judge validation kept with the run)
         # Lists and records (e.g. the interview summaries) stay in the store: a CSV cell cannot hold them.
         plain = [c for c, t in results.schema.items() if c != "key" and not t.is_nested()]
         if plain:

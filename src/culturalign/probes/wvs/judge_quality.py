@@ -85,6 +85,21 @@ def _spec(recorded: Mapping[str, Any]) -> ModelSpec:
         return ModelSpec(name=str(recorded.get("name")), backend=str(recorded.get("backend")))
 
 
+def newer_validations(recorded: Mapping[str, Any] | None, current: Mapping[str, Any] | None) -> list[str]:
+    """Judges validated (again) after the analysis was made: the report says so and how to use it."""
+    before = {e.get("judge"): e.get("source") for e in (recorded or {}).get("quality") or [] if isinstance(e, Mapping)}
+    notes = []
+    for entry in (current or {}).get("quality") or []:
+        name, source = entry.get("judge"), entry.get("source")
+        if entry.get("validated") and source and before.get(name) != source:
+            notes.append(
+                f"The judge {name} has a newer validation than this analysis used ({source}); analyse the run "
+                "again to use it (rerun the experiment, which asks nothing already answered, or `culturalign analyze "
+                "--store`)."
+            )
+    return notes
+
+
 def failure_warnings(judge_validation: Mapping[str, Any] | None) -> list[str]:
     """One sentence per judge that failed on more than 10% of the responses it was asked about."""
     warnings = []

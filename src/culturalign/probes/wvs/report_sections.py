@@ -14,7 +14,7 @@ import polars as pl
 from matplotlib.figure import Figure as MplFigure
 
 from culturalign.errors import DataError
-from culturalign.probes.wvs.judge_quality import failure_warnings
+from culturalign.probes.wvs.judge_quality import failure_warnings, newer_validations, quality_of_stored_run
 from culturalign.probes.wvs.report_missing import missing_part
 from culturalign.report import figures as fig
 from culturalign.report import supplement_figures as supplement
@@ -372,8 +372,15 @@ def report_sections(
     manifest = load_manifest(analysis_dir)
     figures_dir = figures_dir or analysis_dir / "figures"
     data = _Analysis(analysis_dir)
+    summary = summary_section(data, manifest)
+    if store is not None and (run_id or manifest.get("run_id")):
+        try:
+            current = quality_of_stored_run(store, run_id or manifest.get("run_id"))
+        except DataError:
+            current = None  # the run is not in this store: nothing newer to say
+        summary.warnings.extend(newer_validations(manifest.get("judge_validation"), current))
     sections = [
-        summary_section(data, manifest),
+        summary,
         rq1_section(data, figures_dir, manifest),
         us_bias_section(data, figures_dir),
         consistency_section(data, figures_dir),
