@@ -39,7 +39,7 @@ USER_CACHE = Path(os.environ.get("CULTURALIGN_CACHE_DIR") or platformdirs.user_c
 
 
 def _paper_cache() -> Path:
-    from culturalign.sources.published import load_pins
+    from culturalign.probes.wvs.sources.published import load_pins
 
     return USER_CACHE / load_pins().source.cache_subdir
 
@@ -47,7 +47,8 @@ def _paper_cache() -> Path:
 def _cache_copy(relative: str) -> tuple[Path | None, str]:
     """Where the pinned download of a shared file lands in the user cache, and the command that fetches it."""
     from culturalign.probes.vsm import instrument
-    from culturalign.sources import hofstede, published
+    from culturalign.probes.wvs.sources import published
+    from culturalign.sources import hofstede
 
     folder, name = relative.split("/", 1)
     if folder == "hofstede" and name == HOFSTEDE_TABLE:
@@ -85,7 +86,7 @@ def _paper_folder(names: list[str]) -> Path:
 
 
 def _pinned_names(release: bool) -> list[str]:
-    from culturalign.sources.published import load_pins, pinned_files
+    from culturalign.probes.wvs.sources.published import load_pins, pinned_files
 
     return [f.name for f in pinned_files(load_pins(), release=release)]
 

@@ -89,7 +89,8 @@ FULL_COMMIT = re.compile(r"/([0-9a-f]{40})/")
 
 def test_every_pinned_download_names_a_full_commit_and_a_sha256():
     from culturalign.probes.vsm import instrument
-    from culturalign.sources import hofstede, published
+    from culturalign.probes.wvs.sources import published
+    from culturalign.sources import hofstede
 
     pins = published.load_pins()
     assert re.fullmatch(r"[0-9a-f]{40}", pins.source.commit)
@@ -104,7 +105,7 @@ def test_every_pinned_download_names_a_full_commit_and_a_sha256():
 
 
 def test_an_abbreviated_commit_is_refused(tmp_path: Path):
-    from culturalign.sources import published
+    from culturalign.probes.wvs.sources import published
 
     text = paths.package_data("published_tables.toml").read_text(encoding="utf-8")
     bad = tmp_path / "pins.toml"

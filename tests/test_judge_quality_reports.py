@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 from cli_helpers import run_cli
-from culturalign.judge import records
-from culturalign.judge.quality import PAPER_ERROR_RATE, error_rate_for, quality_for
 from culturalign.models.base import GenerateConfig, ModelSpec
+from culturalign.probes.wvs.judge import records
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE, error_rate_for, quality_for
+from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.run import run_experiment
-from culturalign.sources.codebook import load_codebook
 from culturalign.store.db import RunStore
 
 SUMMARIES = ["Anna approves of it.", "Ben rejects it firmly.", "Carl has no view.", "Dora supports it."]

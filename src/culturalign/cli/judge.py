@@ -35,7 +35,7 @@ def validate(
 
     The result is kept under the judge's identity (model, parameters, prompt): every later
     analysis and report of a run judged by the same judge shows it."""
-    from culturalign.judge.benchmark import validate_judge
+    from culturalign.probes.wvs.judge.benchmark import validate_judge
 
     outcome = validate_judge(
         labels,
@@ -70,8 +70,8 @@ def validate(
 @app.command("candidates")
 def candidates() -> None:
     """The offline judge candidates and what validation measured for each."""
-    from culturalign.judge.candidates import known_candidates
-    from culturalign.judge.quality import default_judge_name, judge_quality
+    from culturalign.probes.wvs.judge.candidates import known_candidates
+    from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
 
     table = Table(title="offline stance judges")
     for column in ("candidate", "default", "summaries", "agreement", "kappa", "VPS MAE", "interpretable"):

@@ -8,12 +8,12 @@ from typing import Any
 import polars as pl
 
 from culturalign import __version__
-from culturalign.analysis.from_store import responses_from_store
-from culturalign.analysis.outputs import write_outputs
-from culturalign.analysis.pipeline import analyze_responses
-from culturalign.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
 from culturalign.errors import DataError
 from culturalign.probes.registry import RunContext
+from culturalign.probes.wvs.analysis.from_store import responses_from_store
+from culturalign.probes.wvs.analysis.outputs import write_outputs
+from culturalign.probes.wvs.analysis.pipeline import analyze_responses
+from culturalign.probes.wvs.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
 from culturalign.probes.wvs.judge_quality import judges_quality
 from culturalign.tables import write_json, write_table_pair
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from culturalign.judge.aggregate import inter_judge_kappa
-from culturalign.judge.quality import default_judge_name, quality_for
-from culturalign.judge.records import EMBEDDED_BACKEND
 from culturalign.models.base import ModelSpec
+from culturalign.probes.wvs.judge.quality import default_judge_name, quality_for
+from culturalign.probes.wvs.judge.records import EMBEDDED_BACKEND
 from culturalign.store.db import RunStore
 
 FAILURE_WARNING_SHARE = 0.10  # a judge failing on more of its responses than this is a warning at the top

@@ -15,10 +15,10 @@ from matplotlib.figure import Figure as MplFigure
 
 from culturalign.errors import DataError
 from culturalign.probes.wvs.judge_quality import failure_warnings, newer_validations, quality_of_stored_run
+from culturalign.probes.wvs.report import figures as fig
+from culturalign.probes.wvs.report import supplement_figures as supplement
+from culturalign.probes.wvs.report.examples import examples_from_store
 from culturalign.probes.wvs.report_missing import missing_part
-from culturalign.report import figures as fig
-from culturalign.report import supplement_figures as supplement
-from culturalign.report.examples import examples_from_store
 from culturalign.report.provenance import fleiss_text, judge_failures_text, judge_summary, load_manifest
 from culturalign.report.sections import Figure, Section, Table
 from culturalign.report.style import save_figure

@@ -15,9 +15,9 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from culturalign.judge.records import candidate_name, find_record, identity_key, judge_identity
 from culturalign.models.base import ModelSpec
 from culturalign.paths import package_data
+from culturalign.probes.wvs.judge.records import candidate_name, find_record, identity_key, judge_identity
 from culturalign.store.db import RunStore
 
 PAPER_ERROR_RATE = 0.045  # mean absolute VPS error of the paper's judge; used when nothing better is measured
