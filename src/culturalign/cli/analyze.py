@@ -41,7 +41,7 @@ def analyze_command(
         "--judge-error-rate",
         min=0.0,
         max=0.99,
-        help="judge error e for the attenuation correction (default 0.045)",
+        help="judge error e for the attenuation correction (default: the judge's measured VPS error, else 0.045)",
     ),
     consistency: str = typer.Option(
         "clean", "--consistency", help="clean (pairs of distinct responses) or released (the paper's, with copies)"
