@@ -17,6 +17,7 @@ from cli_helpers import run_cli
 from culturalign.models.base import GenerateConfig, ModelSpec
 from culturalign.probes.wvs.judge import records
 from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE, error_rate_for, quality_for
+from culturalign.probes.wvs.judge_quality import failure_warnings
 from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.run import run_experiment
 from culturalign.store.db import RunStore
@@ -148,9 +149,19 @@ def test_several_judges_show_failures_fleiss_kappa_and_a_warning_at_the_top(tmp_
     assert re.search(r"The judge flaky could not label \d+ of the \d+ responses it was asked about \(\d+%", top)
     assert "The judge steady could not label" not in html
     assert "Agreement between the judges" in html and "Fleiss&#39; kappa" in html
-    assert re.search(r"steady: 0 of \d+ responses \(0\.0%\); flaky: \d+ of \d+ responses", html)
+    assert re.search(r"steady: 0 of \d+ responses \(0\.0%\), 0 of \d+ calls failed; flaky: \d+ of \d+ responses", html)
+    assert re.search(r"flaky: \d+ of \d+ responses \(\d+\.\d%\), \d+ of \d+ calls failed", html)
     # two judges combined were never validated as one: the paper's error, and the reason
     assert "combines 2 judges" in html
+
+
+def test_a_judge_whose_calls_often_fail_is_a_warning_even_when_retries_recover():
+    quality = {"quality": [{"judge": "j", "judged": 40, "failed": 0, "failure_rate": 0.0,
+                            "calls": 60, "failed_calls": 20, "call_failure_rate": 20 / 60}]}  # fmt: skip
+    (warning,) = failure_warnings(quality)
+    assert warning.startswith("20 of the judge j's 60 calls failed (33%")
+    quality["quality"][0].update(failed_calls=3, call_failure_rate=0.05)
+    assert failure_warnings(quality) == []
 
 
 def test_interim_and_finished_reports(tmp_path, monkeypatch, capsys):

@@ -101,7 +101,10 @@ def judge_failures_text(validation: Any) -> str | None:
     for entry in judge_entries(validation):
         rate, judged = entry.get("failure_rate"), entry.get("judged")
         if isinstance(rate, int | float) and isinstance(judged, int):
-            parts.append(f"{entry.get('judge')}: {entry.get('failed')} of {judged} responses ({rate:.1%})")
+            text = f"{entry.get('judge')}: {entry.get('failed')} of {judged} responses ({rate:.1%})"
+            if isinstance(entry.get("calls"), int):
+                text += f", {entry.get('failed_calls')} of {entry['calls']} calls failed"
+            parts.append(text)
     return "; ".join(parts) or None
 
 

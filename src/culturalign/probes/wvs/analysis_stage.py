@@ -31,7 +31,7 @@ def judge_validation(ctx: RunContext) -> dict[str, Any]:
     if recorded:
         return recorded
     # Nothing judged yet: the measured quality of the judges the run will use.
-    return judges_quality(ctx.config.judges, [], ctx.store)
+    return judges_quality(ctx.config.judges, [], ctx.store, ctx.run_id)
 
 
 def analyze_stage(ctx: RunContext) -> None:

@@ -54,13 +54,35 @@ def fleiss_kappa(payloads: Sequence[Mapping[str, Any]]) -> float | None:
     return inter_judge_kappa(per_response) if per_response else None
 
 
+def call_failures(store: RunStore | None, run_id: str | None) -> dict[str, dict[str, Any]]:
+    """Per judge model: its calls in the run's judge stage (retries included) and how many failed."""
+    if store is None or run_id is None:
+        return {}
+    usage = store.usage(run_id)
+    out = {}
+    for row in usage.filter(usage["stage"] == "judge").iter_rows(named=True):
+        calls, failed = int(row["calls"] or 0), int(row["failed"] or 0)
+        out[row["model"]] = {
+            "calls": calls,
+            "failed_calls": failed,
+            "call_failure_rate": failed / calls if calls else None,
+        }
+    return out
+
+
 def judges_quality(
-    judges: Sequence[ModelSpec], payloads: Sequence[Mapping[str, Any]], store: RunStore | None
+    judges: Sequence[ModelSpec],
+    payloads: Sequence[Mapping[str, Any]],
+    store: RunStore | None,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """The manifest's `judge_validation` for a run judged by `judges` with these stored payloads."""
     judges = run_judges(judges)
     failures = judge_failures(payloads, [j.name for j in judges])
-    quality = [{**quality_for(spec, store).summary(), **failures[spec.name]} for spec in judges]
+    calls = call_failures(store, run_id)
+    quality = [
+        {**quality_for(spec, store).summary(), **failures[spec.name], **calls.get(spec.name, {})} for spec in judges
+    ]
     out: dict[str, Any] = {"quality": quality}
     if len(judges) > 1:
         out["inter_judge_fleiss_kappa"] = fleiss_kappa(payloads)
@@ -74,7 +96,7 @@ def quality_of_stored_run(store: RunStore, run_id: str) -> dict[str, Any] | None
     if results.is_empty() or "judge" not in results.columns:
         return None
     specs = [_spec(j) for j in run.config.get("judges") or [] if isinstance(j, Mapping)]
-    return judges_quality(specs, results.drop("key").to_dicts(), store)
+    return judges_quality(specs, results.drop("key").to_dicts(), store, run.run_id)
 
 
 def _spec(recorded: Mapping[str, Any]) -> ModelSpec:
@@ -101,14 +123,22 @@ def newer_validations(recorded: Mapping[str, Any] | None, current: Mapping[str, 
 
 
 def failure_warnings(judge_validation: Mapping[str, Any] | None) -> list[str]:
-    """One sentence per judge that failed on more than 10% of the responses it was asked about."""
+    """One sentence per judge that failed on more than 10% of its calls, or of the responses it was asked about."""
     warnings = []
     for entry in (judge_validation or {}).get("quality") or []:
-        rate = entry.get("failure_rate") if isinstance(entry, Mapping) else None
+        if not isinstance(entry, Mapping):
+            continue
+        rate, call_rate = entry.get("failure_rate"), entry.get("call_failure_rate")
         if isinstance(rate, int | float) and rate > FAILURE_WARNING_SHARE:
             warnings.append(
                 f"The judge {entry.get('judge')} could not label {entry.get('failed')} of the "
                 f"{entry.get('judged')} responses it was asked about ({rate:.0%}, more than "
                 f"{FAILURE_WARNING_SHARE:.0%}), even after retries: check that model's answers and the run summary."
+            )
+        elif isinstance(call_rate, int | float) and call_rate > FAILURE_WARNING_SHARE:
+            warnings.append(
+                f"{entry.get('failed_calls')} of the judge {entry.get('judge')}'s {entry.get('calls')} calls failed "
+                f"({call_rate:.0%}, more than {FAILURE_WARNING_SHARE:.0%}); retries recovered the responses, "
+                "but the server or the model is unreliable: check the run summary's failures by reason."
             )
     return warnings

@@ -46,7 +46,7 @@ def judge_stage(ctx: RunContext) -> None:
         # settled without asking any judge (empty, refusal, stated totals): no judge's failure
         payload["settled"] = prepare(tasks[key]).settled is not None
     ctx.store.save_results(ctx.run_id, STAGE, results)
-    ctx.notes[STAGE] = stage_summary(results, judges, ctx.store)
+    ctx.notes[STAGE] = stage_summary(results, judges, ctx.store, ctx.run_id)
 
 
 def experiment_statements(ctx: RunContext) -> Statements:
@@ -144,10 +144,10 @@ def _scored(labels: tuple[str, ...] | None) -> dict[str, Any]:
 
 
 def stage_summary(
-    results: list[tuple[str, dict[str, Any]]], judges: Sequence[ModelSpec], store: Any = None
+    results: list[tuple[str, dict[str, Any]]], judges: Sequence[ModelSpec], store: Any = None, run_id: str | None = None
 ) -> dict[str, Any]:
     payloads = [p for _, p in results]
-    quality = judges_quality(judges, payloads, store)
+    quality = judges_quality(judges, payloads, store, run_id)
     summary: dict[str, Any] = {
         "judged": len(payloads),
         "failed": sum(1 for p in payloads if p["failure"]),
