@@ -230,6 +230,14 @@ def store_error(path: Path, exc: sqlite3.DatabaseError) -> DataError:
     return StoreDamaged(damaged_message(path, str(exc)))
 
 
+def store_failure_line(exc: sqlite3.DatabaseError) -> str:
+    """One line for an sqlite3 error met where the store's path is not known (the CLI's last resort)."""
+    return (
+        f"a run store failed ({exc}); if `culturalign runs STORE` says it is damaged, recover what it holds: "
+        'sqlite3 STORE ".recover" | sqlite3 NEW.sqlite'
+    )
+
+
 def damaged_message(path: Path, detail: str) -> str:
     recovered = path.with_name(f"{path.stem}-recovered{path.suffix or '.sqlite'}")
     return (
