@@ -31,14 +31,16 @@ _lock = threading.Lock()
 _installed = False
 
 _TOKEN = r"[A-Za-z0-9\-._~+/]+=*"
+_SCHEME = r"(?:(?:bearer|basic|token|digest)\s+)?"
+_VALUE = r"[^\s\"',;{}\[\]&]+"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer xyz / Basic xyz / xyz (header, JSON or repr form)
+    # Authorization: Bearer xyz / Basic xyz / xyz (header, JSON or repr form), unless already masked
     (
-        re.compile(r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token|digest)\s+)?[^\s\"',;}\]]+"),
+        re.compile(rf"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?)(?!{_SCHEME}\[){_SCHEME}{_VALUE}"),
         rf"\g<1>{MASK}",
     ),
     (re.compile(rf"(?i)\bbearer\s+{_TOKEN}"), f"Bearer {MASK}"),
-    (re.compile(r"(?i)(\b(?:x-)?api[-_]?key\b[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}\]&]+"), rf"\g<1>{MASK}"),
+    (re.compile(rf"(?i)(\b(?:x-)?api[-_]?key\b[\"']?\s*[:=]\s*[\"']?){_VALUE}"), rf"\g<1>{MASK}"),
 )
 
 
@@ -54,9 +56,11 @@ def remember_secret(value: str | None) -> None:
 
 
 def remember_env(variable: str | None) -> None:
-    """Remember the value of the environment variable that holds a model's key, if set."""
+    """Remember the value of the environment variable that holds a model's key, if set; from
+    now on log records and uncaught exceptions are redacted too."""
     if variable:
         remember_secret(os.environ.get(variable))
+    install()
 
 
 def redact(text: str) -> str:
@@ -101,4 +105,5 @@ def install() -> None:
     def redacting_hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         sys.stderr.write(redact("".join(traceback.format_exception(kind, exc, tb))))
 
-    sys.excepthook = redacting_hook
+    if sys.excepthook is sys.__excepthook__:  # a hook someone else installed prints as they chose
+        sys.excepthook = redacting_hook

@@ -8,6 +8,7 @@ stages computed from the calls, as JSON payloads per run, stage and key).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import uuid
@@ -74,10 +75,8 @@ class RunStore:
         """Give up the runs this store holds and close it (a damaged store gets no last write)."""
         leases, self._leases = list(self._leases.values()), {}
         for lease in leases:
-            try:
+            with contextlib.suppress(sqlite3.DatabaseError):  # it has stopped renewing before it writes
                 lease.release(None if self.damaged else self.conn)
-            except sqlite3.DatabaseError:
-                lease.release(None)
         self.conn.close()
 
     def __enter__(self) -> RunStore:
