@@ -172,13 +172,19 @@ def test_interim_and_finished_reports(tmp_path, monkeypatch, capsys):
     assert "Interim report" not in finished and "(interim)" not in finished
 
     store = tmp_path / "runs" / "judged.sqlite"
-    with RunStore(store) as opened:  # as seen while another process is still working on the run
-        opened.conn.execute("UPDATE runs SET status = 'running', ended_at = NULL")
-    code, out, err = run_cli(["report", str(store), "-o", str(tmp_path / "interim")], capsys)
+    with RunStore(store) as holder:  # the run resumed and held, as by a `culturalign run` still working
+        info = holder.run()
+        holder.start_run(info.name, info.probe, info.config)
+        code, out, err = run_cli(["report", str(store), "-o", str(tmp_path / "going")], capsys)
+        assert code == 0, err
+        interim = _html(Path(out.strip()))
+        assert "<title>culturalign report (interim)" in interim
+        assert "Interim report: run judged is still going" in _before_sections(interim)
+    # the holder went away without finishing: the run stopped, and its report says so
+    code, out, err = run_cli(["report", str(store), "-o", str(tmp_path / "stopped")], capsys)
     assert code == 0, err
-    interim = _html(Path(out.strip()))
-    assert "<title>culturalign report (interim)" in interim
-    assert "Interim report: run judged is still going" in _before_sections(interim)
+    stopped = _html(Path(out.strip()))
+    assert "Interim report: run judged stopped before it finished (status interrupted)" in _before_sections(stopped)
 
 
 def test_judge_identity_is_model_parameters_and_prompt(monkeypatch):
