@@ -5,8 +5,9 @@ style and output-changing options (as in the store key), its generation paramete
 judge prompt; for an offline candidate, its name. `culturalign judge validate` writes one
 record per validation into the user cache (`judge-validations/<key>.json`) and, when given a
 run store, into that store as a result of every run it holds (stage `judge-validation`, key =
-identity key): no new run is made, so "the latest run" of the store stays the user's. Analyses look in the run's store first,
-then in the user cache; the offline candidates' shipped measurements come last (quality.py).
+identity key and time): no new run is made, so "the latest run" of the store stays the user's.
+Analyses look in the run's store first, then in the user cache; the offline candidates'
+shipped measurements come last (quality.py).
 """
 
 from __future__ import annotations
