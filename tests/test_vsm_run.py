@@ -24,6 +24,14 @@ def vsm_data(vsm_items: Path, hofstede_table: Path) -> tuple[Path, Path]:
     return vsm_items, hofstede_table
 
 
+def _unread(tmp_path: Path) -> tuple[Path, Path]:
+    """Inputs a bad experiment never gets to read: these tests need no published data."""
+    items, table = tmp_path / "never-read-items.csv", tmp_path / "never-read-scores.csv"
+    items.write_text("not an instrument\n", encoding="utf-8")
+    table.write_text("not a score table\n", encoding="utf-8")
+    return items, table
+
+
 def _experiment(tmp_path: Path, data: tuple[Path, Path], *, backend_options: str = 'options = { mode = "choice" }',
                 languages: str = '["en", "zh", "de"]', countries: str = '["united_states", "china", "germany", "egypt"]',
                 extra_model: bool = True, rounds: int = 50) -> Path:  # fmt: skip
@@ -140,21 +148,29 @@ def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, vsm_da
     ("languages", "countries", "needle"),
     [
         ('["xx"]', '["japan"]', "unknown language"),
-        ('["it"]', '["japan"]', "no VSM prompt frame"),
         ('["en"]', '["atlantis"]', "unknown country"),
         ('["en"]', '["japan", "Japan"]', "country listed twice"),
     ],
 )
-def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(tmp_path, vsm_data, capsys, languages, countries, needle):
-    path = _experiment(tmp_path, vsm_data, languages=languages, countries=countries, extra_model=False)
+def test_bad_experiment_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, languages, countries, needle):
+    path = _experiment(tmp_path, _unread(tmp_path), languages=languages, countries=countries, extra_model=False)
     assert exit_code("run", str(path), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not (tmp_path / "runs" / "vsm" / "analysis").exists()
 
 
-def test_zero_repeats_is_rejected(tmp_path, vsm_data, capsys):
-    path = _experiment(tmp_path, vsm_data, languages='["en"]', extra_model=False)
+def test_a_language_without_prompt_frame_is_one_line_exit_2(tmp_path, vsm_data, capsys):
+    # found once the instrument has been read, so this one needs the published items
+    path = _experiment(tmp_path, vsm_data, languages='["it"]', countries='["japan"]', extra_model=False)
+    assert exit_code("run", str(path), "--no-progress") == 2
+    err = capsys.readouterr().err.strip()
+    assert "no VSM prompt frame" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "runs" / "vsm" / "analysis").exists()
+
+
+def test_zero_repeats_is_rejected(tmp_path, capsys):
+    path = _experiment(tmp_path, _unread(tmp_path), languages='["en"]', extra_model=False)
     path.write_text(path.read_text(encoding="utf-8").replace("repeats = 3", "repeats = 0"), encoding="utf-8")
     assert exit_code("run", str(path), "--no-progress") == 2
     assert "repeats" in capsys.readouterr().err
