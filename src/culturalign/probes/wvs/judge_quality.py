@@ -59,6 +59,8 @@ def call_failures(store: RunStore | None, run_id: str | None) -> dict[str, dict[
     if store is None or run_id is None:
         return {}
     usage = store.usage(run_id)
+    if usage.is_empty():
+        return {}  # no call made yet (the columns of an empty table have no type to compare)
     out = {}
     for row in usage.filter(usage["stage"] == "judge").iter_rows(named=True):
         calls, failed = int(row["calls"] or 0), int(row["failed"] or 0)
