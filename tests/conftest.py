@@ -63,23 +63,24 @@ def _cache_copy(relative: str) -> tuple[Path | None, str]:
     return None, "set CULTURALIGN_SHARED_DATA to the folder of the published reference data"
 
 
-def find_shared(relative: str) -> Path:
-    """The published file `relative` (e.g. "paper/ground_truth_global.csv"), or skip naming how to get it."""
+def find_shared(relative: str, command: str | None = None) -> Path:
+    """The published file `relative` (e.g. "paper/ground_truth_global.csv"), or skip naming how to get it
+    (`command` when the caller needs more than this one file, e.g. the whole release)."""
     for root in _shared_roots():
         if (root / relative).is_file():
             return root / relative
-    cached, command = _cache_copy(relative)
+    cached, fetch = _cache_copy(relative)
     if cached is not None and cached.is_file():
         return cached
-    message = f"needs published data {relative}: {command}"
+    message = f"needs published data {relative}: {command or fetch}"
     if REQUIRE_DATA:
         pytest.fail(message + " (CULTURALIGN_REQUIRE_DATA=1 forbids skipping)")
     pytest.skip(message)
 
 
-def _paper_folder(names: list[str]) -> Path:
+def _paper_folder(names: list[str], command: str) -> Path:
     """One folder holding every named released table (they always sit side by side)."""
-    found = [find_shared(f"paper/{name}") for name in names]
+    found = [find_shared(f"paper/{name}", command) for name in names]
     folders = {path.parent for path in found}
     assert len(folders) == 1, f"the released tables are split over {sorted(map(str, folders))}"
     return folders.pop()
@@ -94,13 +95,13 @@ def _pinned_names(release: bool) -> list[str]:
 @pytest.fixture(scope="session")
 def paper_data() -> Path:
     """Folder of the paper's released ground-truth tables (what `groundtruth fetch` downloads)."""
-    return _paper_folder(_pinned_names(release=False))
+    return _paper_folder(_pinned_names(release=False), "culturalign groundtruth fetch")
 
 
 @pytest.fixture(scope="session")
 def paper_release() -> Path:
     """Folder of every released table: ground truth plus responses and benchmark scores (`--release`)."""
-    return _paper_folder(_pinned_names(release=True))
+    return _paper_folder(_pinned_names(release=True), "culturalign groundtruth fetch --release")
 
 
 @pytest.fixture(scope="session")
