@@ -23,7 +23,8 @@ from culturalign.config import Experiment, load_experiment
 from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ModelSpec
-from culturalign.models.registry import get_backend
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND, get_backend
+from culturalign.paths import check_output_dir, check_output_file
 from culturalign.probes.registry import Probe, RunContext, get_probe
 from culturalign.store.db import RunStore
 
@@ -72,6 +73,7 @@ def run_experiment(
         raise UserError(f"--limit must be a positive number of requests, got {limit}")
     probe = get_probe(experiment.config.probe)
     result = RunResult(store_path=experiment.store_path, output_dir=experiment.output_dir, dry_run=dry_run)
+    check_locations(experiment)  # a store or output that cannot be written stops here, before any call
     if dry_run:
         check_backends(experiment, contact=False)
         result.estimate = estimate_run(experiment, probe, limit)
@@ -114,6 +116,16 @@ def run_experiment(
 
 
 # -- checks before a run ------------------------------------------------------------------
+def check_locations(experiment: Experiment) -> None:
+    """The store must be a file that can be created or opened, the output a folder that can be
+    written; a problem is one UserError naming the field. Creates nothing."""
+    store = experiment.store_path
+    if store.is_dir():
+        raise UserError(f"store {store} is a folder; give the run store a file name, e.g. {store / 'run.sqlite'}")
+    check_output_file(store, "store")
+    check_output_dir(experiment.output_dir, "output")
+
+
 def experiment_models(experiment: Experiment) -> Iterator[tuple[str, ModelSpec]]:
     """Every model an experiment may call, with the field that configures it."""
     for i, spec in enumerate(experiment.config.models):
@@ -131,6 +143,9 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
     `contact` also asks each backend to check itself (server reachable, weights present);
     dry runs skip that, so they never touch a server."""
     for where, spec in experiment_models(experiment):
+        if where.startswith("judges") and spec.backend == OFFLINE_JUDGE_BACKEND:
+            _check_offline_judge(spec, where)
+            continue
         try:
             backend = get_backend(spec)
         except BackendError as exc:
@@ -142,6 +157,16 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
             )
         if contact:
             asyncio.run(_check_one(backend, where))
+
+
+def _check_offline_judge(spec: ModelSpec, where: str) -> None:
+    from culturalign.judge.candidates import known_candidates
+
+    if spec.model not in known_candidates():
+        raise BackendError(
+            f"{where}.model: an offline judge needs `model` = one of {', '.join(known_candidates())}"
+            f"{'' if spec.model is None else f', not {spec.model!r}'}"
+        )
 
 
 async def _check_one(backend: Any, where: str) -> None:

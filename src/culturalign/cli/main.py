@@ -47,6 +47,14 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # A file system refusal the checks before the work did not foresee (a disk that filled
+        # up, a folder removed meanwhile): still one line, not a traceback.
+        where = f" {exc.filename}" if exc.filename else ""
+        err_console.print(
+            f"[bold red]error:[/] {escape(f'cannot use{where}: {exc.strerror or exc}')}", highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("stopped. Every stored answer is kept: run the same command again to resume.")
         sys.exit(130)

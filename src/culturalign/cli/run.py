@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from culturalign.cli.checks import output_table
 from culturalign.errors import UserError
 
 translations_app = typer.Typer(no_args_is_help=True)
@@ -59,7 +60,9 @@ def run_command(
 def runs_command(
     args: list[str] = typer.Argument(None, metavar="[STORE] | export STORE", help="A run store, or `export STORE`."),
     run: str | None = typer.Option(None, "--run", help="export: run id or name; default the latest run."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="export: output file, .parquet or .csv."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", callback=output_table, help="export: output file, .parquet or .csv."
+    ),
 ) -> None:
     """List the runs of a store (default: every store in culturalign-runs/), or export one run:
     `culturalign runs export STORE --run ID -o FILE.parquet`."""
@@ -79,7 +82,7 @@ def runs_command(
 @translations_app.command("export")
 def translations_export_command(
     language: str = typer.Option(..., "--language", help="ISO 639-1 code, e.g. da."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file, .csv or .parquet."),
+    output: Path = typer.Option(..., "-o", "--output", callback=output_table, help="Output file, .csv or .parquet."),
     experiment: Path | None = typer.Option(
         None, "--experiment", help="Use this experiment's codebook and items, and its translator for gaps."
     ),

@@ -29,9 +29,9 @@ def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
         return list(recorded["quality"])
     # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
     from culturalign.judge.quality import default_judge_name, judge_quality
-    from culturalign.probes.wvs.judging import EMBEDDED_BACKEND
+    from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 
-    names = [j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name for j in ctx.config.judges]
+    names = [j.model if j.backend == OFFLINE_JUDGE_BACKEND and j.model else j.name for j in ctx.config.judges]
     return [judge_quality(name).summary() for name in (names or [default_judge_name()])]
 
 
