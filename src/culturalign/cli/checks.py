@@ -6,25 +6,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
 from culturalign.errors import UserError
 from culturalign.paths import check_output_dir, check_output_file
 from culturalign.tables import TABLE_SUFFIXES
 
 
-def output_folder(value: Path | None) -> Path | None:
-    return None if value is None else check_output_dir(value, "--output")
+def _name(param: typer.CallbackParam) -> str:
+    return max(param.opts, key=len) if param.opts else str(param.name)
 
 
-def output_file(value: Path | None) -> Path | None:
-    return None if value is None else check_output_file(value, "--output")
+def output_folder(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    return None if value is None else check_output_dir(value, _name(param))
 
 
-def output_table(value: Path | None) -> Path | None:
+def output_file(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    return None if value is None else check_output_file(value, _name(param))
+
+
+def output_table(param: typer.CallbackParam, value: Path | None) -> Path | None:
     """A table file to write: .csv or .parquet, in a place that can be written."""
     if value is None:
         return None
-    if value.is_dir():
-        return check_output_file(value, "--output")  # says it is a folder
-    if value.suffix.lower() not in TABLE_SUFFIXES:
-        raise UserError(f"--output {value}: use a .csv or .parquet file name")
-    return check_output_file(value, "--output")
+    if not value.is_dir() and value.suffix.lower() not in TABLE_SUFFIXES:
+        raise UserError(f"{_name(param)} {value}: use a .csv or .parquet file name")
+    return check_output_file(value, _name(param))

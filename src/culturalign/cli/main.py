@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> None:
         # up, a folder removed meanwhile): still one line, not a traceback.
         where = f" {exc.filename}" if exc.filename else ""
         err_console.print(
-            f"[bold red]error:[/] {escape(f'cannot use{where}: {exc.strerror or exc}')}", highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(f'cannot use{where}: {exc.strerror or exc}')}",
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(2)
     except KeyboardInterrupt:
