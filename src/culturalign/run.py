@@ -22,15 +22,12 @@ import polars as pl
 from culturalign.config import Experiment, load_experiment
 from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.errors import BackendError, UserError
+from culturalign.estimate import estimate_run
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import OFFLINE_JUDGE_BACKEND, get_backend
 from culturalign.paths import check_output_dir, check_output_file
 from culturalign.probes.registry import Probe, RunContext, get_probe
 from culturalign.store.db import RunStore
-
-# A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
-JUDGE_OUTPUT_TOKENS = 60
-JUDGE_PROMPT_OVERHEAD_TOKENS = 250
 
 
 class StageUnavailable(UserError):
@@ -47,7 +44,7 @@ class RunResult:
     unavailable: list[str] = field(default_factory=list)  # "stage: why" for stages that could not run
     notes: dict[str, Any] = field(default_factory=dict)
     summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_summary
-    estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.estimate, plus judge rows
+    estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # estimate.estimate_run: per stage and model
     report_path: Path | None = None
 
     @property
@@ -178,55 +175,6 @@ async def _check_one(backend: Any, where: str) -> None:
         raise BackendError(f"{where}: the backend check failed ({type(exc).__name__}: {exc})") from None
     finally:
         await backend.aclose()
-
-
-# -- dry-run estimate ------------------------------------------------------------------------
-def estimate_run(experiment: Experiment, probe: Probe, limit: int | None = None) -> pl.DataFrame:
-    """Calls, tokens and (where prices are set) cost per model, before anything is asked.
-
-    Generation requests are counted by the engine's estimate (answers already in the store
-    count as cached); each judge adds one call per generated response, sized by that
-    response's output bound plus the judge's prompt, assuming every response is kept (an
-    upper bound, like the output tokens)."""
-    from culturalign.engine.summary import estimate
-
-    requests = probe.plan(experiment)
-    if limit is not None:
-        requests = requests[:limit]
-    store = RunStore(experiment.store_path) if experiment.store_path.exists() else None
-    try:
-        generation = estimate(requests, 0.0, store)
-    finally:
-        if store is not None:
-            store.close()
-    asked = int(generation["calls"].sum()) if generation.height else 0
-    output_bound = int(generation["output_tokens_max"].sum()) if generation.height else 0
-    judge_rows = []
-    for judge in experiment.config.judges:
-        calls = round(asked * probe.followup_calls_per_request)
-        tokens_in = output_bound + calls * JUDGE_PROMPT_OVERHEAD_TOKENS
-        tokens_out = calls * (judge.params.max_tokens or JUDGE_OUTPUT_TOKENS)
-        judge_rows.append(
-            {
-                "model": judge.name,
-                "backend": judge.backend,
-                "requests": calls,
-                "cached": 0,
-                "calls": calls,
-                "input_tokens_est": tokens_in,
-                "output_tokens_max": tokens_out,
-                "cost_usd_est": _cost(judge, tokens_in, tokens_out),
-            }
-        )
-    if not judge_rows:
-        return generation
-    return pl.concat([generation, pl.DataFrame(judge_rows, schema=generation.schema)], how="vertical")
-
-
-def _cost(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
-    if spec.price_input_per_mtok is None and spec.price_output_per_mtok is None:
-        return None
-    return (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
 
 
 # -- after a run ---------------------------------------------------------------------------------

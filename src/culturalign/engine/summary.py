@@ -97,9 +97,11 @@ def estimate(
 
 
 def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
+    staged = "stage" in df.columns
     table = _table(
         title,
         [
+            *(["stage"] if staged else []),
             "model",
             "backend",
             "requests",
@@ -113,6 +115,7 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
     for row in df.iter_rows(named=True):
         cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
         table.add_row(
+            *([row["stage"]] if staged else []),
             row["model"],
             row["backend"],
             _int(row["requests"]),
