@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from culturalign.models.base import ModelSpec
-from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -68,9 +68,7 @@ def cost_usd(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
     return (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
 
 
-def planned_from_requests(
-    stage: str, requests: Sequence[Request], store: RunStore | None = None
-) -> list[PlannedCalls]:
+def planned_from_requests(stage: str, requests: Sequence[Request], store: RunStore | None = None) -> list[PlannedCalls]:
     """Exact counts for materialised requests: distinct keys, cached ones looked up in the store."""
     unique = {r.key: r for r in requests}
     cached = store.answered_keys(list(unique)) if store is not None else set()

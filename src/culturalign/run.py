@@ -20,13 +20,13 @@ from typing import Any
 import polars as pl
 
 from culturalign.config import Experiment, load_experiment
-from culturalign.engine.summary import run_summary as engine_run_summary
+from culturalign.engine.summary import run_usage
 from culturalign.errors import BackendError, UserError
 from culturalign.estimate import estimate_run
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import OFFLINE_JUDGE_BACKEND, get_backend
 from culturalign.paths import check_output_dir, check_output_file
-from culturalign.probes.registry import Probe, RunContext, get_probe
+from culturalign.probes.registry import RunContext, get_probe
 from culturalign.store.db import RunStore
 
 
@@ -43,7 +43,7 @@ class RunResult:
     stages: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)  # "stage: why" for stages that could not run
     notes: dict[str, Any] = field(default_factory=dict)
-    summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_summary
+    summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_usage: tokens and cost
     estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # estimate.estimate_run: per stage and model
     report_path: Path | None = None
 
@@ -107,7 +107,7 @@ def run_experiment(
             store.finish_run(run_id, status="failed")
             raise
         store.finish_run(run_id, status="incomplete" if result.unavailable else "done")
-        result.summary = engine_run_summary(store, run_id)
+        result.summary = run_usage(store, run_id)
     result.report_path = _report_path(result)
     return result
 

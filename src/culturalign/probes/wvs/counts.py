@@ -42,7 +42,9 @@ def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> 
         generation = planned_from_requests("generate", requests, store)
     else:
         sample_size = min(settings.prompts_per_language, SAMPLE_PROMPTS)
-        sample = experiment.model_copy(update={"settings": settings.model_copy(update={"prompts_per_language": sample_size})})
+        sample = experiment.model_copy(
+            update={"settings": settings.model_copy(update={"prompts_per_language": sample_size})}
+        )
         requests = build_requests(sample, translate=False)
         generation = _scaled(requests, _calls_per_model(planned, per_prompt, len(models)), models)
     calls = translation_calls(experiment) + generation
@@ -58,6 +60,8 @@ def _calls_per_model(planned: int, per_prompt: int, n_models: int) -> list[int]:
 def _scaled(sample: list[Request], counts: list[int], models: list) -> list[PlannedCalls]:
     rows = []
     for spec, n in zip(models, counts, strict=True):
+        if n == 0:
+            continue  # a limit that ends before this model's first request
         mine = [r for r in sample if r.model.name == spec.name]
         mean_in = sum(sum(approx_tokens(m.content) for m in r.messages) for r in mine) / max(len(mine), 1)
         out = (mine[0].params.max_tokens if mine else None) or DEFAULT_OUTPUT_TOKENS

@@ -149,7 +149,8 @@ def stage_summary(
         "undefined_vps": sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
         "judges": [j.name for j in judges],
         "quality": [
-            judge_quality(j.model if j.backend == OFFLINE_JUDGE_BACKEND and j.model else j.name).summary() for j in judges
+            judge_quality(j.model if j.backend == OFFLINE_JUDGE_BACKEND and j.model else j.name).summary()
+            for j in judges
         ],
     }
     if len(judges) > 1:
