@@ -317,7 +317,7 @@ def _table(title: str, columns: list[str]) -> Table:
         table.add_column(
             name,
             justify="left" if text else "right",
-            no_wrap=not text,
+            no_wrap=not text or name in _UNBROKEN,
             overflow="fold",
             min_width=min(len(name), 8) if text else None,
         )
@@ -327,6 +327,10 @@ def _table(title: str, columns: list[str]) -> Table:
 _TEXT_COLUMNS = frozenset(
     {"stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason"}
 )
+
+
+# Identifiers a reader copies into a command: never broken over lines.
+_UNBROKEN = frozenset({"run"})
 
 
 def _int(value: int | None) -> str:
