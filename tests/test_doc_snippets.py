@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from culturalign.config import Experiment, parse_experiment
-from culturalign.judge.candidates import known_candidates
 from culturalign.models.registry import OFFLINE_JUDGE_BACKEND, known_backends
+from culturalign.probes.wvs.judge.candidates import known_candidates
 from culturalign.run import experiment_models
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -157,7 +157,7 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
 
 
 def _check_offline_judge(spec: ModelSpec, where: str) -> None:
-    from culturalign.judge.candidates import known_candidates
+    from culturalign.probes.wvs.judge.candidates import known_candidates
 
     if spec.model not in known_candidates():
         raise BackendError(

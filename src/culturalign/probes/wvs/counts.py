@@ -71,8 +71,8 @@ def _scaled(sample: list[Request], counts: list[int], models: list) -> list[Plan
 
 def judge_calls(experiment: Experiment, sample: list[Request], responses: int) -> list[PlannedCalls]:
     """One call per response and model judge (offline judges call nothing), sized by a real judge prompt."""
-    from culturalign.judge.run import judge_params
     from culturalign.judge.stance import StanceTask, build_messages
+    from culturalign.probes.wvs.judge.run import judge_params
 
     judges = [j for j in experiment.config.judges if j.backend != OFFLINE_JUDGE_BACKEND]
     if not judges or responses == 0:
