@@ -148,3 +148,33 @@ def test_arithmetic_count_agrees_with_the_built_plan(tmp_path, monkeypatch, limi
     assert counted["output_tokens_max"].to_list() == exact["output_tokens_max"].to_list()
     for measured, built in zip(counted["input_tokens_est"], exact["input_tokens_est"], strict=True):
         assert measured == pytest.approx(built, rel=0.25)
+
+
+def test_vsm_dry_run_counts_translation_and_generation_as_made(tmp_path, shared_data):
+    from test_vsm_run import _experiment as vsm_experiment
+
+    experiment = vsm_experiment(tmp_path, shared_data, rounds=0)
+    planned = run_experiment(experiment, dry_run=True).estimate
+    result = run_experiment(experiment, show_progress=False)
+    made = _calls_in_store(tmp_path / "runs" / "vsm.sqlite")
+    assert {(r["stage"], r["model"]): r["calls"] for r in planned.iter_rows(named=True)} == made
+    assert made[("generate", "mock-cn")] == 4 * 3 * 24 * 3 and ("translate", "tr") in made
+    assert result.run_id
+
+
+def test_statements_dry_run_counts_every_labelling_and_evaluation_call(tmp_path, shared_data):
+    from test_statements import _mock_experiment
+
+    experiment = _mock_experiment(tmp_path, shared_data / "hofstede" / "6-dimensions-for-website-2015-08-16.csv")
+    text = experiment.read_text(encoding="utf-8").replace("max_statements = 25", "max_statements = 4")
+    experiment.write_text(text.replace("evaluation_samples = 3", "evaluation_samples = 2"), encoding="utf-8")
+    planned = run_experiment(experiment, dry_run=True).estimate
+    counted = {(r["stage"], r["model"]): r["calls"] for r in planned.iter_rows(named=True)}
+    run_experiment(experiment, show_progress=False)
+    made = _calls_in_store(tmp_path / "runs" / "s.sqlite")
+    # relevance: 4 statements x 6 dimensions x 2 languages, per judge; exact
+    assert counted[("relevance", "judge-a")] == made[("relevance", "judge-a")] == 4 * 6 * 2
+    for (stage, model), n in made.items():
+        assert counted[(stage, model)] >= n  # polarity and evaluation are upper bounds, never short
+    assert counted[("evaluate", "us-model")] == 4 * 2 * 2  # every statement, 2 languages, 2 samples
+    assert set(made) <= set(counted)
