@@ -252,6 +252,16 @@ CASES = [
         lambda w: ["report", str((w / "plain").mkdir() or "plain"), "-o", "rep"],
         "plain",
     ),
+    # command-line usage: one line naming the option and where the help is
+    Case("analyze rounds 0", lambda w: ["analyze", "-o", "out", "--rounds", "0", "--store", "s"], "--rounds"),
+    Case(
+        "analyze rounds 10^9",
+        lambda w: ["analyze", "-o", "out", "--rounds", "1000000000", "--store", "s"],
+        "--rounds",
+    ),
+    Case("run without experiment", lambda w: ["run"], "Missing argument"),
+    Case("unknown command", lambda w: ["nosuch"], "No such command"),
+    Case("limit not a number", lambda w: ["run", _experiment(w), "--limit", "abc"], "--limit"),
     Case("runs of a missing store", lambda w: ["runs", "nosuch.sqlite"], "does not exist"),
 ]
 

@@ -32,7 +32,7 @@ def analyze_command(
         None, "--ground-truth", help="ground-truth table or folder of released tables (default: the published tables)"
     ),
     rounds: int = typer.Option(
-        1000, "--rounds", min=1, help="bootstrap rounds for the intervals (regressions use the first 100)"
+        1000, "--rounds", min=1, max=100_000, help="bootstrap rounds for the intervals (regressions use the first 100)"
     ),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap and baseline draws"),
     capability: Path | None = typer.Option(
@@ -79,7 +79,9 @@ def reproduce_multilingual_multicultural(
         ..., "--output", "-o", callback=output_folder, help="folder for the tables and the comparison"
     ),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap (the baseline draws are the released ones)"),
-    reruns: int = typer.Option(0, "--reruns", min=0, help="re-run bootstrap and regressions K times: stability.csv"),
+    reruns: int = typer.Option(
+        0, "--reruns", min=0, max=1000, help="re-run bootstrap and regressions K times: stability.csv"
+    ),
     fresh_baselines: bool = typer.Option(
         False,
         "--fresh-baselines",

@@ -30,6 +30,13 @@ analyze.register(app)
 report.register(app)
 
 err_console = Console(stderr=True)
+# The exceptions of the click that typer runs on: newer typer releases vendor their own copy.
+try:
+    from typer._click import exceptions as _click
+except ImportError:  # typer on the installed click
+    from click import exceptions as _click  # type: ignore[no-redef]
+_ABORTS = tuple({typer.Abort, getattr(_click, "Abort", typer.Abort)})
+_NoArgsIsHelp: type[Exception] = getattr(_click, "NoArgsIsHelpError", type("_Never", (Exception,), {}))
 
 
 @app.callback(invoke_without_command=True)
@@ -43,7 +50,25 @@ def _root(
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, standalone_mode=False, prog_name="culturalign")
+    except _NoArgsIsHelp as exc:
+        exc.show()  # type: ignore[attr-defined]  # a command given nothing to do shows its help
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except _click.UsageError as exc:
+        # A bad option or argument: one line naming it and where the help is, like every other bad input.
+        command = exc.ctx.command_path if exc.ctx is not None else "culturalign"
+        err_console.print(
+            f"[bold red]error:[/] {escape(exc.format_message())} (see `{escape(command)} --help`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(exc.exit_code)
+    except _click.ClickException as exc:
+        err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except _ABORTS:
+        err_console.print("stopped. Every stored answer is kept: run the same command again to resume.")
+        sys.exit(130)
     except UserError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -60,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("stopped. Every stored answer is kept: run the same command again to resume.")
         sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def qc(
         callback=output_table,
         help="write the table here (.csv/.parquet); ANALYSIS/qc.csv puts it in the report",
     ),
-    rounds: int = typer.Option(1000, help="bootstrap rounds for the MAE intervals"),
+    rounds: int = typer.Option(1000, min=10, max=100_000, help="bootstrap rounds for the MAE intervals"),
     seed: int = typer.Option(0, help="seed of the bootstrap"),
 ) -> None:
     """Relevance precision and polarity MAE of the labels against human annotators (Table 2 layout)."""
