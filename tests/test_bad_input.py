@@ -321,3 +321,28 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, tmp_path, monkey
     assert case.message in err, err
     assert _snapshot(work) == before
     assert hashlib.sha256(finished_store.read_bytes()).hexdigest() == store_before
+
+
+def test_a_folder_that_refuses_writing_stops_a_run_before_any_call(tmp_path, monkeypatch, capsys):
+    """The read-only cases above skip as root, whom mode bits do not stop. The check itself does one
+    thing, create a scratch file in the nearest existing folder; here that system call is refused
+    for one folder, as a read-only mount or an ACL refuses it for anyone."""
+    import tempfile
+
+    work = tmp_path / "work"
+    (work / "locked").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    real_mkstemp = tempfile.mkstemp
+
+    def refusing(*args, **kwargs):
+        if Path(kwargs.get("dir", "")).name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr("culturalign.paths.tempfile.mkstemp", refusing)
+    name = _experiment(work, GOOD.replace('output = "runs/bad-input"', 'output = "locked/out"'))
+    before = _snapshot(work)
+    code, _, err = run_cli(["run", name, "--no-progress"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "output locked/out: cannot write in locked (Permission denied); choose a writable folder" in err
+    assert _snapshot(work) == before  # no store: nothing was asked

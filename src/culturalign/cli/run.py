@@ -29,7 +29,7 @@ def run_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
-    from culturalign.engine.summary import estimate_table, summary_table
+    from culturalign.engine.summary import estimate_table, summary_table, total_cost
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
@@ -44,6 +44,9 @@ def run_command(
         return
     with RunStore(result.store_path) as store:
         console.print(summary_table(store, result.run_id))
+    spent = total_cost(result.summary)
+    if spent is not None:
+        console.print(f"Cost: ${spent:,.4f} at the prices the experiment sets (answers reused from the cache included)")
     parsed = result.notes.get("parse")
     if isinstance(parsed, dict):
         console.print(kept_line(parsed))
