@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("stopped. Every stored answer is kept: run the same command again to resume.")
         sys.exit(130)
-    if isinstance(code, int) and code:
-        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)  # as a console script does, success included
 
 
 if __name__ == "__main__":
