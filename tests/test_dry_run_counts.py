@@ -101,10 +101,10 @@ def test_dry_run_estimate_equals_the_calls_a_run_makes(tmp_path, capsys):
     report = (tmp_path / "runs" / "counted" / "report" / "report.html").read_text(encoding="utf-8")
     assert "Calls, tokens and cost" in report and f"${total:,.4f}" in report
 
-    # Everything answered: a second dry run counts every generation call as cached.
+    # Everything answered: a second dry run counts every call, generation and judging, as cached.
     again = run_experiment(experiment, dry_run=True).estimate
-    generation = again.filter(pl.col("stage") == "generate")
-    assert generation["calls"].sum() == 0 and generation["cached"].sum() == 20
+    assert again["calls"].sum() == 0
+    assert {(r["stage"], r["model"]): r["cached"] for r in again.iter_rows(named=True)} == planned
 
 
 def test_a_million_calls_are_counted_without_building_them(tmp_path, monkeypatch):

@@ -48,7 +48,7 @@ def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> 
         requests = build_requests(sample, translate=False)
         generation = _scaled(requests, _calls_per_model(planned, per_prompt, len(models)), models)
     calls = translation_calls(experiment) + generation
-    return calls + judge_calls(experiment, requests, sum(p.requests for p in generation))
+    return calls + judge_calls(experiment, requests, sum(p.requests for p in generation), store)
 
 
 def _calls_per_model(planned: int, per_prompt: int, n_models: int) -> list[int]:
@@ -69,8 +69,13 @@ def _scaled(sample: list[Request], counts: list[int], models: list) -> list[Plan
     return rows
 
 
-def judge_calls(experiment: Experiment, sample: list[Request], responses: int) -> list[PlannedCalls]:
-    """One call per response and model judge (offline judges call nothing), sized by a real judge prompt."""
+def judge_calls(
+    experiment: Experiment, sample: list[Request], responses: int, store: RunStore | None = None
+) -> list[PlannedCalls]:
+    """One call per response and model judge (offline judges call nothing), sized by a real judge prompt.
+
+    When the store holds this experiment's run, what it already parsed is known: dropped and
+    settled responses need no judge, and judgements already stored count as cached."""
     from culturalign.judge.stance import StanceTask, build_messages
     from culturalign.probes.wvs.judge.run import judge_params
 
@@ -83,11 +88,39 @@ def judge_calls(experiment: Experiment, sample: list[Request], responses: int) -
     task = StanceTask(item="", language="en", topic=topic, pro_statement="", con_statement="", summaries=("",) * n)
     prompt = sum(approx_tokens(m.content) for m in build_messages(task, count_hint=n))
     answer = (first.params.max_tokens if first is not None else None) or DEFAULT_OUTPUT_TOKENS
+    known = _judged_in_store(experiment, store, judges, responses) if store is not None else None
     rows = []
     for spec in judges:
         out = judge_params(spec, n, 0).max_tokens or DEFAULT_OUTPUT_TOKENS
-        rows.append(PlannedCalls("judge", spec, responses, 0, responses * (prompt + answer), responses * out))
+        requests, cached = known[spec.name] if known is not None else (responses, 0)
+        asked = requests - cached
+        rows.append(PlannedCalls("judge", spec, requests, cached, asked * (prompt + answer), asked * out))
     return rows
+
+
+def _judged_in_store(
+    experiment: Experiment, store: RunStore, judges: list, responses: int
+) -> dict[str, tuple[int, int]] | None:
+    """(requests, cached) per judge from the store's run of this experiment, or None without one.
+
+    Responses not parsed yet are counted as if kept (the upper bound); parsed ones are exact."""
+    from culturalign.probes.registry import RunContext
+    from culturalign.probes.wvs.judge.run import judge_request, prepare
+    from culturalign.probes.wvs.judging import experiment_statements, kept_tasks
+
+    runs = [r for r in store.runs() if r.name == experiment.config.name and r.probe == experiment.config.probe]
+    if not runs:
+        return None
+    ctx = RunContext(experiment=experiment, store=store, run_id=runs[-1].run_id, output_dir=experiment.output_dir)
+    parsed = store.results(ctx.run_id, "parse").height
+    tasks = kept_tasks(ctx, experiment_statements(ctx))
+    open_tasks = {key: p for key, task in tasks.items() if (p := prepare(task)).settled is None}
+    unparsed = max(responses - parsed, 0)
+    known = {}
+    for spec in judges:
+        keys = [judge_request(key, p, spec, 0, {}).key for key, p in open_tasks.items()]
+        known[spec.name] = (len(keys) + unparsed, len(store.answered_keys(keys)))
+    return known
 
 
 def translation_calls(experiment: Experiment) -> list[PlannedCalls]:
