@@ -6,6 +6,7 @@ plan is counted by arithmetic from one repeat, since repeats differ only in thei
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from culturalign.estimate import PlannedCalls, planned_from_requests
@@ -24,7 +25,8 @@ def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> 
 
     settings, config = experiment.settings, experiment.config
     limit = limit if limit is not None else config.limit
-    wording = load_wording(_instrument_files(experiment))
+    files: list[str | Path] = list(_instrument_files(experiment))
+    wording = load_wording(files)
     planned: list[PlannedCalls] = []
     missing = [lang for lang in config.languages if lang not in wording]
     if missing and settings.translator is not None:
