@@ -39,7 +39,8 @@ def run_command(
         cost = result.estimated_cost_usd
         console.print(
             f"Estimated cost: {'$' + format(cost, '.2f') if cost is not None else 'no prices configured'}"
-            " (output tokens are an upper bound: max_tokens per call; judge calls assume every response is kept)."
+            " (output tokens are an upper bound: max_tokens per call; stages that depend on earlier answers,"
+            " such as judging, are counted as if every answer were kept)."
         )
         return
     with RunStore(result.store_path) as store:
