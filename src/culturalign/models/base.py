@@ -54,7 +54,8 @@ class ModelSpec(BaseModel):
     backend: str = Field(description="openai, llamacpp, vllm or mock")
     model: str | None = Field(
         default=None,
-        description="backend model id or GGUF path; defaults to `name` (llamacpp: the embedded Gemma 3 270M)",
+        description="backend model id or GGUF path; defaults to `name`. llamacpp: unset (or one of the names in "
+        "llamacpp_backend.EMBEDDED_NAMES, e.g. gemma-3-270m) means the embedded Gemma 3 270M",
     )
     family: str | None = None
     origin: str | None = Field(default=None, description="who made it, e.g. US or CN (group comparisons)")
