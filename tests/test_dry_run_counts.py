@@ -178,3 +178,15 @@ def test_statements_dry_run_counts_every_labelling_and_evaluation_call(tmp_path,
         assert counted[(stage, model)] >= n  # polarity and evaluation are upper bounds, never short
     assert counted[("evaluate", "us-model")] == 4 * 2 * 2  # every statement, 2 languages, 2 samples
     assert set(made) <= set(counted)
+
+
+def test_vsm_arithmetic_count_equals_the_built_plan(tmp_path, shared_data, monkeypatch):
+    import culturalign.probes.vsm.counts as vsm_counts
+    from test_vsm_run import _experiment as vsm_experiment
+
+    experiment = vsm_experiment(tmp_path, shared_data, rounds=0)
+    exact = run_experiment(experiment, dry_run=True).estimate
+    monkeypatch.setattr(vsm_counts, "EXACT_UP_TO", 0)
+    counted = run_experiment(experiment, dry_run=True).estimate
+    columns = ["stage", "model", "requests", "calls", "input_tokens_est", "output_tokens_max"]
+    assert counted.select(columns).equals(exact.select(columns))
