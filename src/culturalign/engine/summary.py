@@ -153,7 +153,7 @@ def run_usage(store: RunStore, run_id: str) -> pl.DataFrame:
     for when it was first asked."""
     df = run_summary(store, run_id)
     prices = model_prices(store.run(run_id).config)
-    costs = []
+    costs: list[float | None] = []
     for row in df.iter_rows(named=True):
         price_in, price_out = prices.get(row["model"], (None, None))
         if price_in is None and price_out is None:
