@@ -146,6 +146,35 @@ def definitions_section(manifest: dict[str, Any]) -> Section | None:
     return Section(title="Definitions", tables=[Table(title="How each number is defined", data=table)])
 
 
+def usage_section(store: RunStore, run: RunInfo) -> Section:
+    """Calls, tokens and money per stage and model, from what the store recorded."""
+    from culturalign.engine.summary import run_usage, total_cost
+
+    usage = run_usage(store, run.run_id)
+    cost = total_cost(usage)
+    table = usage.select(
+        "stage",
+        "model",
+        "requests",
+        "cached",
+        "asked",
+        "answered",
+        "failed",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+    )
+    spent = "no prices set in the experiment" if cost is None else f"${cost:,.4f} at the prices the experiment sets"
+    return Section(
+        title="Calls, tokens and cost",
+        paragraphs=[
+            f"Tokens as the servers reported them; cost {spent}. An answer reused from the store's cache "
+            "was paid for when it was first asked."
+        ],
+        tables=[Table(title="Per stage and model", data=table)],
+    )
+
+
 def run_status(run: RunInfo | None, finishing: bool) -> str:
     """The run's status as the report states it: a run whose last stage is writing this report is done."""
     if run is None:
@@ -277,6 +306,8 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
     extra = definitions_section(manifest)
     if extra is not None:
         sections.append(extra)
+    if store is not None and run is not None:
+        sections.append(usage_section(store, run))
     status = run_status(run, finishing)
     interim = interim_notice(run, status)
     notices = ([interim] if interim else []) + [n for s in sections for n in s.notices]

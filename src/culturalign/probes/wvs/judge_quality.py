@@ -15,8 +15,8 @@ from typing import Any
 
 from culturalign.judge.aggregate import inter_judge_kappa
 from culturalign.models.base import ModelSpec
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 from culturalign.probes.wvs.judge.quality import default_judge_name, quality_for
-from culturalign.probes.wvs.judge.records import EMBEDDED_BACKEND
 from culturalign.store.db import RunStore
 
 FAILURE_WARNING_SHARE = 0.10  # a judge failing on more of its responses than this is a warning at the top
@@ -24,7 +24,7 @@ FAILURE_WARNING_SHARE = 0.10  # a judge failing on more of its responses than th
 
 def run_judges(judges: Sequence[ModelSpec]) -> list[ModelSpec]:
     """The experiment's judges, or the offline default the judge stage uses when it names none."""
-    return list(judges) or [ModelSpec(name=default_judge_name(), backend=EMBEDDED_BACKEND)]
+    return list(judges) or [ModelSpec(name=default_judge_name(), backend=OFFLINE_JUDGE_BACKEND)]
 
 
 def judge_failures(payloads: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, dict[str, Any]]:

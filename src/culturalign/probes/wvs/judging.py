@@ -7,7 +7,7 @@ labels, n_pro, n_con, n_null, vps, judge, failure. With several judges the label
 per-interviewee majority vote (ties count as null) or, with the setting
 `judge_aggregation = "median"`, the VPS is the median of the judges' VPS.
 
-A judge spec with `backend = "embedded"` names an offline candidate in `model`
+A judge spec with `backend = "offline"` names an offline candidate in `model`
 (e.g. "lexicon"); every other spec is asked through the engine and cached in the store.
 """
 
@@ -20,6 +20,7 @@ from culturalign.judge.aggregate import combine_judges
 from culturalign.judge.stance import JudgeVerdict, StanceTask
 from culturalign.judge.vps import score_labels
 from culturalign.models.base import ModelSpec
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 from culturalign.probes.wvs.judge.candidates import get_candidate
 from culturalign.probes.wvs.judge.quality import default_judge_name  # noqa: F401  (the stage's default judge, for callers)
 from culturalign.probes.wvs.judge.run import Prepared, prepare, run_model_judges
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext
 
 STAGE = "judge"
-EMBEDDED_BACKEND = "embedded"
 
 Statements = Callable[[str], tuple[str, str]]
 
@@ -91,9 +91,9 @@ def judge_all(
 ) -> dict[str, dict[str, JudgeVerdict]]:
     prepared: dict[str, Prepared] = {key: prepare(task) for key, task in tasks.items()}
     verdicts: dict[str, dict[str, JudgeVerdict]] = {key: {} for key in tasks}
-    model_judges = [j for j in judges if j.backend != EMBEDDED_BACKEND]
+    model_judges = [j for j in judges if j.backend != OFFLINE_JUDGE_BACKEND]
     for spec in judges:
-        if spec.backend == EMBEDDED_BACKEND:
+        if spec.backend == OFFLINE_JUDGE_BACKEND:
             _run_candidate(spec, prepared, verdicts)
     if model_judges and prepared:
         metas = {key: {"item": t.item, "language": t.language} for key, t in tasks.items()}

@@ -14,9 +14,10 @@ import polars as pl
 from culturalign.errors import UserError
 from culturalign.judge.stance import JudgeVerdict
 from culturalign.models.base import ModelSpec
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 from culturalign.paths import cache_subdir
 from culturalign.probes.wvs.judge.candidates import get_candidate, known_candidates
-from culturalign.probes.wvs.judge.records import EMBEDDED_BACKEND, make_record, save_record
+from culturalign.probes.wvs.judge.records import make_record, save_record
 from culturalign.probes.wvs.judge.reference import (
     ReferenceResponse,
     align,
@@ -122,7 +123,7 @@ def validate_judge(
         )
     record = None
     if keep or store_path is not None:
-        spec = model or ModelSpec(name=judge, backend=EMBEDDED_BACKEND, model=judge)
+        spec = model or ModelSpec(name=judge, backend=OFFLINE_JUDGE_BACKEND, model=judge)
         record = make_record(spec, report.as_dict(), Path(labels_path))
         files.extend(save_record(record, store_path))
     return ValidationOutcome(report=report, aligned=aligned, files=files, record=record)

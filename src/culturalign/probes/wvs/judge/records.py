@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from culturalign.models.base import ModelSpec
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 from culturalign.paths import cache_subdir, package_data
 from culturalign.store.db import RunStore
 from culturalign.tables import write_json
 
-EMBEDDED_BACKEND = "embedded"  # a judge spec naming an offline candidate
 RECORD_STAGE = "judge-validation"
 CACHE_SUBDIR = "judge-validations"
 
@@ -36,7 +36,7 @@ def prompt_fingerprint() -> str:
 
 def candidate_name(spec: ModelSpec) -> str | None:
     """The offline candidate a judge spec names, or None for a judge asked through a backend."""
-    if spec.backend != EMBEDDED_BACKEND:
+    if spec.backend != OFFLINE_JUDGE_BACKEND:
         return None
     return spec.model or spec.name
 
