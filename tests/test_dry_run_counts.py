@@ -150,10 +150,10 @@ def test_arithmetic_count_agrees_with_the_built_plan(tmp_path, monkeypatch, limi
         assert measured == pytest.approx(built, rel=0.25)
 
 
-def test_vsm_dry_run_counts_translation_and_generation_as_made(tmp_path, shared_data):
+def test_vsm_dry_run_counts_translation_and_generation_as_made(tmp_path, vsm_items, hofstede_table):
     from test_vsm_run import _experiment as vsm_experiment
 
-    experiment = vsm_experiment(tmp_path, shared_data, rounds=0)
+    experiment = vsm_experiment(tmp_path, (vsm_items, hofstede_table), rounds=0)
     planned = run_experiment(experiment, dry_run=True).estimate
     result = run_experiment(experiment, show_progress=False)
     made = _calls_in_store(tmp_path / "runs" / "vsm.sqlite")
@@ -162,10 +162,10 @@ def test_vsm_dry_run_counts_translation_and_generation_as_made(tmp_path, shared_
     assert result.run_id
 
 
-def test_statements_dry_run_counts_every_labelling_and_evaluation_call(tmp_path, shared_data):
+def test_statements_dry_run_counts_every_labelling_and_evaluation_call(tmp_path, hofstede_table):
     from test_statements import _mock_experiment
 
-    experiment = _mock_experiment(tmp_path, shared_data / "hofstede" / "6-dimensions-for-website-2015-08-16.csv")
+    experiment = _mock_experiment(tmp_path, hofstede_table)
     text = experiment.read_text(encoding="utf-8").replace("max_statements = 25", "max_statements = 4")
     experiment.write_text(text.replace("evaluation_samples = 3", "evaluation_samples = 2"), encoding="utf-8")
     planned = run_experiment(experiment, dry_run=True).estimate
@@ -180,11 +180,11 @@ def test_statements_dry_run_counts_every_labelling_and_evaluation_call(tmp_path,
     assert set(made) <= set(counted)
 
 
-def test_vsm_arithmetic_count_equals_the_built_plan(tmp_path, shared_data, monkeypatch):
+def test_vsm_arithmetic_count_equals_the_built_plan(tmp_path, vsm_items, hofstede_table, monkeypatch):
     import culturalign.probes.vsm.counts as vsm_counts
     from test_vsm_run import _experiment as vsm_experiment
 
-    experiment = vsm_experiment(tmp_path, shared_data, rounds=0)
+    experiment = vsm_experiment(tmp_path, (vsm_items, hofstede_table), rounds=0)
     exact = run_experiment(experiment, dry_run=True).estimate
     monkeypatch.setattr(vsm_counts, "EXACT_UP_TO", 0)
     counted = run_experiment(experiment, dry_run=True).estimate
