@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from culturalign.config import Experiment, load_experiment
+from culturalign.engine.batching import BatchExported
 from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ModelSpec
@@ -101,7 +102,7 @@ def run_experiment(
                     result.unavailable.append(f"{stage.name}: {exc}")
                     break
                 result.stages.append(stage.name)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BatchExported):
             store.finish_run(run_id, status="interrupted")
             raise
         except BaseException:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from culturalign.engine.batch_api import ask_through_batch
+from culturalign.engine.batching import current_export, export_pending
 from culturalign.engine.progress import StageProgress
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
 from culturalign.models.registry import get_backend
@@ -65,6 +67,9 @@ async def execute(
     by_model: dict[str, list[tuple[str, Request]]] = defaultdict(list)
     for key, request in pending:
         by_model[request.model.name].append((key, request))
+    export = current_export()
+    if export is not None and by_model:
+        export_pending(store, stage, by_model, export)  # writes a batch file and stops the run
     # Every backend is built before the first call, so a missing key or package stops the
     # stage before anything is asked.
     backends = {name: get_backend(items[0][1].model) for name, items in by_model.items()}
@@ -78,7 +83,7 @@ async def execute(
     with StageProgress(stage, total=len(unique), done=len(cached), enabled=show_progress) as progress:
         await asyncio.gather(
             *(
-                _ask_model(
+                (_ask_batch if items[0][1].model.batch else _ask_model)(
                     store,
                     backends[name],
                     items,
@@ -90,6 +95,26 @@ async def execute(
             )
         )
     return counts
+
+
+async def _ask_batch(
+    store: RunStore,
+    backend: ModelBackend,
+    items: list[tuple[str, Request]],
+    progress: StageProgress,
+    counts: dict[str, int],
+    log_id: int,
+) -> None:
+    """A model with `batch = true`: its pending requests go through the provider's Batch API."""
+    started = time.perf_counter()
+    mine = {"answered": 0, "failed": 0}
+    try:
+        mine = await ask_through_batch(store, backend.spec, items, lambda out: progress.advance(failed=not out.ok))
+    finally:
+        counts["answered"] += mine["answered"]
+        counts["failed"] += mine["failed"]
+        end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started)
+        await backend.aclose()
 
 
 async def _ask_model(

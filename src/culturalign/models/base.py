@@ -12,7 +12,7 @@ import abc
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ChatMessage(BaseModel):
@@ -70,8 +70,17 @@ class ModelSpec(BaseModel):
     max_retries: int = Field(default=6, ge=0, le=50)
     price_input_per_mtok: float | None = Field(default=None, ge=0, description="USD per million input tokens")
     price_output_per_mtok: float | None = Field(default=None, ge=0, description="USD per million output tokens")
+    batch: bool = Field(
+        default=False, description="send this model's requests through the provider's Batch API (backend openai)"
+    )
     params: GenerateConfig = Field(default_factory=GenerateConfig)
     options: dict[str, Any] = Field(default_factory=dict, description="backend-specific settings")
+
+    @model_validator(mode="after")
+    def _batch_needs_openai(self) -> ModelSpec:
+        if self.batch and self.backend != "openai":
+            raise ValueError(f"batch = true needs backend 'openai' (a Batch API), not {self.backend!r}")
+        return self
 
     @property
     def model_id(self) -> str:
@@ -89,7 +98,21 @@ class ModelSpec(BaseModel):
 
 # Options that change speed or placement but never the text a model writes.
 _NON_OUTPUT_OPTIONS = frozenset(
-    {"n_threads", "verbose", "port", "host", "retry_base_s", "retry_cap_s", "max_batch", "batch_wait_s", "http_client"}
+    {
+        "n_threads",
+        "verbose",
+        "port",
+        "host",
+        "retry_base_s",
+        "retry_cap_s",
+        "max_batch",
+        "batch_wait_s",
+        "http_client",
+        "batch_poll_s",
+        "batch_max_requests",
+        "batch_max_bytes",
+        "batch_completion_window",
+    }
 )
 
 

@@ -145,7 +145,7 @@ class OpenAIBackend(ModelBackend):
             data = await self.client.post(
                 "/completions" if completion else "/chat/completions", cast_to=object, body=body
             )
-            return _parse_answer(data, completion)
+            return parse_answer(data, completion)
         except openai.APIStatusError as exc:
             if level != "none" and _rejects_format(exc):
                 self._weaken_json_level(level)
@@ -165,21 +165,7 @@ class OpenAIBackend(ModelBackend):
             _accepted_json_level[self._server_key] = self.json_level
 
     def _request_body(self, messages: list[ChatMessage], config: GenerateConfig, level: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.spec.model_id}
-        for name in ("temperature", "top_p", "max_tokens", "seed", "stop"):
-            value = getattr(config, name)
-            if value is not None:
-                body[name] = value
-        if self.spec.prompt_style == "completion":
-            body["prompt"] = render_completion_prompt(messages)
-        else:
-            body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
-        response_format = _response_format(config.json_schema, level)
-        if response_format is not None:
-            # OpenAI's completions endpoint has no response_format; vLLM and llama.cpp servers accept it.
-            body["response_format"] = response_format
-        body.update(self._extra_body)
-        return body
+        return request_body(self.spec, messages, config, level, self._extra_body)
 
     async def check(self) -> None:
         """One short request to /models: an unreachable server or a refused key stops the run before it starts."""
@@ -202,6 +188,31 @@ class OpenAIBackend(ModelBackend):
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def request_body(
+    spec: ModelSpec,
+    messages: list[ChatMessage],
+    config: GenerateConfig,
+    level: str = _JSON_LEVELS[0],
+    extra_body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON body of one request, as sent to the server and as written into batch files."""
+    body: dict[str, Any] = {"model": spec.model_id}
+    for name in ("temperature", "top_p", "max_tokens", "seed", "stop"):
+        value = getattr(config, name)
+        if value is not None:
+            body[name] = value
+    if spec.prompt_style == "completion":
+        body["prompt"] = render_completion_prompt(messages)
+    else:
+        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+    response_format = _response_format(config.json_schema, level if config.json_schema else "none")
+    if response_format is not None:
+        # OpenAI's completions endpoint has no response_format; vLLM and llama.cpp servers accept it.
+        body["response_format"] = response_format
+    body.update(extra_body or {})
+    return body
 
 
 def _choose_transport(choice: str, model_name: str) -> str:
@@ -234,7 +245,7 @@ def _response_format(schema: dict[str, Any] | None, level: str) -> dict[str, Any
     return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
 
 
-def _parse_answer(data: Any, completion: bool) -> ModelOutput:
+def parse_answer(data: Any, completion: bool) -> ModelOutput:
     """The answer in a response body; anything not shaped like one raises (and is retried as malformed)."""
     if not isinstance(data, dict):
         raise ValueError("the server's body is not a JSON object")
