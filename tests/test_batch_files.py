@@ -22,7 +22,7 @@ TESTS = Path(__file__).resolve().parent
 EXPERIMENT = """
 probe = "wvs"
 name = "{name}"
-seed = 3
+seed = {seed}
 languages = ["da", "en", "nl", "pt"]
 store = "{name}.sqlite"
 output = "{name}-out"
@@ -44,10 +44,10 @@ def _published_tables_from_loopback(static_server, paper_data, monkeypatch):
     monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", static_server(paper_data))
 
 
-def _experiment(folder: Path, name: str, base_url: str) -> Path:
+def _experiment(folder: Path, name: str, base_url: str, seed: int = 3) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.toml"
-    path.write_text(EXPERIMENT.format(name=name, base_url=base_url), encoding="utf-8")
+    path.write_text(EXPERIMENT.format(name=name, base_url=base_url, seed=seed), encoding="utf-8")
     return path
 
 
@@ -135,7 +135,7 @@ def test_bad_output_files_are_one_line_exit_2_and_store_nothing(tmp_path, capsys
 def test_an_output_file_of_another_experiment_is_refused(tmp_path, capsys) -> None:
     with BatchServer(BatchPlan()) as server:
         _exported(tmp_path / "a", server)
-        other = _experiment(tmp_path / "b", "other", server.base_url)
+        other = _experiment(tmp_path / "b", "other", server.base_url, seed=4)  # other prompts, other keys
         export_batch(other, model="served", output=tmp_path / "b" / "in.jsonl")
         before = _digest(tmp_path / "b" / "other.sqlite")
         code, _, err = run_cli(["batch", "import", str(other), str(tmp_path / "a" / "out.jsonl")], capsys)
