@@ -28,7 +28,7 @@ def run_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
-    from culturalign.engine.summary import estimate_table, summary_table
+    from culturalign.engine.summary import endpoints_table, estimate_table, summary_table
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
@@ -43,6 +43,9 @@ def run_command(
         return
     with RunStore(result.store_path) as store:
         console.print(summary_table(store, result.run_id))
+        endpoints = endpoints_table(store, result.run_id)
+        if endpoints is not None:
+            console.print(endpoints)
     parsed = result.notes.get("parse")
     if isinstance(parsed, dict):
         console.print(kept_line(parsed))

@@ -91,7 +91,7 @@ class BatchClient:
             import openai
 
             self._client = openai.AsyncOpenAI(
-                api_key=self._api_key, base_url=self.spec.base_url, max_retries=5, timeout=self.spec.timeout_s
+                api_key=self._api_key, base_url=self.spec.base_urls[0], max_retries=5, timeout=self.spec.timeout_s
             )
         return self._client
 
@@ -116,7 +116,7 @@ class BatchClient:
     async def submit(self, items: Sequence[tuple[str, Request]], lines: list[str]) -> stored.BatchRecord:
         batch_id = "api-" + batch_files.batch_id_for(lines)
         records = ((key, batch_files.request_json(r.model, r.messages, r.params, r.sample_index)) for key, r in items)
-        stored.record_batch(self.store, batch_id, "api", self.spec.name, records, endpoint=self.spec.base_url)
+        stored.record_batch(self.store, batch_id, "api", self.spec.name, records, endpoint=self.spec.base_urls[0])
         payload = ("\n".join(lines) + "\n").encode("utf-8")
         uploaded = await self.client.files.create(file=(f"{batch_id}.jsonl", payload), purpose="batch")
         stored.update_batch(self.store, batch_id, input_file_id=uploaded.id, status=stored.UPLOADED)

@@ -125,7 +125,7 @@ async def _ask_model(
     counts: dict[str, int],
     log_id: int,
 ) -> None:
-    gate = asyncio.Semaphore(backend.spec.max_concurrency)
+    gate = asyncio.Semaphore(backend.capacity)
     mine = {"answered": 0, "failed": 0}
     started = time.perf_counter()
     writer = _GroupCommit(store)
@@ -146,7 +146,9 @@ async def _ask_model(
         await asyncio.gather(*(ask(key, request) for key, request in items))
     finally:
         writer.flush()
-        end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started)
+        end_stage(
+            store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started, backend.endpoint_stats()
+        )
         await backend.aclose()
 
 

@@ -16,7 +16,7 @@ from culturalign.engine.runner import Request
 from culturalign.errors import DataError
 from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
 from culturalign.store.db import RunStore
-from culturalign.store.stats import runs_overview, stage_summary
+from culturalign.store.stats import endpoint_summary, runs_overview, stage_summary
 from culturalign.tables import write_table
 
 DEFAULT_STORE_DIR = Path("culturalign-runs")
@@ -164,6 +164,25 @@ def summary_table(store: RunStore, run_id: str) -> Table:
             _int(row["input_tokens"]),
             _int(row["output_tokens"]),
             _secs(row["wall_s"]),
+        )
+    return table
+
+
+def endpoints_table(store: RunStore, run_id: str) -> Table | None:
+    """How each multi-endpoint model's requests spread over its endpoints (None if none had several)."""
+    df = endpoint_summary(store, run_id)
+    if df.is_empty():
+        return None
+    table = _table("Endpoints", ["stage", "model", "endpoint", "ok", "failed attempts", "by reason", "rests"])
+    for row in df.iter_rows(named=True):
+        table.add_row(
+            row["stage"],
+            row["model"],
+            row["endpoint"],
+            _int(row["answered"]),
+            _int(row["failed_attempts"]),
+            row["failed_by_reason"],
+            _int(row["rests"]),
         )
     return table
 

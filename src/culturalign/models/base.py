@@ -12,7 +12,7 @@ import abc
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ChatMessage(BaseModel):
@@ -58,7 +58,9 @@ class ModelSpec(BaseModel):
     )
     family: str | None = None
     origin: str | None = Field(default=None, description="who made it, e.g. US or CN (group comparisons)")
-    base_url: str | None = None
+    base_url: str | list[str] | None = Field(
+        default=None, description="server address; a list spreads requests over several replicas"
+    )
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     prompt_style: Literal["chat", "completion"] = Field(
         default="chat", description="completion renders messages as plain text, for base models"
@@ -80,7 +82,27 @@ class ModelSpec(BaseModel):
     def _batch_needs_openai(self) -> ModelSpec:
         if self.batch and self.backend != "openai":
             raise ValueError(f"batch = true needs backend 'openai' (a Batch API), not {self.backend!r}")
+        if self.batch and isinstance(self.base_url, list) and len(self.base_url) > 1:
+            raise ValueError("batch = true takes one base_url (the provider's), not a list")
         return self
+
+    @field_validator("base_url")
+    @classmethod
+    def _endpoints_listed_once(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("base_url is an empty list; give one address or several")
+            repeated = sorted({u for u in value if value.count(u) > 1})
+            if repeated:
+                raise ValueError(f"base_url lists {repeated[0]} more than once")
+        return value
+
+    @property
+    def base_urls(self) -> list[str | None]:
+        """Every endpoint of this model, in the order given (one None: the provider's default)."""
+        if isinstance(self.base_url, list):
+            return list(self.base_url)
+        return [self.base_url]
 
     @property
     def model_id(self) -> str:
@@ -141,6 +163,15 @@ class ModelBackend(abc.ABC):
     @abc.abstractmethod
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         """Answer one request; failures are returned in ModelOutput.error, never raised."""
+
+    @property
+    def capacity(self) -> int:
+        """How many requests the runner may have in flight on this model at once."""
+        return self.spec.max_concurrency
+
+    def endpoint_stats(self) -> list[dict[str, Any]]:
+        """Per-endpoint counts, for backends that spread requests over several (else empty)."""
+        return []
 
     async def check(self) -> None:
         """Raise BackendError with a one-line reason if the backend cannot work (before a run starts)."""

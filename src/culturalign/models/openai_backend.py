@@ -34,6 +34,7 @@ from culturalign.models.base import (
     ModelSpec,
     render_completion_prompt,
 )
+from culturalign.models.endpoints import REST_BASE_S, Endpoint, EndpointPool
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
 
 # Structured-output levels, strongest first; a server that rejects one gets the next.
@@ -89,24 +90,35 @@ class OpenAIBackend(ModelBackend):
             cap_s=float(options.get("retry_cap_s", 30.0)),
         )
         self.limiter = RateLimiter(spec.requests_per_minute, spec.tokens_per_minute)
-        self._server_key = (spec.base_url, spec.model_id)
+        self._server_key = (tuple(spec.base_urls), spec.model_id)
         self.json_level = _accepted_json_level.get(self._server_key, _JSON_LEVELS[0])
         self._extra_body: dict[str, Any] = dict(options.get("extra_body") or {})
         self._transport = _choose_transport(str(options.get("http_client", "auto")), spec.name)
-        self._client: openai.AsyncOpenAI | None = None
+        self.pool = EndpointPool(spec.base_urls, spec.max_concurrency)
 
     @property
-    def client(self) -> openai.AsyncOpenAI:
+    def capacity(self) -> int:
+        return self.pool.capacity
+
+    def endpoint_stats(self) -> list[dict[str, Any]]:
+        return self.pool.stats() if len(self.pool.endpoints) > 1 else []
+
+    def _client_for(self, endpoint: Endpoint) -> openai.AsyncOpenAI:
         # Created on first use, inside the event loop that will drive its connections.
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(
+        if endpoint.client is None:
+            endpoint.client = openai.AsyncOpenAI(
                 api_key=self._api_key,
-                base_url=self.spec.base_url,
+                base_url=endpoint.url,
                 max_retries=0,
                 timeout=self.spec.timeout_s,
                 http_client=openai.DefaultAioHttpClient() if self._transport == "aiohttp" else None,
             )
-        return self._client
+        return endpoint.client
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The first endpoint's client (checks and single-endpoint use)."""
+        return self._client_for(self.pool.endpoints[0])
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         started = time.perf_counter()
@@ -114,27 +126,36 @@ class OpenAIBackend(ModelBackend):
         retries = 0
         while True:
             await self.limiter.acquire(estimated)
+            endpoint = await self.pool.acquire()
             try:
-                output = await self._ask_once(messages, config)
+                output = await self._ask_once(endpoint, messages, config)
             except _FormatRejected:
+                await self.pool.release(endpoint, ok=False)
                 continue  # asked again at a weaker structured-output level; not a retry
             except _Fatal as exc:
+                await self.pool.release(endpoint, ok=False, reason=exc.reason)
                 return ModelOutput(error=exc.reason, retries=retries, latency_s=time.perf_counter() - started)
             except _Retryable as exc:
+                await self.pool.release(endpoint, ok=False, reason=exc.reason, transport=_unwell(exc.reason))
                 too_long = exc.retry_after_s is not None and exc.retry_after_s > retry.MAX_RETRY_AFTER_S
                 if retries >= self.policy.max_retries or too_long:
                     note = "server asked to wait too long" if too_long else f"gave up after {retries} retries"
                     return ModelOutput(
                         error=f"{exc.reason} ({note})", retries=retries, latency_s=time.perf_counter() - started
                     )
-                await asyncio.sleep(self.policy.delay(retries, exc.retry_after_s))
-                retries += 1
+                if len(self.pool.endpoints) == 1 or not _unwell(exc.reason):
+                    await asyncio.sleep(self.policy.delay(retries, exc.retry_after_s))
+                retries += 1  # with several endpoints an unwell one is retried elsewhere at once
                 continue
+            except BaseException:
+                await self.pool.release(endpoint, ok=False)
+                raise
+            await self.pool.release(endpoint, ok=True)
             used = (output.input_tokens or 0) + (output.output_tokens or 0)
             self.limiter.settle(estimated, used or None)
             return output.model_copy(update={"retries": retries, "latency_s": time.perf_counter() - started})
 
-    async def _ask_once(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+    async def _ask_once(self, endpoint: Endpoint, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         level = self.json_level if config.json_schema else "none"
         completion = self.spec.prompt_style == "completion"
         body = self._request_body(messages, config, level)
@@ -142,7 +163,7 @@ class OpenAIBackend(ModelBackend):
             # The client's generic `post` (documented for endpoints the SDK does not wrap) with a
             # plain dict: the typed `create` methods spend several ms of CPU per call transforming
             # and validating, which at hundreds of calls per second becomes the bottleneck.
-            data = await self.client.post(
+            data = await self._client_for(endpoint).post(
                 "/completions" if completion else "/chat/completions", cast_to=object, body=body
             )
             return parse_answer(data, completion)
@@ -168,26 +189,42 @@ class OpenAIBackend(ModelBackend):
         return request_body(self.spec, messages, config, level, self._extra_body)
 
     async def check(self) -> None:
-        """One short request to /models: an unreachable server or a refused key stops the run before it starts."""
-        where = self.spec.base_url or "api.openai.com"
+        """One short request to /models per endpoint: a refused key, or no endpoint reachable, stops
+        the run before it starts. With several endpoints, unreachable ones start out resting."""
+        unreachable = []
+        for endpoint in self.pool.endpoints:
+            problem = await self._check_endpoint(endpoint)
+            if problem is not None:
+                unreachable.append(problem)
+                endpoint.resting_until = time.monotonic() + REST_BASE_S
+        if len(unreachable) == len(self.pool.endpoints):
+            where = unreachable[0] if len(unreachable) == 1 else f"any of its {len(unreachable)} endpoints"
+            raise BackendError(f"model {self.spec.name!r}: cannot reach {where}; start the server or correct base_url")
+
+    async def _check_endpoint(self, endpoint: Endpoint) -> str | None:
+        where = endpoint.url or "api.openai.com"
         try:
-            await self.client.models.list(timeout=min(_CHECK_TIMEOUT_S, self.spec.timeout_s))
+            await self._client_for(endpoint).models.list(timeout=min(_CHECK_TIMEOUT_S, self.spec.timeout_s))
         except openai.AuthenticationError:
             raise BackendError(
                 f"model {self.spec.name!r}: {where} refused the API key; check the variable named by api_key_env"
             ) from None
         except openai.APIConnectionError as exc:
-            raise BackendError(
-                f"model {self.spec.name!r}: cannot reach {where} ({_one_line(str(exc.__cause__ or exc))});"
-                " start the server or correct base_url"
-            ) from None
+            return f"{where} ({_one_line(str(exc.__cause__ or exc))})"
         except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
             pass  # reachable; some servers simply do not list models
+        return None
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        for endpoint in self.pool.endpoints:
+            if endpoint.client is not None:
+                await endpoint.client.close()
+                endpoint.client = None
+
+
+def _unwell(reason: str) -> bool:
+    """Failures that say the endpoint, not the request, is the problem."""
+    return reason.split(":")[0] in (retry.CONNECTION, retry.TIMEOUT, retry.SERVER_ERROR)
 
 
 def request_body(

@@ -69,7 +69,8 @@ MIGRATIONS: list[str] = [
     """,
     # 3: batches sent to a provider's Batch API or written as batch files, and the requests
     # each carries, so a process that dies while a batch runs picks it up instead of paying
-    # twice, and an output file maps back to its requests by custom_id.
+    # twice, and an output file maps back to its requests by custom_id. And, per runner pass,
+    # how a model's requests spread over its endpoints.
     """
     CREATE TABLE batches (
         batch_id TEXT PRIMARY KEY,
@@ -93,5 +94,6 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (batch_id, key)
     );
     CREATE INDEX batch_items_key ON batch_items(key);
+    ALTER TABLE stage_runs ADD COLUMN endpoints_json TEXT;
     """,
 ]
