@@ -11,6 +11,7 @@ comes back is used again without a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -76,10 +77,8 @@ class EndpointPool:
                     endpoint.in_flight += 1
                     return endpoint
                 # Woken by a release, or after a short while to notice that a rest has ended.
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(freed.wait(), timeout=0.25)
-                except TimeoutError:
-                    pass
 
     async def release(
         self, endpoint: Endpoint, *, ok: bool, reason: str | None = None, transport: bool = False
