@@ -35,6 +35,17 @@ def end_stage(
     )
 
 
+def set_stage_totals(
+    store: RunStore, run_id: str, stage: str, model_name: str, total: int, cached: int, asked: int
+) -> None:
+    """Record a pass's request counts once they are known (requests stream in while it runs)."""
+    store.conn.execute(
+        "UPDATE stage_runs SET total = ?, cached = ?, asked = ? WHERE id ="
+        " (SELECT MAX(id) FROM stage_runs WHERE run_id = ? AND stage = ? AND model_name = ?)",
+        (total, cached, asked, run_id, stage, model_name),
+    )
+
+
 def endpoint_summary(store: RunStore, run_id: str) -> pl.DataFrame:
     """Per stage, model and endpoint: answers, failed attempts (by reason) and rests, summed over
     the runner's passes. Empty when every model had one endpoint."""
