@@ -25,7 +25,8 @@ REST_CAP_S = 60.0
 @dataclass
 class Endpoint:
     url: str | None
-    client: Any = None  # the HTTP client for this endpoint, made by the backend on first use
+    client: Any = None  # the SDK client for this endpoint, made by the backend on first use
+    direct: Any = None  # the plain HTTP client (models/direct_http.py), likewise
     in_flight: int = 0
     answered: int = 0
     failed: int = 0

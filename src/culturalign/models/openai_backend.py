@@ -34,6 +34,7 @@ from culturalign.models.base import (
     ModelSpec,
     render_completion_prompt,
 )
+from culturalign.models.direct_http import DirectClient, HttpStatusError
 from culturalign.models.endpoints import REST_BASE_S, Endpoint, EndpointPool
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
 
@@ -103,6 +104,11 @@ class OpenAIBackend(ModelBackend):
     def endpoint_stats(self) -> list[dict[str, Any]]:
         return self.pool.stats() if len(self.pool.endpoints) > 1 else []
 
+    def _direct_for(self, endpoint: Endpoint) -> DirectClient:
+        if endpoint.direct is None:
+            endpoint.direct = DirectClient(endpoint.url, self._api_key, self.spec.timeout_s)
+        return endpoint.direct
+
     def _client_for(self, endpoint: Endpoint) -> openai.AsyncOpenAI:
         # Created on first use, inside the event loop that will drive its connections.
         if endpoint.client is None:
@@ -159,25 +165,35 @@ class OpenAIBackend(ModelBackend):
         level = self.json_level if config.json_schema else "none"
         completion = self.spec.prompt_style == "completion"
         body = self._request_body(messages, config, level)
+        path = "/completions" if completion else "/chat/completions"
         try:
-            # The client's generic `post` (documented for endpoints the SDK does not wrap) with a
-            # plain dict: the typed `create` methods spend several ms of CPU per call transforming
-            # and validating, which at hundreds of calls per second becomes the bottleneck.
-            data = await self._client_for(endpoint).post(
-                "/completions" if completion else "/chat/completions", cast_to=object, body=body
-            )
+            if self._transport == "direct":
+                data = await self._direct_for(endpoint).post_json(path, body)
+            else:
+                # The SDK's generic `post` with a plain dict: its typed `create` methods spend
+                # several ms of CPU per call transforming and validating.
+                data = await self._client_for(endpoint).post(path, cast_to=object, body=body)
             return parse_answer(data, completion)
+        except HttpStatusError as exc:
+            raise self._status_failure(level, exc.status, exc.headers, exc.detail) from None
         except openai.APIStatusError as exc:
-            if level != "none" and _rejects_format(exc):
-                self._weaken_json_level(level)
-                raise _FormatRejected(_status_reason(exc)) from None
-            raise _classify_status(exc) from None
-        except openai.APITimeoutError:
+            detail = exc.body if exc.body is not None else exc.message
+            raise self._status_failure(level, exc.status_code, exc.response.headers, detail) from None
+        except (openai.APITimeoutError, TimeoutError):
             raise _Retryable(f"{retry.TIMEOUT}: no answer within {self.spec.timeout_s:g} s") from None
         except openai.APIConnectionError as exc:
             raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc.__cause__ or exc))}") from None
+        except ConnectionError as exc:
+            raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc))}") from None
         except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
             raise _Retryable(f"{retry.MALFORMED}: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
+
+    def _status_failure(self, level: str, status: int, headers: Any, detail: Any) -> Exception:
+        reason = _status_reason(status, detail)
+        if level != "none" and _rejects_format(status, reason):
+            self._weaken_json_level(level)
+            return _FormatRejected(reason)
+        return _classify_status(status, headers, reason)
 
     def _weaken_json_level(self, rejected: str) -> None:
         position = _JSON_LEVELS.index(rejected)
@@ -220,6 +236,9 @@ class OpenAIBackend(ModelBackend):
             if endpoint.client is not None:
                 await endpoint.client.close()
                 endpoint.client = None
+            if endpoint.direct is not None:
+                await endpoint.direct.close()
+                endpoint.direct = None
 
 
 def _unwell(reason: str) -> bool:
@@ -253,23 +272,23 @@ def request_body(
 
 
 def _choose_transport(choice: str, model_name: str) -> str:
-    """The SDK's aiohttp transport when aiohttp is installed (`auto`) or asked for; else httpx.
-
-    With many requests in flight the default httpx transport costs much more CPU per request
-    (measured: 2.2 vs 1.4 ms), which on a small machine caps throughput below what the server
-    could give. Option http_client = "auto" | "aiohttp" | "httpx".
-    """
-    if choice not in ("auto", "aiohttp", "httpx"):
-        raise BackendError(f"model {model_name!r}: options.http_client must be auto, aiohttp or httpx, not {choice!r}")
+    """How completions are posted. `direct` (what `auto` picks when aiohttp is installed): a plain
+    aiohttp session (models/direct_http.py); `aiohttp`: the SDK over its aiohttp transport;
+    `httpx`: the SDK's default. Per request the SDK costs far more CPU (bench/bench_scale.py),
+    which on a small machine caps throughput below what the server could give."""
+    if choice not in ("auto", "direct", "aiohttp", "httpx"):
+        raise BackendError(
+            f"model {model_name!r}: options.http_client must be auto, direct, aiohttp or httpx, not {choice!r}"
+        )
     if choice == "httpx":
         return "httpx"
     if importlib.util.find_spec("aiohttp") is None:
-        if choice == "aiohttp":
+        if choice != "auto":
             raise BackendError(
-                f'model {model_name!r}: options.http_client = "aiohttp" needs aiohttp; pip install aiohttp'
+                f'model {model_name!r}: options.http_client = "{choice}" needs aiohttp; pip install aiohttp'
             )
         return "httpx"
-    return "aiohttp"
+    return "aiohttp" if choice == "aiohttp" else "direct"
 
 
 def _response_format(schema: dict[str, Any] | None, level: str) -> dict[str, Any] | None:
@@ -303,37 +322,31 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _rejects_format(exc: openai.APIStatusError) -> bool:
+def _rejects_format(status: int, reason: str) -> bool:
     """Did the server refuse the response_format? 400/422 always count; some servers (llama-cpp-python)
     answer a validation failure with 500, recognisable by the field name in the message."""
-    if exc.status_code in (400, 422):
+    if status in (400, 422):
         return True
-    return exc.status_code != 429 and "response_format" in _status_reason(exc)
+    return status != 429 and "response_format" in reason
 
 
-def _classify_status(exc: openai.APIStatusError) -> Exception:
-    status = exc.status_code
+def _classify_status(status: int, headers: Any, reason: str) -> Exception:
     if status == 429:
-        headers = exc.response.headers
         wait = retry.parse_retry_after(headers.get("retry-after"))
         if wait is None and headers.get("retry-after-ms"):
             wait = (retry.parse_retry_after(headers.get("retry-after-ms")) or 0.0) / 1000.0
-        return _Retryable(f"{retry.RATE_LIMITED}: {_status_reason(exc)}", wait)
+        return _Retryable(f"{retry.RATE_LIMITED}: {reason}", wait)
     if status == 408:
-        return _Retryable(f"{retry.TIMEOUT}: {_status_reason(exc)}")
+        return _Retryable(f"{retry.TIMEOUT}: {reason}")
     if status >= 500:
-        return _Retryable(
-            f"{retry.SERVER_ERROR}: {_status_reason(exc)}",
-            retry.parse_retry_after(exc.response.headers.get("retry-after")),
-        )
-    return _Fatal(f"{retry.REJECTED}: {_status_reason(exc)}")
+        return _Retryable(f"{retry.SERVER_ERROR}: {reason}", retry.parse_retry_after(headers.get("retry-after")))
+    return _Fatal(f"{retry.REJECTED}: {reason}")
 
 
-def _status_reason(exc: openai.APIStatusError) -> str:
-    detail = exc.body if exc.body is not None else exc.message
+def _status_reason(status: int, detail: Any) -> str:
     if not isinstance(detail, str):
         detail = json.dumps(detail, ensure_ascii=False, default=str)
-    return f"http {exc.status_code} {_one_line(detail)}"
+    return f"http {status} {_one_line(detail)}"
 
 
 def _one_line(text: str, limit: int = 300) -> str:
