@@ -149,3 +149,12 @@ def test_export_names_an_unknown_model_in_one_line(tmp_path, capsys) -> None:
         code, _, err = run_cli(["batch", "export", str(experiment), "--model", "nope", "-o", "x.jsonl"], capsys)
     assert code == 2 and "'nope' is not in the experiment" in err
     assert not (tmp_path / "exp.sqlite").exists()
+
+
+def test_an_output_file_that_is_not_utf8_is_one_line(tmp_path, capsys) -> None:
+    with BatchServer(BatchPlan()) as server:
+        experiment, _ = _exported(tmp_path, server)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\xff\xfe\x00binary")
+    code, _, err = run_cli(["batch", "import", str(experiment), str(bad)], capsys)
+    assert code == 2 and "not UTF-8" in err and "Traceback" not in err

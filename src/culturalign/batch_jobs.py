@@ -71,12 +71,5 @@ def import_batch(path_or_experiment: str | Path | Experiment, file: str | Path) 
             f"{experiment.store_path} does not exist: no batch was exported from this experiment;"
             " run `culturalign batch export` first"
         )
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{file} is not UTF-8 text; is it a batch output file?") from None
-    records = batch_files.read_output_lines(text, str(file))
-    if not records:
-        raise DataError(f"{file} holds no output lines; is it the batch run's output file?")
     with RunStore(experiment.store_path) as store:
-        return batch_files.store_outputs(store, records, str(file))
+        return batch_files.store_outputs(store, batch_files.output_file_records(file), str(file))

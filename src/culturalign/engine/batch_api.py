@@ -175,7 +175,8 @@ class BatchClient:
         reason = _unanswered_reason(batch)
         for key in requests.keys() - seen:
             answers.append({"custom_id": key, "error": {"code": batch.status, "message": reason}})
-        counts = batch_files.store_outputs(self.store, [a for a in answers if a["custom_id"] in requests], batch.id)
+        mine = [a for a in answers if a["custom_id"] in requests]
+        counts = batch_files.store_outputs(self.store, lambda: mine, batch.id) if mine else batch_files.ImportCounts()
         for _ in range(counts.answered):
             self.on_output(ModelOutput(text="ok"))
         for _ in range(counts.failed):

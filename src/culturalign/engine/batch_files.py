@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,36 @@ def request_json(model: ModelSpec, messages: Iterable[ChatMessage], params: Gene
     """Everything needed to store an answer to this request later, as JSON."""
     return json.dumps(
         {
-            "model": model.model_dump(mode="json", exclude_none=True),
-            "params": params.model_dump(exclude_none=True),
-            "messages": [m.model_dump() for m in messages],
+            "model": _dumped(model, mode="json", exclude_none=True),
+            "params": _dumped(params, exclude_none=True),
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
             "sample_index": sample_index,
         },
         ensure_ascii=False,
         sort_keys=True,
     )
+
+
+# A run has a handful of distinct models and parameter sets across thousands of requests:
+# dump and parse each once (by identity, or by its JSON text) rather than once per line.
+_DUMPS: dict[int, tuple[object, dict[str, Any]]] = {}
+_PARSED: dict[tuple[type, str], Any] = {}
+
+
+def _dumped(model: ModelSpec | GenerateConfig, **options: Any) -> dict[str, Any]:
+    cached = _DUMPS.get(id(model))
+    if cached is None or cached[0] is not model:
+        cached = (model, model.model_dump(**options))
+        _DUMPS[id(model)] = cached
+    return cached[1]
+
+
+def _parsed(kind: type, data: dict[str, Any]) -> Any:
+    text = json.dumps(data, sort_keys=True)
+    value = _PARSED.get((kind, text))
+    if value is None:
+        value = _PARSED[(kind, text)] = kind(**data)
+    return value
 
 
 @dataclass(frozen=True)
@@ -59,9 +81,9 @@ class StoredRequest:
     def from_json(cls, text: str) -> StoredRequest:
         data = json.loads(text)
         return cls(
-            model=ModelSpec(**data["model"]),
+            model=_parsed(ModelSpec, data["model"]),
             messages=tuple(ChatMessage(**m) for m in data["messages"]),
-            params=GenerateConfig(**data["params"]),
+            params=_parsed(GenerateConfig, data["params"]),
             sample_index=int(data["sample_index"]),
         )
 
@@ -96,9 +118,26 @@ def write_lines(path: Path, lines: Iterable[str]) -> int:
 
 # -- reading answers back ---------------------------------------------------------------------
 def read_output_lines(text: str, source: str) -> list[dict[str, Any]]:
-    """Parse an output (or error) file; a line that is not a JSON object is a one-line error."""
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    """Parse an output (or error) file held in memory (a Batch API download)."""
+    return list(_records(text.splitlines(), source))
+
+
+def output_file_records(path: Path) -> Callable[[], Iterator[dict[str, Any]]]:
+    """The records of an output file on disk, read lazily (and again on each call)."""
+
+    def read() -> Iterator[dict[str, Any]]:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                yield from _records(handle, str(path))
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is not UTF-8 text; is it a batch output file?") from None
+
+    return read
+
+
+def _records(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
+    """Each line's record; a line that is not a JSON object with a custom_id is a one-line error."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -107,8 +146,7 @@ def read_output_lines(text: str, source: str) -> list[dict[str, Any]]:
             raise DataError(f"{source} line {number} is not JSON ({exc.msg}); is it a batch output file?") from None
         if not isinstance(record, dict) or not isinstance(record.get("custom_id"), str):
             raise DataError(f"{source} line {number} has no custom_id; is it a batch output file?")
-        records.append(record)
-    return records
+        yield record
 
 
 def output_from_record(record: dict[str, Any], completion: bool) -> ModelOutput:
@@ -143,29 +181,46 @@ class ImportCounts:
     already_stored: int = 0
 
 
-def store_outputs(store: RunStore, records: list[dict[str, Any]], source: str) -> ImportCounts:
-    """Store every line's answer under its custom_id, in one transaction.
+def store_outputs(
+    store: RunStore, records: Callable[[], Iterable[dict[str, Any]]], source: str, chunk: int = 5_000
+) -> ImportCounts:
+    """Store every record's answer under its custom_id.
 
-    Every custom_id must be a request this store sent out in a batch, and appear once; else
-    nothing is stored and the error says how many lines are unknown or repeated. An answer
-    already stored is left as it is; a failure is stored only where nothing is, so a second
-    import of the same file changes nothing."""
-    ids = [r["custom_id"] for r in records]
-    repeated = sorted(k for k, n in Counter(ids).items() if n > 1)
+    A first pass checks the whole file: every custom_id must be a request this store sent
+    out in a batch, and appear once; else nothing is stored and the error says how many lines
+    are unknown or repeated. The second pass stores the answers, a chunk per transaction. An
+    answer already stored is left as it is; a failure is stored only where nothing is, so a
+    second import of the same file (or of a file cut short by a crash) changes nothing more."""
+    ids = [record["custom_id"] for record in records()]
+    if not ids:
+        raise DataError(f"{source} holds no output lines; is it the batch run's output file?")
+    repeated = [key for key, n in Counter(ids).items() if n > 1]
     if repeated:
         raise DataError(
             f"{source}: {len(repeated)} custom_id(s) appear more than once (e.g. {repeated[0][:16]}...);"
             " a batch output has one line per request: check the file was not concatenated"
         )
     known = stored.requests_for_keys(store, ids)
-    unknown = [k for k in ids if k not in known]
+    unknown = len(ids) - len(known)
     if unknown:
         raise DataError(
-            f"{source}: {len(unknown)} of {len(ids)} lines have a custom_id this store never sent"
+            f"{source}: {unknown} of {len(ids)} lines have a custom_id this store never sent"
             " (is the file for another experiment or store?); nothing was imported"
         )
-    existing = store.get_calls(ids)
-    counts = ImportCounts(lines=len(records))
+    counts = ImportCounts(lines=len(ids))
+    batch: list[dict[str, Any]] = []
+    for record in records():
+        batch.append(record)
+        if len(batch) == chunk:
+            _store_chunk(store, batch, known, counts)
+            batch = []
+    if batch:
+        _store_chunk(store, batch, known, counts)
+    return counts
+
+
+def _store_chunk(store: RunStore, records: list[dict[str, Any]], known: dict[str, str], counts: ImportCounts) -> None:
+    existing = store.get_calls([r["custom_id"] for r in records])
     rows = []
     for record in records:
         key = record["custom_id"]
@@ -180,9 +235,3 @@ def store_outputs(store: RunStore, records: list[dict[str, Any]], source: str) -
         counts.failed += not output.ok
     if rows:
         store.save_calls(rows)
-    return counts
-
-
-def iter_jsonl(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8") as handle:
-        yield from handle
