@@ -67,7 +67,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX stage_runs_run ON stage_runs(run_id, stage);
     """,
-    # 3: batches sent to a provider's Batch API or written as batch files, and the requests
+    # 3: who holds each run (one process per run: pid, host and a lease renewed by a heartbeat),
+    # and which culturalign applied each migration, so that an older one can say which it needs.
+    """
+    CREATE TABLE run_holders (
+        run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+        token TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        pid_started TEXT,
+        since TEXT NOT NULL,
+        heartbeat REAL NOT NULL,
+        expires REAL NOT NULL
+    );
+    ALTER TABLE schema_migrations ADD COLUMN package_version TEXT;
+    """,
+    # 4: batches sent to a provider's Batch API or written as batch files, and the requests
     # each carries, so a process that dies while a batch runs picks it up instead of paying
     # twice, and an output file maps back to its requests by custom_id. And, per runner pass,
     # how a model's requests spread over its endpoints.
