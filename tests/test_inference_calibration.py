@@ -126,7 +126,8 @@ def test_capability_regression_is_calibrated_on_noise_and_has_power() -> None:
 def test_bootstrap_p_and_holm() -> None:
     draws = np.array([[-1.0, 1.0], [1.0, 2.0], [2.0, 3.0], [3.0, np.nan]])
     p = bootstrap_p(draws)
-    assert p[0] == 0.5 and p[1] == 0.0
+    assert p[0] == 2 * 2 / 5 and p[1] == 2 * 1 / 4  # (k + 1) / (n + 1) per tail, NaN rounds ignored
+    assert bootstrap_p(np.arange(1, 1000)) == 2 / 1000
     assert np.isnan(bootstrap_p(np.array([np.nan])))
     adjusted = holm([0.01, 0.04, 0.03, np.nan])
     assert np.allclose(adjusted[:3], [0.03, 0.06, 0.06]) and np.isnan(adjusted[3])

@@ -12,29 +12,47 @@ default analysis instead uses:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
-from scipy import stats
 
 ALPHA = 0.05
-GAP_TEST = "percentile bootstrap of the gap over resampled responses; two-sided p = 2 x min(share <= 0, share >= 0)"
+GAP_TEST = "percentile bootstrap of the gap over resampled responses; two-sided p = 2 x min((k<=0 + 1), (k>=0 + 1)) / (rounds + 1)"
 CAPABILITY_TEST = (
     "OLS per prompt language on one row per model: alignment ~ capability (+ consistency when >= 5 models); t-test"
 )
 
 
 def bootstrap_p(draws: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Two-sided bootstrap p-value of "the quantity is 0": twice the smaller tail share, at most 1.
+    """Two-sided bootstrap p-value of "the quantity is 0": twice the smaller tail, at most 1.
 
-    Rounds without a value (NaN) are ignored; a quantity with no finite round gets NaN."""
+    A tail of k of n rounds counts as (k + 1) / (n + 1), so p is never 0: with n rounds the
+    smallest p is 2 / (n + 1). Rounds without a value (NaN) are ignored; a quantity with no
+    finite round gets NaN."""
     draws = np.asarray(draws, dtype=float)
     finite = np.isfinite(draws)
     n = finite.sum(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(finite, draws <= 0, False).sum(axis=axis) / n
-        high = np.where(finite, draws >= 0, False).sum(axis=axis) / n
+        low = (np.where(finite, draws <= 0, False).sum(axis=axis) + 1) / (n + 1)
+        high = (np.where(finite, draws >= 0, False).sum(axis=axis) + 1) / (n + 1)
         p = np.minimum(1.0, 2.0 * np.minimum(low, high))
     return np.where(n > 0, p, np.nan)
+
+
+def wald_p(point: np.ndarray, draws: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Two-sided p-value of "the quantity is 0" from its bootstrap standard error (normal approximation).
+
+    Unlike a count of rounds, it is not floored at 2 / (rounds + 1), so Holm's correction over
+    many comparisons stays usable. NaN where the rounds have no spread."""
+    from scipy.special import ndtr
+
+    draws = np.where(np.isfinite(draws), draws, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.nanstd(draws, axis=axis, ddof=1)
+        z = np.abs(np.asarray(point, dtype=float)) / se
+    return np.where(se > 0, 2 * ndtr(-z), np.nan)
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
@@ -103,6 +121,8 @@ def capability_effect(
     `alignment`: model, language, mean (alignment with the prompt language's speakers);
     `consistency`: model, language, mean (optional covariate); `capability`: model, language,
     score. A language with fewer than 3 models with a score is left out."""
+    from scipy import stats
+
     rows = alignment.select("model", "language", pl.col("mean").alias("alignment")).join(
         capability.select("model", "language", pl.col("score").alias("capability")), on=["model", "language"]
     )

@@ -17,7 +17,7 @@ from itertools import combinations
 import numpy as np
 import polars as pl
 
-from culturalign.compare.inference import bootstrap_p, holm
+from culturalign.compare.inference import holm, wald_p
 
 PAIRED = "paired: shared units resampled jointly (the same draw for both models)"
 UNPAIRED = "unpaired: no shared units, each model's own units resampled independently"
@@ -37,10 +37,11 @@ class Cell:
     statistic: Callable[[np.ndarray], np.ndarray]
     n_units: int
     owner: np.ndarray
-    n_per_entry: list[int]
+    n_per_entry: list[int]  # units (items, countries, statements) each entry was measured on
     higher_is_better: bool
     unit_kind: str
     notes: list[str] = field(default_factory=list)
+    n_obs: list[int] = field(default_factory=list)  # rows behind each entry (responses, scores)
 
     @property
     def paired(self) -> bool:
@@ -97,6 +98,7 @@ def estimates_table(results: list[CellDraws], level: float = 0.95) -> pl.DataFra
             rows.append({
                 "probe": res.cell.probe, "cell": res.cell.cell, "entry": entry, "estimate": _num(res.point[i]),
                 "ci_low": _num(low[i]), "ci_high": _num(high[i]), "n": res.cell.n_per_entry[i],
+                "n_obs": res.cell.n_obs[i] if res.cell.n_obs else res.cell.n_per_entry[i],
                 "unit": res.cell.unit_kind, "resampling": PAIRED if res.cell.paired else UNPAIRED,
                 "rounds": res.rounds.shape[0], "higher_is_better": res.cell.higher_is_better,
             })  # fmt: skip
@@ -104,10 +106,11 @@ def estimates_table(results: list[CellDraws], level: float = 0.95) -> pl.DataFra
 
 
 def pairs_table(results: list[CellDraws], level: float = 0.95, alpha: float = ALPHA) -> pl.DataFrame:
-    """Every pair of entries in every cell: difference a - b, interval, bootstrap p, Holm-adjusted p.
+    """Every pair of entries in every cell: difference a - b, percentile interval, p and Holm-adjusted p.
 
-    Holm's correction runs over every comparison of the probe in this call (family-wise error
-    rate alpha across all pairs and cells)."""
+    p is two-sided from the bootstrap standard error of the paired difference (normal
+    approximation); Holm's correction runs over every comparison of the probe in this call
+    (family-wise error rate alpha across all pairs and cells)."""
     frames = []
     for res in results:
         pairs = list(combinations(range(len(res.cell.entries)), 2))
@@ -116,14 +119,7 @@ def pairs_table(results: list[CellDraws], level: float = 0.95, alpha: float = AL
         ia, ib = (np.array(side) for side in zip(*pairs, strict=True))
         diff = res.rounds[:, ia] - res.rounds[:, ib]
         low, high = percentiles(diff, level)
-        p = bootstrap_p(diff)
-        spread = (
-            np.nanmax(np.where(np.isfinite(diff), diff, np.nan), axis=0)
-            - np.nanmin(np.where(np.isfinite(diff), diff, np.nan), axis=0)
-            if diff.shape[0]
-            else np.zeros(len(pairs))
-        )
-        p = np.where(spread > 0, p, np.nan)  # no spread between rounds: no evidence either way
+        p = wald_p(res.point[ia] - res.point[ib], diff)
         entries = np.array(res.cell.entries, dtype=object)
         frames.append(
             pl.DataFrame(
@@ -165,7 +161,7 @@ def _num(x) -> float | None:
 
 ESTIMATE_SCHEMA = {
     "probe": pl.Utf8, "cell": pl.Utf8, "entry": pl.Utf8, "estimate": pl.Float64, "ci_low": pl.Float64,
-    "ci_high": pl.Float64, "n": pl.Int64, "unit": pl.Utf8, "resampling": pl.Utf8, "rounds": pl.Int64,
+    "ci_high": pl.Float64, "n": pl.Int64, "n_obs": pl.Int64, "unit": pl.Utf8, "resampling": pl.Utf8, "rounds": pl.Int64,
     "higher_is_better": pl.Boolean,
 }  # fmt: skip
 PAIR_SCHEMA = {

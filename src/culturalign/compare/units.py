@@ -28,30 +28,33 @@ def _layout(
 ) -> tuple[list[str], np.ndarray, np.ndarray, int, list[str], np.ndarray, pl.DataFrame]:
     """Entries, entry index per row, unit index per row, number of units and notes.
 
-    Paired on the units every entry has (rows on other units are dropped, and the note says
-    how many); with no unit common to all entries, each entry keeps its own units (unpaired)."""
+    Paired when some unit is shared by two entries: one draw over all the cell's units (the
+    note says how many only one entry has); with no shared unit at all, each entry's own units
+    are drawn on their own (unpaired)."""
     entries = sorted(rows["entry"].unique().to_list())
     per_entry = {e: set(rows.filter(pl.col("entry") == e)[unit_col].to_list()) for e in entries}
-    shared = set.intersection(*per_entry.values()) if per_entry else set()
+    every = set.union(*per_entry.values()) if per_entry else set()
+    in_two = {u for u in every if sum(u in units for units in per_entry.values()) >= 2}
     notes = []
     entry_index = {e: i for i, e in enumerate(entries)}
-    if shared:
-        dropped = {e: len(units - shared) for e, units in per_entry.items() if units - shared}
-        if dropped:
+    kept = rows
+    if in_two:
+        # One draw over every unit of the cell: each entry keeps all its own units, and units two
+        # entries share enter both with the same count (that is what makes the comparison paired).
+        lonely = {e: len(units - in_two) for e, units in per_entry.items() if units - in_two}
+        if lonely:
             notes.append(
-                f"paired on the {len(shared)} {unit_col} values every entry has; left out: "
-                + ", ".join(f"{e} {n}" for e, n in dropped.items())
+                f"{len(in_two)} {unit_col} values shared; values only one entry has: "
+                + ", ".join(f"{e} {n}" for e, n in lonely.items())
             )
-        order = sorted(shared)
+        order = sorted(every)
         at = {u: i for i, u in enumerate(order)}
-        kept = rows.filter(pl.col(unit_col).is_in(order))
         unit = np.array([at[u] for u in kept[unit_col].to_list()], dtype=np.int64)
         owner = np.full(len(order), -1)
     else:
-        notes.append(f"no {unit_col} value is shared by every entry: unpaired comparison")
+        notes.append(f"no {unit_col} value is shared by two entries: unpaired comparison")
         pairs = sorted({(entry_index[e], u) for e, units in per_entry.items() for u in units})
         at = {p: i for i, p in enumerate(pairs)}
-        kept = rows
         unit = np.array(
             [at[(entry_index[e], u)] for e, u in zip(kept["entry"].to_list(), kept[unit_col].to_list(), strict=True)],
             dtype=np.int64,
@@ -81,7 +84,8 @@ def wvs_cells(rows: pl.DataFrame) -> list[Cell]:
                 statistic=design.spearman,
                 n_units=n_units,
                 owner=owner,
-                n_per_entry=[int((group == e).sum()) for e in range(len(entries))],
+                n_per_entry=_units_per_entry(group, unit, len(entries)),
+                n_obs=[int((group == e).sum()) for e in range(len(entries))],
                 higher_is_better=True,
                 unit_kind="item",
                 notes=notes,
@@ -173,6 +177,7 @@ def statements_cells(rows: pl.DataFrame, targets: pl.DataFrame) -> list[Cell]:
                 n_units=n_units,
                 owner=owner,
                 n_per_entry=_units_per_entry(group, unit, len(entries)),
+                n_obs=[int((group == e).sum()) for e in range(len(entries))],
                 higher_is_better=False,
                 unit_kind="statement",
                 notes=notes,
