@@ -104,6 +104,11 @@ def compare(
         raise DataError("give at least one run or analysis to compare")
     if output is not None:
         _check_output(Path(output))
+    missing = [str(p) for p in inputs if not Path(p).exists()]
+    if missing:
+        raise DataError(
+            f"not found: {', '.join(missing)}; give analysis folders, run folders, run stores or response tables"
+        )
     sources = [load_source(p, ground_truth) for p in inputs]
     labels = entry_labels(sources)
     by_probe: dict[str, list[tuple[int, Source]]] = {}
