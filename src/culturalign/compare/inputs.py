@@ -86,8 +86,8 @@ def wvs_rows(responses: pl.DataFrame, truth: pl.DataFrame, what: str) -> pl.Data
 
 def _ground_truth(ground_truth: str | Path | None) -> pl.DataFrame:
     """A table or folder of ground truth; None or "published": the published tables."""
-    from culturalign.analysis.truth import tidy_truth
-    from culturalign.sources.groundtruth import load_ground_truth
+    from culturalign.probes.wvs.analysis.truth import tidy_truth
+    from culturalign.probes.wvs.sources.groundtruth import load_ground_truth
 
     path = None if ground_truth in (None, "", "published") else Path(ground_truth)
     return tidy_truth(load_ground_truth(path))
@@ -135,7 +135,7 @@ def load_source(path: str | Path, ground_truth: str | Path | None = None) -> Sou
     if path.is_file() and path.suffix.lower() in STORE_SUFFIXES:
         return _from_store(path, ground_truth)
     if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES:
-        from culturalign.analysis.responses import load_response_table
+        from culturalign.probes.wvs.analysis.responses import load_response_table
 
         rows = wvs_rows(load_response_table(path), _ground_truth(ground_truth), str(path))
         return Source(path.stem, "wvs", path, rows)
@@ -170,7 +170,7 @@ def _from_store(path: Path, ground_truth: str | Path | None) -> Source:
     with RunStore(path) as store:
         run = store.run(None)
         if run.probe == "wvs":
-            from culturalign.analysis.from_store import responses_from_store
+            from culturalign.probes.wvs.analysis.from_store import responses_from_store
 
             responses, _ = responses_from_store(store, run.run_id)
             recorded = recorded_analysis_dir(store, run)

@@ -15,8 +15,10 @@ import numpy as np
 import polars as pl
 
 from culturalign import __version__
-from culturalign.analysis import baselines as bl
-from culturalign.analysis.alignment import (
+from culturalign.compare.inference import CAPABILITY_TEST, GAP_TEST, capability_effect, gap_test
+from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis import baselines as bl
+from culturalign.probes.wvs.analysis.alignment import (
     Domain,
     DomainRounds,
     GroupRounds,
@@ -27,13 +29,11 @@ from culturalign.analysis.alignment import (
     rounds_long,
     summarise,
 )
-from culturalign.analysis.consistency import cross_language_consistency
-from culturalign.analysis.responses import keep_prompt_language
-from culturalign.analysis.rq1 import MixedFit
-from culturalign.analysis.rq2 import OlsFit, us_gap_rounds
-from culturalign.analysis.truth import comparison_country, native_countries
-from culturalign.compare.inference import CAPABILITY_TEST, GAP_TEST, capability_effect, gap_test
-from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis.consistency import cross_language_consistency
+from culturalign.probes.wvs.analysis.responses import keep_prompt_language
+from culturalign.probes.wvs.analysis.rq1 import MixedFit
+from culturalign.probes.wvs.analysis.rq2 import OlsFit, us_gap_rounds
+from culturalign.probes.wvs.analysis.truth import comparison_country, native_countries
 
 DEFAULT_JUDGE_ERROR = 0.045
 DEFINITIONS = {
