@@ -258,3 +258,43 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(case, two_runs, tmp_pa
     assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_an_analysis_folder_and_a_response_table_compare(two_runs, capsys) -> None:
+    """`analyze` writes the analysed responses, so its folder is a compare input like any other."""
+    analysis = two_runs / "analysis"
+    code, _, stderr = run_cli(
+        ["analyze", "--responses", str(two_runs / "before.csv"), "--ground-truth", str(two_runs / "truth.csv"),
+         "--rounds", "20", "-o", str(analysis)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert (analysis / "responses.parquet").is_file()
+    result = compare([analysis, two_runs / "after.csv"], ground_truth=two_runs / "truth.csv", rounds=200)
+    # a folder named "analysis" is labelled by the run folder that holds it
+    assert set(result.estimates["entry"]) == {
+        f"{m} @ {run}" for m in ("<b>model-x</b>", "model-y") for run in (two_runs.name, "after")
+    }
+    assert result.diff is not None and result.diff.height == 2 * len(LANGUAGES)
+    assert (result.estimates["resampling"] == PAIRED).all()
+
+
+def test_a_run_store_is_read_through_its_judged_responses(two_runs) -> None:
+    from culturalign.store.db import RunStore
+
+    table = pl.read_csv(two_runs / "before.csv")
+    with RunStore(two_runs / "runs.sqlite") as store:
+        run_id = store.start_run("before-run", "wvs", {})
+        keys = [f"k{i}" for i in range(table.height)]
+        meta = [
+            (k, {"model": r["model_name"], "family": "fam", "language": r["language"], "item": r["question_key"]})
+            for k, r in zip(keys, table.iter_rows(named=True), strict=True)
+        ]
+        store.register_requests(run_id, "generate", meta)
+        store.save_results(run_id, "parse", [(k, {"kept": True, "response_language": m["language"]}) for k, m in meta])
+        store.save_results(
+            run_id, "judge", [(k, {"vps": v}) for k, v in zip(keys, table["response_pro_score"], strict=True)]
+        )
+    from_store = compare([two_runs / "runs.sqlite"], ground_truth=two_runs / "truth.csv", rounds=200)
+    from_table = compare([two_runs / "before.csv"], ground_truth=two_runs / "truth.csv", rounds=200)
+    assert from_store.estimates.drop("entry").equals(from_table.estimates.drop("entry"))

@@ -155,16 +155,14 @@ def _check_comparable(sources: list[Source], by_probe: dict[str, list[tuple[int,
             f"{sources[0].path} holds one model; compare needs two or more models: give a second run or analysis"
         )
     if len(by_probe) > 1:
-        # different probes are never tested against each other: they only meet in the methods table
-        shared = set.intersection(
-            *({m for _, s in ms for m in s.rows["model"].unique().to_list()} for ms in by_probe.values())
-        )
-        if not shared and all(sum(s.rows["model"].n_unique() for _, s in ms) < 2 for ms in by_probe.values()):
+        # different probes are never tested against each other: they only meet, model by model,
+        # in the methods table, so they need models in common
+        per_probe = [{m for _, s in ms for m in s.rows["model"].unique().to_list()} for ms in by_probe.values()]
+        if not set.intersection(*per_probe):
             raise DataError(
-                "the inputs are runs of different probes ("
-                + ", ".join(sorted(by_probe))
-                + ") with no model in common and no second model per probe: they are not comparable; "
-                "compare runs of one probe, or runs of several probes that measured the same models"
+                "the inputs are runs of different probes (" + ", ".join(sorted(by_probe)) + ") that share no model, "
+                "so they are not comparable; compare each probe's runs on their own, or give runs of several probes "
+                "that measured the same models"
             )
     if len(models) < 2 and len(sources) < 2:
         raise DataError("compare needs two or more models or runs")
