@@ -156,7 +156,14 @@ def _from_folder(folder: Path, given: Path, ground_truth: str | Path | None) -> 
         truth = _ground_truth(ground_truth) if ground_truth else _table(folder, "ground_truth")
         return Source(label, "wvs", given, wvs_rows(responses, truth, str(folder)))
     if probe == "vsm":
-        return Source(label, "vsm", given, vsm_rows(folder))
+        rows = vsm_rows(folder)
+        total = _table(folder, "deviation_ratio").height
+        notes = (
+            [f"{total - rows.height} deviation ratio(s) not finite (a perfect match) left out"]
+            if total > rows.height
+            else []
+        )
+        return Source(label, "vsm", given, rows, notes=notes)
     if probe == "statements":
         scores, targets = statements_rows(folder)
         return Source(label, "statements", given, scores, targets)

@@ -115,7 +115,7 @@ def compare(
     for i, source in enumerate(sources):
         by_probe.setdefault(source.probe, []).append((i, source))
     _check_comparable(sources, by_probe)
-    notes: list[str] = []
+    notes: list[str] = [f"{s.label}: {n}" for s in sources for n in s.notes]
     draws: dict[str, list[CellDraws]] = {}
     seeds = np.random.SeedSequence(seed).spawn(len(by_probe))
     for (probe, members), child in zip(sorted(by_probe.items()), seeds, strict=True):
