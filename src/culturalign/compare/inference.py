@@ -40,19 +40,26 @@ def bootstrap_p(draws: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.where(n > 0, p, np.nan)
 
 
-def wald_p(point: np.ndarray, draws: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Two-sided p-value of "the quantity is 0" from its bootstrap standard error (normal approximation).
+def wald_p(point: np.ndarray, draws: np.ndarray, axis: int = 0, n_units: int | None = None) -> np.ndarray:
+    """Two-sided p-value of "the quantity is 0" from its bootstrap standard error.
 
     Unlike a count of rounds, it is not floored at 2 / (rounds + 1), so Holm's correction over
-    many comparisons stays usable. NaN where the rounds have no spread."""
-    from scipy.special import ndtr
+    many comparisons stays usable. With `n_units` (the resampled units) the bootstrap SE, which
+    runs small with few units, is scaled by sqrt(n / (n - 1)) and the reference is Student's t on
+    n - 1 degrees of freedom; without it, the normal. NaN where the rounds have no spread."""
+    from scipy import stats
 
     draws = np.where(np.isfinite(draws), draws, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         se = np.nanstd(draws, axis=axis, ddof=1)
-        z = np.abs(np.asarray(point, dtype=float)) / se
-    return np.where(se > 0, 2 * ndtr(-z), np.nan)
+        if n_units is not None and n_units > 1:
+            z = np.abs(np.asarray(point, dtype=float)) / (se * np.sqrt(n_units / (n_units - 1)))
+            p = 2 * stats.t.sf(z, n_units - 1)
+        else:
+            z = np.abs(np.asarray(point, dtype=float)) / se
+            p = 2 * stats.norm.sf(z)
+    return np.where(se > 0, p, np.nan)
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:

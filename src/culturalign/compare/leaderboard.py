@@ -92,7 +92,11 @@ def run_diff(results: list[CellDraws], before: str, after: str, models: list[str
             change = res.rounds[:, b] - res.rounds[:, a]
             finite = change[np.isfinite(change)]
             low, high = percentiles(finite[:, None], level) if finite.size else (np.array([np.nan]),) * 2
-            p = float(wald_p(np.array(res.point[b] - res.point[a]), finite)) if finite.size > 1 else np.nan
+            p = (
+                float(wald_p(np.array(res.point[b] - res.point[a]), finite, n_units=res.cell.n_units))
+                if finite.size > 1
+                else np.nan
+            )
             rows.append({
                 "probe": res.cell.probe, "cell": res.cell.cell, "model": model, "before": _num(res.point[a]),
                 "after": _num(res.point[b]), "change": _num(res.point[b] - res.point[a]), "ci_low": _num(low[0]),

@@ -119,7 +119,7 @@ def pairs_table(results: list[CellDraws], level: float = 0.95, alpha: float = AL
         ia, ib = (np.array(side) for side in zip(*pairs, strict=True))
         diff = res.rounds[:, ia] - res.rounds[:, ib]
         low, high = percentiles(diff, level)
-        p = wald_p(res.point[ia] - res.point[ib], diff)
+        p = wald_p(res.point[ia] - res.point[ib], diff, n_units=_units(res.cell))
         entries = np.array(res.cell.entries, dtype=object)
         frames.append(
             pl.DataFrame(
@@ -152,6 +152,11 @@ def pairs_table(results: list[CellDraws], level: float = 0.95, alpha: float = AL
         pl.Series("p_holm", adjusted).fill_nan(None),
         pl.Series("significant", adjusted < alpha),
     ).with_columns(pl.when(pl.col("p_holm").is_null()).then(None).otherwise(pl.col("significant")).alias("significant"))
+
+
+def _units(cell: Cell) -> int:
+    """Units behind a paired difference: the cell's units (paired), else the smaller entry's."""
+    return cell.n_units if cell.paired else min(cell.n_per_entry)
 
 
 def _num(x) -> float | None:
