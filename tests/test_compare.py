@@ -319,3 +319,17 @@ def test_a_run_store_is_read_through_its_judged_responses(two_runs) -> None:
     from_store = compare([two_runs / "runs.sqlite"], ground_truth=two_runs / "truth.csv", rounds=200)
     from_table = compare([two_runs / "before.csv"], ground_truth=two_runs / "truth.csv", rounds=200)
     assert from_store.estimates.drop("entry").equals(from_table.estimates.drop("entry"))
+
+
+def test_inputs_without_shared_units_fall_back_to_an_unpaired_comparison(two_runs) -> None:
+    before = pl.read_csv(two_runs / "before.csv").filter(pl.col("model_name") == "model-y")
+    other = pl.read_csv(two_runs / "after.csv").filter(pl.col("model_name") == "<b>model-x</b>")
+    other.with_columns(pl.col("question_key") + "_b").write_csv(two_runs / "other_items.csv")
+    truth = pl.read_csv(two_runs / "truth.csv")
+    pl.concat([truth, truth.with_columns(pl.col("item") + "_b")]).write_csv(two_runs / "truth_both.csv")
+    before.write_csv(two_runs / "y_only.csv")
+    result = compare(
+        [two_runs / "y_only.csv", two_runs / "other_items.csv"], ground_truth=two_runs / "truth_both.csv", rounds=200
+    )
+    assert (result.pairs["resampling"] == UNPAIRED).all() and result.pairs.height == len(LANGUAGES)
+    assert all(any(f"wvs {lang}: no item value is shared" in n for n in result.notes) for lang in LANGUAGES)
