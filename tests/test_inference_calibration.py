@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from culturalign.compare.inference import bootstrap_p, capability_effect, holm
+from culturalign.analysis.inference import bootstrap_p, capability_effect, holm
 from culturalign.probes.wvs.analysis.pipeline import analyze_responses
 
 ITEMS = [f"q{i:02d}" for i in range(30)]

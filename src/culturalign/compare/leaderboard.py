@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from culturalign.compare.inference import holm, wald_p
+from culturalign.analysis.inference import holm, wald_p
 from culturalign.compare.paired import ALPHA, PAIRED, UNPAIRED, CellDraws, percentiles
 
 BEST = "best"

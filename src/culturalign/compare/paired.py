@@ -17,7 +17,7 @@ from itertools import combinations
 import numpy as np
 import polars as pl
 
-from culturalign.compare.inference import holm, wald_p
+from culturalign.analysis.inference import holm, wald_p
 
 PAIRED = "paired: shared units resampled jointly (the same draw for both models)"
 UNPAIRED = "unpaired: no shared units, each model's own units resampled independently"

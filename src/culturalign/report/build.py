@@ -219,7 +219,7 @@ def build_report(
     if not source.exists():
         raise UserError(f"{source} does not exist; give an analysis folder (with {MANIFEST_NAME}) or a run store")
     if covariates is not None:
-        from culturalign.probes.vsm.paper_figures import load_covariates
+        from culturalign.report.covariates import load_covariates
 
         load_covariates(covariates)  # a bad table fails before anything is written
     own_store = store is None and is_store_path(source)

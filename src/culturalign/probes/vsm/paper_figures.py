@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -19,6 +18,7 @@ from scipy import stats
 
 from culturalign.errors import DataError
 from culturalign.probes.vsm.figures import DIMENSIONS, _closed
+from culturalign.report.covariates import COVARIATE_KEYS
 from culturalign.report.style import FULL_WIDTH_IN, NEUTRAL_GREY, OKABE_ITO, new_figure
 
 _DIM_COLOURS = dict(zip(DIMENSIONS, [OKABE_ITO[k] for k in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple", "sky_blue")], strict=True))  # fmt: skip
@@ -87,39 +87,6 @@ def origin_average_figure(dims: pl.DataFrame, origins: dict[str, str], condition
     ax.set_title(f"US- vs China-origin models, all countries ({condition})", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     return fig
-
-
-COVARIATE_KEYS = ("kind", "name")
-
-
-def load_covariates(path: str | Path) -> pl.DataFrame:
-    """A covariates table: `kind` (model or country), `name` (as in the run), and numeric columns.
-
-    One line naming the problem when the file cannot be read or lacks a needed column."""
-    from culturalign.tables import read_table
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"covariates file not found: {path}; give a CSV or Parquet table (kind, name, covariates...)")
-    try:
-        table = read_table(path)
-    except (DataError, pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"cannot read the covariates file {path.name} ({type(exc).__name__}); give a CSV or Parquet table"
-        ) from None
-    missing = [c for c in COVARIATE_KEYS if c not in table.columns]
-    if missing:
-        raise DataError(
-            f"{path.name} misses the column(s) {', '.join(missing)}; a covariates table needs kind (model or "
-            "country), name and one or more numeric covariate columns"
-        )
-    numeric = [c for c in table.columns if c not in COVARIATE_KEYS and table[c].dtype.is_numeric()]
-    if not numeric:
-        raise DataError(f"{path.name} has no numeric covariate column beside kind and name (e.g. params_billion, gdp)")
-    bad = set(table["kind"].drop_nulls().str.to_lowercase().unique().to_list()) - {"model", "country"}
-    if bad:
-        raise DataError(f"{path.name}: kind must be model or country, found {', '.join(sorted(bad))}")
-    return table.select(pl.col("kind").str.to_lowercase(), pl.col("name").cast(pl.Utf8), *numeric)
 
 
 def covariates_figure(

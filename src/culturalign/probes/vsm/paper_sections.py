@@ -9,6 +9,7 @@ import polars as pl
 
 from culturalign.errors import DataError
 from culturalign.probes.vsm import paper_figures as pf
+from culturalign.report.covariates import load_covariates
 from culturalign.report.sections import Figure, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.tables import read_table
@@ -73,7 +74,7 @@ def paper_sections(
             "Alignment against covariates (Fig. 6): no covariates table given. " + COVARIATES_HELP
         )
     else:
-        table = pf.load_covariates(covariates)
+        table = load_covariates(covariates)
         _add(section, figures_dir, f"vsm_fig6_covariates_{condition}", "Alignment against covariates (Fig. 6)",
              "Mean deviation ratio per model (over countries) or per country (over models) against each covariate "
              f"of {Path(covariates).name}.", lambda: pf.covariates_figure(models, countries, table, condition))  # fmt: skip

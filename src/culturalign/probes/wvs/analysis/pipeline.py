@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from culturalign import __version__
-from culturalign.compare.inference import CAPABILITY_TEST, GAP_TEST, capability_effect, gap_test
+from culturalign.analysis.inference import CAPABILITY_TEST, GAP_TEST, capability_effect, gap_test
 from culturalign.errors import DataError
 from culturalign.probes.wvs.analysis import baselines as bl
 from culturalign.probes.wvs.analysis.alignment import (
