@@ -92,7 +92,7 @@ def agreement_table(values: dict, rounds: int) -> pl.DataFrame:
     rows = []
     for a, b in combinations(sorted(values), 2):
         common = sorted(set(values[a]) & set(values[b]))
-        scopes = {}
+        scopes: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for model, language in common:
             scopes.setdefault(("model", model), []).append((model, language))
             scopes.setdefault(("language", language), []).append((model, language))

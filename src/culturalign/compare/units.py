@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -119,7 +120,7 @@ def vsm_cells(rows: pl.DataFrame) -> list[Cell]:
                 probe="vsm",
                 cell=str(condition),
                 entries=entries,
-                statistic=lambda counts, m=matrix: weighted_means(counts, m),
+                statistic=partial(weighted_means, matrix=matrix),
                 n_units=n_units,
                 owner=owner,
                 n_per_entry=_units_per_entry(group, unit, len(entries)),

@@ -36,7 +36,9 @@ def valid_headlines(data: Tables) -> list[tuple[str, str]]:
             )
         )
     if data.has("capability_effect"):
-        slopes = data.table("capability_effect").filter(pl.col("term") == "capability")
+        effect = data.table("capability_effect")
+        assert effect is not None  # has() said so
+        slopes = effect.filter(pl.col("term") == "capability")
         significant = slopes.filter(pl.col("p") < 0.05)
         positive = significant.filter(pl.col("coef") > 0).height
         n_models = ", ".join(f"{r['language']} {r['n_models']}" for r in slopes.iter_rows(named=True))
