@@ -105,3 +105,13 @@ def test_three_probes_side_by_side(tmp_path) -> None:
     html = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     assert "The methods side by side" in html and "measure different things" in html
     assert html.count("data:image/png") == 4  # three leaderboards and the methods figure
+
+
+def test_one_model_per_probe_still_meets_the_other_methods(tmp_path) -> None:
+    """A wvs run and a vsm run of the same single model: no pair to test, but the methods table."""
+    rng = np.random.default_rng(1)
+    quality = {k: v for k, v in _quality(rng).items() if k[0] == "m1"}
+    wvs, truth = _wvs(tmp_path, rng, quality)
+    result = compare([wvs, _vsm(tmp_path, quality)], ground_truth=truth, rounds=200)
+    assert result.pairs.is_empty()
+    assert result.methods.filter(pl.col("scope") == "model m1")["n"].to_list() == [len(LANGS)]

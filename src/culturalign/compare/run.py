@@ -67,11 +67,14 @@ def _targets(sources: list[tuple[int, Source]], labels: dict[tuple[int, str], st
     return pl.concat(frames, how="vertical_relaxed")
 
 
-def probe_cells(probe: str, sources: list[tuple[int, Source]], labels: dict[tuple[int, str], str]) -> list:
+def probe_cells(
+    probe: str, sources: list[tuple[int, Source]], labels: dict[tuple[int, str], str], min_entries: int = 2
+) -> list:
+    """Cells with at least `min_entries` entries: two to compare; one is enough to set a model's
+    measure beside another probe's (the methods table)."""
     rows = _entry_rows(sources, labels)
     col = cell_column(probe)
-    # only cells where two or more entries were measured can be compared
-    wanted = rows.group_by(col).agg(pl.col("entry").n_unique().alias("n")).filter(pl.col("n") >= 2)[col]
+    wanted = rows.group_by(col).agg(pl.col("entry").n_unique().alias("n")).filter(pl.col("n") >= min_entries)[col]
     rows = rows.filter(pl.col(col).is_in(wanted.to_list()))
     if rows.is_empty():
         return []
@@ -119,7 +122,7 @@ def compare(
     draws: dict[str, list[CellDraws]] = {}
     seeds = np.random.SeedSequence(seed).spawn(len(by_probe))
     for (probe, members), child in zip(sorted(by_probe.items()), seeds, strict=True):
-        cells = probe_cells(probe, members, labels)
+        cells = probe_cells(probe, members, labels, min_entries=1 if len(by_probe) > 1 else 2)
         if not cells:
             notes.append(f"{probe}: no language or condition was measured for two entries; nothing to pair")
             continue
