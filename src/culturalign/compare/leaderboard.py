@@ -1,7 +1,9 @@
 """Leaderboard, adjacent pairs and the two-run diff, all read off the paired tests.
 
 "Not distinguishable from the best" comes from the paired test of each entry against the
-cell's best (Holm-adjusted p >= alpha, or no test possible), never from overlapping intervals.
+cell's best, never from overlapping intervals: Holm's correction over the k - 1 comparisons
+with the best of that cell (a family per leaderboard column), p_holm >= alpha or no test
+possible. Adjacent steps are a family of their own per cell in the same way.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ def leaderboard(estimates: pl.DataFrame, pairs: pl.DataFrame, alpha: float = ALP
         higher = bool(part["higher_is_better"][0])
         ordered = part.sort("estimate", descending=higher, nulls_last=True)
         best = ordered.row(0, named=True)
-        for rank, r in enumerate(ordered.iter_rows(named=True), start=1):
-            pair = lookup.get((probe, cell, r["entry"], best["entry"]))
-            p_holm = pair["p_holm"] if pair else None
+        versus = [lookup.get((probe, cell, e, best["entry"])) for e in ordered["entry"].to_list()]
+        family = holm([np.nan if v is None or v["p"] is None else v["p"] for v in versus[1:]])
+        adjusted = [None, *(None if np.isnan(x) else float(x) for x in family)]
+        for rank, (r, pair, p_holm) in enumerate(zip(ordered.iter_rows(named=True), versus, adjusted, strict=True), 1):
             if r["entry"] == best["entry"]:
                 marker = BEST
             elif r["estimate"] is None:
@@ -68,9 +71,10 @@ def adjacent_pairs(board: pl.DataFrame, pairs: pl.DataFrame, alpha: float = ALPH
     for (probe, cell), part in sorted(board.group_by("probe", "cell"), key=lambda kv: kv[0]):
         ordered = part.sort("rank")
         names = ordered["entry"].to_list()
-        for upper, lower in zip(names, names[1:], strict=False):
-            pair = lookup.get((probe, cell, upper, lower), {})
-            p_holm = pair.get("p_holm")
+        steps = [lookup.get((probe, cell, upper, lower), {}) for upper, lower in zip(names, names[1:], strict=False)]
+        family = holm([np.nan if s.get("p") is None else s["p"] for s in steps]) if steps else np.array([])
+        for upper, lower, pair, adjusted in zip(names, names[1:], steps, family, strict=False):
+            p_holm = None if np.isnan(adjusted) else float(adjusted)
             rows.append({
                 "probe": probe, "cell": cell, "upper": upper, "lower": lower, "difference": pair.get("difference"),
                 "ci_low": pair.get("ci_low"), "ci_high": pair.get("ci_high"), "p_holm": p_holm,

@@ -33,8 +33,11 @@ def overview(result) -> Section:
         "Every pair of models measured in the same language (vsm: prompt condition) is compared by a paired "
         "bootstrap: each round draws the units both were measured on (wvs items with all their responses, vsm "
         "country personas, statements) with replacement, and recomputes both models from that one draw. "
-        f"Intervals are 95% percentile intervals over {result.manifest['rounds']} rounds; p-values are two-sided "
-        "bootstrap p-values, Holm-corrected over every pair and cell of a probe (family-wise error 5%)."
+        f"Intervals are 95% percentile intervals over {result.manifest['rounds']} rounds; p-values are two-sided, "
+        "from the bootstrap standard error of the paired difference (Student's t on the number of units minus one). "
+        "Holm's correction: in the table of every paired difference over all pairs and cells of a probe; for the "
+        "leaderboard's marker over the comparisons with the best of each language (or condition); for the steps "
+        "between neighbours over the steps of each language (family-wise error 5% in each family)."
     )
     for probe, text in result.manifest["measures"].items():
         section.paragraphs.append(f"{probe}: {text}.")

@@ -195,8 +195,9 @@ def _manifest(result: CompareResult, rounds: int, seed: int, command: str, input
         "measures": {p: MEASURES[p] for p in result.draws},
         "test": "paired bootstrap: each round draws the shared units (wvs items, vsm countries, statements) with "
         "replacement, the same draw for every model of a language/condition; 95% percentile intervals; "
-        "two-sided bootstrap p = 2 x min(share of rounds <= 0, share >= 0); Holm's correction over all pairs "
-        "and cells of a probe (family-wise error rate 0.05)",
+        "two-sided p from the bootstrap SE of the paired difference, scaled by sqrt(n / (n - 1)), against t on "
+        "n - 1 units; Holm's correction (family-wise error 0.05) over all pairs and cells of a probe (pairs.csv), "
+        "over the comparisons with each cell's best (leaderboard marker), over each cell's adjacent steps",
         "resampling_labels": {"paired": PAIRED, "unpaired": UNPAIRED},
         "notes": result.notes,
     }
