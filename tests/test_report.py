@@ -108,8 +108,8 @@ def test_missing_tables_leave_a_sentence_not_a_crash(tmp_path: Path) -> None:
     html = build_report(analysis, tmp_path / "out").read_text(encoding="utf-8")
     # an empty part says what is missing, in the reader's terms, not which file is absent
     assert ".csv" not in re.sub(r"<[^>]+>", "", html.split('id="provenance"')[0]).replace("figures/", "")
-    assert "Not computed: RQ1 needs the models&#39; multilingual benchmark scores" in html
-    assert "Not computed: RQ2 needs alignment estimates with the US" in html
+    assert "Not computed: the US-minus-native gap needs alignment estimates with the US" in html
+    assert "paper's method" not in html
     assert "Warning: The judge that labelled these responses was not validated" in html
     assert len(re.findall(r"data:image/png", html)) == 1  # self-consistency only
 

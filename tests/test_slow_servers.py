@@ -79,6 +79,10 @@ def test_the_default_wait_adapts_to_the_endpoint(monkeypatch):
     local = remote.model_copy(update={"base_url": "http://127.0.0.1:8080/v1"})
     timeouts.observe(local, 1.0)
     assert timeouts.timeout_for(local) is None  # a local server is waited for as long as it takes
+    replicas = ["http://127.0.0.1:8001/v1", "http://127.0.0.1:8002/v1"]
+    assert timeouts.timeout_for(remote.model_copy(update={"base_url": replicas})) is None
+    mixed = remote.model_copy(update={"base_url": [replicas[0], "https://api.example.com/v1"]})
+    assert timeouts.timeout_for(mixed) == timeouts.FIRST_ANSWER_S  # one remote endpoint: a bounded wait
 
 
 def test_a_local_server_without_timeout_gets_no_limit_on_the_request():

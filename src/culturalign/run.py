@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from culturalign.config import Experiment, load_experiment
+from culturalign.engine.batching import BatchExported
 from culturalign.engine.summary import run_usage
 from culturalign.errors import BackendError, UserError
 from culturalign.estimate import estimate_run
@@ -54,6 +55,16 @@ class RunResult:
         priced = self.estimate["cost_usd_est"].drop_nulls()
         return float(priced.sum()) if priced.len() else None
 
+    @property
+    def estimated_batch_cost_usd(self) -> float | None:
+        """The same, with every priced openai model sent through its Batch API."""
+        if self.estimate.is_empty() or "cost_usd_batch_est" not in self.estimate.columns:
+            return None
+        batch = self.estimate["cost_usd_batch_est"]
+        if batch.drop_nulls().len() == 0:
+            return None
+        return float(batch.fill_null(self.estimate["cost_usd_est"]).drop_nulls().sum())
+
 
 def run_experiment(
     path_or_experiment: str | Path | Experiment,
@@ -61,11 +72,18 @@ def run_experiment(
     limit: int | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    batch: bool = False,
 ) -> RunResult:
-    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run."""
+    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run.
+
+    `batch` sends every openai model and judge through its provider's Batch API; the run is the
+    same run as without it (resuming either way), since batching changes no answer."""
     experiment = (
         path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
     )
+    unbatched_config = experiment.as_dict()
+    if batch:
+        experiment = with_batch(experiment)
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive number of requests, got {limit}")
     probe = get_probe(experiment.config.probe)
@@ -78,7 +96,7 @@ def run_experiment(
 
     check_backends(experiment, contact=True)
     probe.plan(experiment)  # bad items, codebook or translations stop here, before a run is opened
-    config = experiment.as_dict()
+    config = unbatched_config
     with RunStore(experiment.store_path) as store:
         run_id = store.start_run(experiment.config.name, probe.name, config)
         result.run_id = run_id
@@ -100,7 +118,7 @@ def run_experiment(
                     result.unavailable.append(f"{stage.name}: {exc}")
                     break
                 result.stages.append(stage.name)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BatchExported):
             store.finish_run(run_id, status="interrupted")
             raise
         except BaseException as exc:
@@ -111,6 +129,17 @@ def run_experiment(
         result.summary = run_usage(store, run_id)
     result.report_path = _report_path(result)
     return result
+
+
+def with_batch(experiment: Experiment) -> Experiment:
+    """The experiment with `batch = true` on every model and judge of backend openai."""
+    config = experiment.config.model_copy(
+        update={
+            field: [m.model_copy(update={"batch": True}) if m.backend == "openai" else m for m in specs]
+            for field, specs in (("models", experiment.config.models), ("judges", experiment.config.judges))
+        }
+    )
+    return experiment.model_copy(update={"config": config})
 
 
 # -- checks before a run ------------------------------------------------------------------

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from culturalign import __version__
-from culturalign.cli import analyze, groundtruth, judge, report, run, statements, vsm
+from culturalign.cli import analyze, batch, compare, groundtruth, judge, report, run, statements, vsm
 from culturalign.errors import UserError
 
 app = typer.Typer(
@@ -25,10 +25,12 @@ app.add_typer(groundtruth.app, name="groundtruth", help="Build, fetch and inspec
 app.add_typer(judge.app, name="judge", help="Validate stance judges against hand labels.")
 app.add_typer(run.translations_app, name="translations", help="Export and import prompt translations for review.")
 app.add_typer(vsm.app, name="vsm", help="Hofstede VSM 2013 probe: instrument and country scores.")
+app.add_typer(batch.app, name="batch", help="Batch files: export a model's requests, import its answers.")
 app.add_typer(statements.app, name="statements", help="Debate-statement probe: labelling and quality control.")
 run.register(app)
 analyze.register(app)
 report.register(app)
+compare.register(app)
 
 err_console = Console(stderr=True)
 # The exceptions of the click that typer runs on: newer typer releases vendor their own copy.

@@ -24,8 +24,8 @@ FLOOR_S = 60.0
 FACTOR = 10.0
 WINDOW = 50
 
-# (base_url, model id) -> latencies of the latest answers, for this process
-_observed: dict[tuple[str | None, str], deque[float]] = {}
+# (endpoints, model id) -> latencies of the latest answers, for this process
+_observed: dict[tuple[tuple[str | None, ...], str], deque[float]] = {}
 
 
 def is_local(base_url: str | None) -> bool:
@@ -44,19 +44,23 @@ def is_local(base_url: str | None) -> bool:
 
 def observe(spec: ModelSpec, latency_s: float) -> None:
     """Record how long an answer from this endpoint took (one attempt, not its retries)."""
-    _observed.setdefault((spec.base_url, spec.model_id), deque(maxlen=WINDOW)).append(latency_s)
+    _observed.setdefault(_key(spec), deque(maxlen=WINDOW)).append(latency_s)
 
 
 def timeout_for(spec: ModelSpec) -> float | None:
     """Seconds to wait for the next answer from this endpoint; None means no limit."""
     if spec.timeout_s is not None:
         return spec.timeout_s
-    if is_local(spec.base_url):
+    if all(is_local(url) for url in spec.base_urls):
         return None
-    seen = _observed.get((spec.base_url, spec.model_id))
+    seen = _observed.get(_key(spec))
     if not seen:
         return FIRST_ANSWER_S
     return max(FLOOR_S, FACTOR * max(seen))
+
+
+def _key(spec: ModelSpec) -> tuple[tuple[str | None, ...], str]:
+    return tuple(spec.base_urls), spec.model_id
 
 
 def describe(seconds: float | None) -> str:

@@ -105,7 +105,12 @@ def analyse_on_the_fly(store: RunStore, run: RunInfo, out_dir: Path) -> Path:
 
 # -- sections and provenance ------------------------------------------------------------------
 def probe_sections(
-    probe: str, analysis_dir: Path, store: RunStore | None, figures_dir: Path, run_id: str | None
+    probe: str,
+    analysis_dir: Path,
+    store: RunStore | None,
+    figures_dir: Path,
+    run_id: str | None,
+    covariates: Path | None = None,
 ) -> list[Section]:
     """Ask the probe's `report_sections`; pass figures_dir and run_id to those that take them."""
     try:
@@ -116,7 +121,11 @@ def probe_sections(
         ) from None
     build: Callable[..., list[Section]] = module.report_sections
     accepted = inspect.signature(build).parameters
-    extra = {k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id)) if k in accepted}
+    extra = {
+        k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id), ("covariates", covariates)) if k in accepted
+    }
+    if covariates is not None and "covariates" not in accepted:
+        raise DataError(f"a covariates table is only used by the vsm report, not by the {probe} probe")
     return build(analysis_dir, store, **extra)
 
 
@@ -251,7 +260,13 @@ def _plain(value: Any) -> str:
 
 # -- entry points --------------------------------------------------------------------------------
 def build_report(
-    source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None, finishing: bool = False
+    source: Path,
+    out_dir: Path,
+    *,
+    store: RunStore | None = None,
+    run_id: str | None = None,
+    covariates: Path | None = None,
+    finishing: bool = False,
 ) -> Path:
     """Write `out_dir`/report.html from an analysis folder or a run store; returns its path.
 
@@ -263,12 +278,16 @@ def build_report(
     source, out_dir = Path(source), Path(out_dir)
     if not source.exists():
         raise UserError(f"{source} does not exist; give an analysis folder (with {MANIFEST_NAME}) or a run store")
+    if covariates is not None:
+        from culturalign.report.covariates import load_covariates
+
+        load_covariates(covariates)  # a bad table fails before anything is written
     own_store = store is None and is_store_path(source)
     if own_store:
         store = RunStore(source)
     created = not out_dir.exists()
     try:
-        return _build(source, out_dir, store, run_id, finishing)
+        return _build(source, out_dir, store, run_id, covariates, finishing)
     except BaseException:
         if created:  # a failed report leaves nothing behind that it made itself
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -278,7 +297,9 @@ def build_report(
             store.close()
 
 
-def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None, finishing: bool) -> Path:
+def _build(
+    source: Path, out_dir: Path, store: RunStore | None, run_id: str | None, covariates: Path | None, finishing: bool
+) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     run: RunInfo | None = None
     if is_store_path(source):
@@ -301,7 +322,7 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
         raise DataError(f"{analysis_dir / MANIFEST_NAME} names no probe; rerun the analysis")
     figures_dir = out_dir / FIGURES_DIR
     sections = gather_figures(
-        probe_sections(probe, analysis_dir, store, figures_dir, run.run_id if run else run_id), figures_dir
+        probe_sections(probe, analysis_dir, store, figures_dir, run.run_id if run else run_id, covariates), figures_dir
     )
     extra = definitions_section(manifest)
     if extra is not None:

@@ -10,15 +10,10 @@ from culturalign.report.sections import Section
 
 # What each part needs, in the reader's terms, and the prefix of the analysis note that says why it is absent.
 _NEEDS = {
-    "rq1": (
-        "RQ1",
-        "RQ1 needs the models' multilingual benchmark scores (`culturalign analyze --capability FILE`) for at "
-        "least two models, and alignment and self-consistency estimates in each analysed language",
-    ),
-    "us_bias": (
-        "RQ2",
-        "RQ2 needs alignment estimates with the US and with a country where a prompt language is native, "
-        "which needs judged responses and country-level ground truth for both",
+    "us_gap": (
+        "US-minus-native gap",
+        "the US-minus-native gap needs alignment estimates with the US and with a country where a prompt "
+        "language is native, which needs judged responses and country-level ground truth for both",
     ),
     "consistency": ("", "self-consistency needs at least two judged responses of a model to the same item"),
     "ground_truth": ("", "no survey ground truth was available to this analysis"),
