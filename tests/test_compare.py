@@ -213,13 +213,13 @@ def test_two_run_diff_through_the_command_line(two_runs, capsys) -> None:
     assert "Holm" in html and "beyond noise" in html
 
 
-def test_paper_responses_order_and_adjacent_pairs(paper_data, tmp_path) -> None:
+def test_paper_responses_order_and_adjacent_pairs(paper_release, tmp_path) -> None:
     """The nine released models: compare orders them as the paper's alignment does (Spearman of each
     response's score against the released per-language ground truth of its item, computed here
     straight from the two released files) and says which neighbours are distinguishable."""
-    path = paper_data / "all_lang_model_responses_with_scores.csv"
-    result = compare([path], ground_truth=paper_data, rounds=300)
-    truth = pl.read_csv(paper_data / "ground_truth_per_language.csv").select(
+    path = paper_release / "all_lang_model_responses_with_scores.csv"
+    result = compare([path], ground_truth=paper_release, rounds=300)
+    truth = pl.read_csv(paper_release / "ground_truth_per_language.csv").select(
         pl.col("lnge_iso").alias("language"), pl.col("question_key").str.to_lowercase(), "pro_score"
     )
     released = (

@@ -42,13 +42,13 @@ def test_released_folder_loads_as_tidy_table(paper_data: Path):
     assert sorted(gt.filter(pl.col("population_kind") == "language")["population"].unique()) == ["da", "en", "nl", "pt"]
 
 
-def test_single_released_tables_are_recognised_by_their_columns(paper_data: Path):
-    joined = load_ground_truth(paper_data / "ground_truth_all_countries.csv")  # cntry_an + language, lower-case keys
+def test_single_released_tables_are_recognised_by_their_columns(paper_release: Path):
+    joined = load_ground_truth(paper_release / "ground_truth_all_countries.csv")  # cntry_an + language, lower-case keys
     assert set(joined["population_kind"]) == {"country"}
     assert joined.height == 1047
-    per_language = load_ground_truth(paper_data / "ground_truth_per_language.csv")
+    per_language = load_ground_truth(paper_release / "ground_truth_per_language.csv")
     assert set(per_language["population_kind"]) == {"language"}
-    world = load_ground_truth(paper_data / "ground_truth_global.csv")
+    world = load_ground_truth(paper_release / "ground_truth_global.csv")
     assert set(world["population"]) == {"global"}
 
 

@@ -27,9 +27,9 @@ VSM_FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def vsm_analysis(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def vsm_analysis(tmp_path_factory: pytest.TempPathFactory, vsm_items: Path, hofstede_table: Path) -> Path:
     root = tmp_path_factory.mktemp("vsm")
-    assert exit_code("run", str(_experiment(root, shared_data, rounds=20)), "--no-progress") == 0
+    assert exit_code("run", str(_experiment(root, (vsm_items, hofstede_table), rounds=20)), "--no-progress") == 0
     return root / "runs" / "vsm" / "analysis"
 
 
@@ -80,9 +80,9 @@ def test_bad_covariates_are_one_line_exit_2_nothing_written(vsm_analysis: Path, 
 
 
 @pytest.fixture(scope="module")
-def statements_report(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def statements_report(tmp_path_factory: pytest.TempPathFactory, hofstede_table: Path) -> Path:
     root = tmp_path_factory.mktemp("statements")
-    experiment = _mock_experiment(root, shared_data / "hofstede" / "6-dimensions-for-website-2015-08-16.csv")
+    experiment = _mock_experiment(root, hofstede_table)
     assert exit_code("run", str(experiment), "--no-progress") == 0
     return root / "runs" / "out" / "report" / "report.html"
 
@@ -95,12 +95,12 @@ def test_statements_report_has_the_group_profiles(statements_report: Path) -> No
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_every_new_figure_renders_in_a_browser(
-    vsm_analysis: Path, covariates: Path, statements_report: Path, tmp_path: Path, paper_data: Path
+    vsm_analysis: Path, covariates: Path, statements_report: Path, tmp_path: Path, paper_release: Path
 ) -> None:
     from culturalign.compare.run import compare
 
     vsm_page = build_report(vsm_analysis, tmp_path / "vsm", covariates=covariates)
-    compare([paper_data / "all_lang_model_responses_with_scores.csv"], ground_truth=paper_data, rounds=100,
+    compare([paper_release / "all_lang_model_responses_with_scores.csv"], ground_truth=paper_release, rounds=100,
             output=tmp_path / "cmp")  # fmt: skip
     for page in (vsm_page, statements_report, tmp_path / "cmp" / "compare.html"):
         dom = _chromium(["--dump-dom", "--virtual-time-budget=3000", page.as_uri()], tmp_path / "profile").stdout
