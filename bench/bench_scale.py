@@ -197,6 +197,7 @@ def files_child(n: int) -> None:
     emit(
         part="files",
         requests=n,
+        rss_before_export_mib=round(base_mib),
         export_s=round(export_s, 2),
         import_s=round(import_s, 2),
         imported=counts.answered,
