@@ -64,8 +64,26 @@ def run_experiment(
     limit: int | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> RunResult:
-    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run."""
+    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run.
+
+    `engine` "ray" asks the models through a Ray cluster (`ray_address`, else RAY_ADDRESS, else
+    a local instance): see engine/ray_engine.py. Only where answers come from changes."""
+    from culturalign.engine.ray_engine import engine_scope
+
+    with engine_scope(engine, ray_address, start=not dry_run):
+        return _run_experiment(path_or_experiment, limit=limit, dry_run=dry_run, show_progress=show_progress)
+
+
+def _run_experiment(
+    path_or_experiment: str | Path | Experiment,
+    *,
+    limit: int | None,
+    dry_run: bool,
+    show_progress: bool,
+) -> RunResult:
     experiment = (
         path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
     )

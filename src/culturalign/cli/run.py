@@ -26,13 +26,24 @@ def run_command(
     limit: int | None = typer.Option(None, "--limit", help="Ask at most this many generation requests."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls, tokens and cost; ask nothing."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster)."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)."
+    ),
 ) -> None:
     """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
     from culturalign.engine.summary import endpoints_table, estimate_table, summary_table
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
-    result = run_experiment(experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress)
+    result = run_experiment(
+        experiment,
+        limit=limit,
+        dry_run=dry_run,
+        show_progress=not no_progress,
+        engine=engine,
+        ray_address=ray_address,
+    )
     if result.dry_run:
         console.print(estimate_table(result.estimate, "Dry run: calls, tokens and cost (nothing was asked)"))
         cost = result.estimated_cost_usd
