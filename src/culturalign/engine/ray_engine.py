@@ -50,9 +50,10 @@ LOCAL_CPUS = 2
 # One actor keeps this many requests in flight; a model gets ceil(max_concurrency / SLOTS) actors
 # (at most one per CPU of the cluster), sharing its max_concurrency between them.
 SLOTS_PER_ACTOR = 32
-# Ray Data runs up to 4 batches of an async actor at once: half the slots per batch keeps
-# each actor's gate full while a slow request holds back only its own batch.
-BATCHES_PER_BLOCK = 2
+# Ray Data runs up to 4 batches of an async actor's block at once: with half the slots per
+# batch and 4 batches per block, requests wait at the actor's gate, which stays full while a
+# slow request holds back only its own batch. A block is stored as soon as it is answered.
+BATCHES_PER_BLOCK = 4
 
 
 @dataclass(frozen=True)
