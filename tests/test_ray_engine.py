@@ -251,6 +251,7 @@ def test_actors_share_a_models_concurrency_and_never_outnumber_the_cpus() -> Non
     assert actor_layout(256, 2) == (2, 128, 64)
     assert actor_layout(256, 64) == (8, 32, 16)
     assert actor_layout(1, 16) == (1, 1, 1)
+    assert actor_layout(33, 4) == (2, 16, 8)  # never more in flight than max_concurrency
 
 
 def _request(spec: ModelSpec, text: str, params: GenerateConfig):
@@ -301,3 +302,19 @@ def test_an_unknown_engine_or_an_address_without_ray_is_one_line(tmp_path, capsy
     code, _, err = run_cli(["run", str(_experiment(tmp_path, "e", "http://127.0.0.1:9/v1")), *args], capsys)
     assert message in _one_line_exit_2(code, err)
     assert not (tmp_path / "e.sqlite").exists()
+
+
+def test_a_vllm_model_on_a_gpu_cluster_needs_no_vllm_in_the_driver(tmp_path) -> None:
+    from culturalign.config import load_experiment
+    from culturalign.errors import BackendError
+    from culturalign.run import check_backends
+
+    text = EXPERIMENT.replace('backend = "openai"', 'backend = "vllm"').replace('base_url = "{base_url}"\n', "")
+    path = tmp_path / "v.toml"
+    path.write_text(text.format(name="v"), encoding="utf-8")
+    experiment = load_experiment(path)
+    if importlib.util.find_spec("vllm") is None:
+        with pytest.raises(BackendError, match="vllm"):
+            check_backends(experiment)  # a local run needs vLLM here
+    with using_cluster(RayCluster(cpus=2, gpus=1, started_here=False, address="test")):
+        check_backends(experiment)  # on the cluster's GPUs, Ray Data LLM loads the weights there

@@ -150,7 +150,11 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
 
     `contact` also asks each backend to check itself (server reachable, weights present);
     dry runs skip that, so they never touch a server."""
+    from culturalign.engine.ray_engine import current_cluster, on_vllm_engine
+
     for where, spec in experiment_models(experiment):
+        if on_vllm_engine(spec, current_cluster()):
+            continue  # Ray Data LLM loads the weights on the cluster's GPU nodes, not here
         try:
             backend = get_backend(spec)
         except BackendError as exc:

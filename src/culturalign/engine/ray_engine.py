@@ -189,7 +189,7 @@ def ask_on_ray(
     counting them in `counts` (the stage) and `mine` (this model), which stay right if it stops."""
     spec = items[0][1].model
     rows = [_row(key, request) for key, request in items]
-    if spec.backend == "vllm" and cluster.gpus > 0:
+    if on_vllm_engine(spec, cluster):
         answers = _vllm_answers(rows, spec, cluster)
     else:
         answers = _actor_answers(rows, spec, cluster)
@@ -203,6 +203,11 @@ def ask_on_ray(
             mine[outcome] += 1
             counts[outcome] += 1
             progress.advance(failed=not record[5].ok)
+
+
+def on_vllm_engine(spec: ModelSpec, cluster: RayCluster | None) -> bool:
+    """Whether this model is answered by Ray Data LLM's vLLM engine (so the driver needs no vLLM)."""
+    return cluster is not None and spec.backend == "vllm" and cluster.gpus > 0
 
 
 def _row(key: str, request: Request) -> dict[str, Any]:
@@ -231,8 +236,8 @@ def _blocks(n_rows: int, batch_size: int) -> int:
 # -- every backend but vLLM on GPUs: our own backend inside actors -----------------------------
 def actor_layout(capacity: int, cpus: int) -> tuple[int, int, int]:
     """(actors, slots per actor, rows per batch) for a model of `capacity` requests in flight."""
-    actors = max(1, min(math.ceil(capacity / SLOTS_PER_ACTOR), cpus))
-    slots = math.ceil(capacity / actors)
+    actors = max(1, min(math.ceil(capacity / SLOTS_PER_ACTOR), cpus, capacity))
+    slots = capacity // actors  # rounded down: the actors together never exceed the model's capacity
     return actors, slots, max(1, math.ceil(slots / 2))
 
 
