@@ -173,7 +173,7 @@ def _quiet_ray_data() -> None:
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the run's own progress bar counts stored answers
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # not "progress bars disabled" on every run
 
 
 # -- one model's pending requests ---------------------------------------------------------------
