@@ -26,6 +26,7 @@ from culturalign.engine.ray_engine import RayCluster, actor_layout, using_cluste
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
 from culturalign.run import run_experiment
 from culturalign.store import RunStore
+from culturalign.store.stats import endpoint_summary
 from servers.batch_api import BatchPlan, BatchServer
 from servers.faulty import FaultPlan, FaultyServer
 
@@ -46,7 +47,7 @@ output = "{name}-out"
 name = "served"
 backend = "openai"
 model = "stub"
-base_url = "{base_url}"
+base_url = {base_url}
 max_concurrency = 4
 params = {{ max_tokens = 64 }}
 
@@ -80,9 +81,9 @@ def published_tables(static_server, paper_data, monkeypatch) -> None:
     monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", static_server(paper_data))
 
 
-def _experiment(folder: Path, name: str, base_url: str) -> Path:
+def _experiment(folder: Path, name: str, base_url: str | list[str]) -> Path:
     path = folder / f"{name}.toml"
-    path.write_text(EXPERIMENT.format(name=name, base_url=base_url), encoding="utf-8")
+    path.write_text(EXPERIMENT.format(name=name, base_url=json.dumps(base_url)), encoding="utf-8")
     return path
 
 
@@ -100,20 +101,24 @@ def test_a_run_on_ray_stores_what_the_native_engine_stores(
 ) -> None:
     import culturalign.engine.runner as runner
 
-    with BatchServer(BatchPlan()) as server:
-        native = run_experiment(_experiment(tmp_path, "native", server.base_url), show_progress=False)
+    with BatchServer(BatchPlan()) as one, BatchServer(BatchPlan()) as two:
+        urls = [one.base_url, two.base_url]  # two replicas: the summary's endpoint counts come from the actors
+        native = run_experiment(_experiment(tmp_path, "native", urls), show_progress=False)
 
         def no_local_lanes(spec):  # on Ray, the driver builds no backend: the actors do
             raise AssertionError(f"a local lane was opened for {spec.name}")
 
         monkeypatch.setattr(runner, "get_backend", no_local_lanes)
-        on_ray = run_experiment(_experiment(tmp_path, "onray", server.base_url), show_progress=False, engine="ray")
+        on_ray = run_experiment(_experiment(tmp_path, "onray", urls), show_progress=False, engine="ray")
     calls = _calls(tmp_path / "onray.sqlite")
     assert len(calls) == 40 and all(row[6] and row[9] is None and row[7] and row[8] for row in calls)
     assert calls == _calls(tmp_path / "native.sqlite")  # same keys, answers, token counts
     assert on_ray.stages == native.stages and on_ray.report_path is not None
     generated = on_ray.summary.filter(on_ray.summary["stage"] == "generate")
     assert generated["answered"].sum() == 40
+    with RunStore(tmp_path / "onray.sqlite") as store:
+        endpoints = endpoint_summary(store, on_ray.run_id)
+    assert sorted(endpoints["endpoint"]) == sorted(urls) and endpoints["answered"].sum() == 40
 
 
 # -- SIGKILL of the driver midway, then a rerun --------------------------------------------------
@@ -309,7 +314,7 @@ def test_a_vllm_model_on_a_gpu_cluster_needs_no_vllm_in_the_driver(tmp_path) -> 
     from culturalign.errors import BackendError
     from culturalign.run import check_backends
 
-    text = EXPERIMENT.replace('backend = "openai"', 'backend = "vllm"').replace('base_url = "{base_url}"\n', "")
+    text = EXPERIMENT.replace('backend = "openai"', 'backend = "vllm"').replace("base_url = {base_url}\n", "")
     path = tmp_path / "v.toml"
     path.write_text(text.format(name="v"), encoding="utf-8")
     experiment = load_experiment(path)

@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import socket
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -183,10 +184,11 @@ def ask_on_ray(
     items: list[tuple[str, Request]],
     progress: StageProgress,
     counts: dict[str, int],
-    mine: dict[str, int],
+    mine: dict[str, Any],
 ) -> None:
     """Ask one model's pending requests on the cluster; store each block of answers as it arrives,
-    counting them in `counts` (the stage) and `mine` (this model), which stay right if it stops."""
+    counting them in `counts` (the stage) and `mine` (this model: answered, failed and, for a model
+    with several endpoints, `endpoints` as the run summary wants them), which stay right if it stops."""
     spec = items[0][1].model
     rows = [_row(key, request) for key, request in items]
     if on_vllm_engine(spec, cluster):
@@ -194,10 +196,15 @@ def ask_on_ray(
     else:
         answers = _actor_answers(rows, spec, cluster)
     del rows
+    per_actor: dict[str, list[dict[str, Any]]] = {}
     for block in answers.iter_batches(batch_size=None, batch_format="pyarrow"):
         store.check_hold()  # a run taken over by another process stores nothing more
-        records = [_record(spec, row) for row in block.to_pylist()]
+        rows = block.to_pylist()
+        records = [_record(spec, row) for row in rows]
         store.save_calls(records)
+        _latest_endpoint_stats(rows, per_actor)
+        if per_actor:
+            mine["endpoints"] = [entry for stats in per_actor.values() for entry in stats]
         for record in records:
             outcome = "answered" if record[5].ok else "failed"
             mine[outcome] += 1
@@ -218,6 +225,19 @@ def _row(key: str, request: Request) -> dict[str, Any]:
         "params": request.params.model_dump_json(exclude_none=True),
         "sample_index": request.sample_index,
     }
+
+
+def _latest_endpoint_stats(rows: list[dict[str, Any]], per_actor: dict[str, list[dict[str, Any]]]) -> None:
+    """Keep each actor's most advanced endpoint counts (they only grow; batches finish out of order).
+    The summary adds the actors' entries for the same endpoint together."""
+    for row in rows:
+        if not row.get("endpoints"):
+            continue
+        report = json.loads(row["endpoints"])
+        known = per_actor.get(report["actor"])
+        progress = sum(e["answered"] + e["failed_attempts"] for e in report["stats"])
+        if known is None or progress >= sum(e["answered"] + e["failed_attempts"] for e in known):
+            per_actor[report["actor"]] = report["stats"]
 
 
 def _record(spec: ModelSpec, row: dict[str, Any]) -> CallRecord:
@@ -268,6 +288,7 @@ class BackendActor:
         from culturalign.models.registry import get_backend
 
         self.backend = get_backend(ModelSpec.model_validate_json(spec_json))
+        self.actor = uuid.uuid4().hex
         self.slots = slots
         self.gate: asyncio.Semaphore | None = None
 
@@ -278,6 +299,9 @@ class BackendActor:
         outputs = await asyncio.gather(*(self._answer(row) for row in rows))
         columns = {name: [row[name] for row in rows] for name in ("key", "messages", "params", "sample_index")}
         columns["output"] = [output.model_dump_json() for output in outputs]
+        stats = self.backend.endpoint_stats()  # several endpoints: the counts for the run summary
+        report = json.dumps({"actor": self.actor, "stats": stats}) if stats else ""
+        columns["endpoints"] = [report if i == 0 else "" for i in range(len(rows))]
         return columns
 
     async def _answer(self, row: dict[str, Any]) -> ModelOutput:

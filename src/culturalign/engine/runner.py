@@ -183,11 +183,11 @@ def _ask_on_ray(
 ) -> None:
     log_id = begin_stage(store, run_id, stage, items[0][1].model.name, 0, 0, 0)
     started = time.perf_counter()
-    mine = {"answered": 0, "failed": 0}
+    mine: dict[str, Any] = {"answered": 0, "failed": 0}
     try:
         ask_on_ray(cluster, store, items, progress, counts, mine)
     finally:
-        end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started)
+        end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started, mine.get("endpoints"))
 
 
 class _Lane:
