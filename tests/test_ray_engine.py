@@ -199,13 +199,16 @@ def test_the_vllm_engine_processor_gets_the_models_weights_and_sampling_params(
 ) -> None:
     import ray.data.llm
 
-    built = {}
+    import culturalign.engine.runner as runner
+
+    built = []
 
     def build_processor(config, preprocess=None, postprocess=None, **_):
-        built["config"] = config
+        built.append(config)
         return lambda dataset: dataset.map(preprocess).map(_fake_engine).map(postprocess)
 
     monkeypatch.setattr(ray.data.llm, "build_processor", build_processor)
+    monkeypatch.setattr(runner, "CHUNK_REQUESTS", 2)  # three requests: a dataset of two, then one
     spec = ModelSpec(
         name="qwen",
         backend="vllm",
@@ -227,7 +230,8 @@ def test_the_vllm_engine_processor_gets_the_models_weights_and_sampling_params(
                 "SELECT messages_json, response, input_tokens, output_tokens, error FROM calls"
             )
         }
-    config = built["config"]
+    assert len(built) == 2
+    config = built[0]
     assert config.model_source == "Qwen/Qwen2.5-0.5B-Instruct"
     assert {"tensor_parallel_size": 2, "max_model_len": 4096}.items() <= config.engine_kwargs.items()
     assert config.chat_template_stage is True  # a chat model: Ray applies the model's chat template

@@ -48,6 +48,9 @@ ENGINES = ("local", "ray")
 INSTALL_HINT = 'pip install "culturalign[ray]"'
 CONNECT_TIMEOUT_S = 3.0
 LOCAL_CPUS = 2
+# A model's pending requests go to the cluster this many at a time (a dataset each), so the
+# driver never holds more than this many of them, however large the run.
+CHUNK_REQUESTS = 100_000
 # One actor keeps this many requests in flight; a model gets ceil(max_concurrency / SLOTS) actors
 # (at most one per CPU of the cluster), sharing its max_concurrency between them.
 SLOTS_PER_ACTOR = 32

@@ -19,7 +19,7 @@ from typing import Any
 from culturalign.engine.batch_api import ask_through_batch
 from culturalign.engine.batching import current_export, export_pending
 from culturalign.engine.progress import StageProgress
-from culturalign.engine.ray_engine import ask_on_ray, current_cluster
+from culturalign.engine.ray_engine import CHUNK_REQUESTS, ask_on_ray, current_cluster
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
 from culturalign.models.redact import redact
 from culturalign.models.registry import get_backend
@@ -99,8 +99,11 @@ async def execute(
                         if export is not None or request.model.batch:
                             collected[name].append((key, request))
                             continue
-                        if cluster is not None:
+                        if cluster is not None:  # a dataset per CHUNK_REQUESTS: memory stays bounded
                             on_ray[name].append((key, request))
+                            if len(on_ray[name]) == CHUNK_REQUESTS:
+                                items, on_ray[name] = on_ray[name], []
+                                _ask_on_ray(store, run_id, stage, cluster, items, progress, counts)
                             continue
                         if name not in lanes:
                             lanes[name] = _Lane(store, get_backend(request.model), progress, counts)
@@ -111,7 +114,8 @@ async def execute(
                 for lane in lanes.values():
                     await lane.close()
                 for items in on_ray.values():  # one model after another, each across the cluster
-                    _ask_on_ray(store, run_id, stage, cluster, items, progress, counts)
+                    if items:
+                        _ask_on_ray(store, run_id, stage, cluster, items, progress, counts)
                 for name, items in collected.items():
                     log_id = begin_stage(store, run_id, stage, name, 0, 0, 0)
                     group.create_task(
