@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from culturalign.engine import run_requests
+from culturalign.engine.summary import list_runs
+from culturalign.run import run_experiment
 from culturalign.store import RunStore
 from culturalign.store.batches import batches_table
 from servers.batch_api import BatchPlan, BatchServer, reply_for
@@ -122,6 +124,7 @@ def test_killing_the_client_while_its_batch_runs_creates_no_second_batch(tmp_pat
         with RunStore(store_path) as store:
             in_flight = batches_table(store)
         assert in_flight.height == 1 and in_flight["status"][0] == "in_progress"
+        assert list_runs(store_path)["batches_in_flight"].to_list() == [1]  # what `culturalign runs` shows
         server.release()
         counts = _run(store_path, server.base_url, 30)
         assert server.stats.batches_created == 1 and server.stats.uploads == 1
@@ -152,3 +155,43 @@ def test_a_crash_between_creating_a_batch_and_recording_it_adopts_the_batch(tmp_
         assert server.stats.batches_created == 1 and server.stats.uploads == 1
         assert sorted(server.stats.billed.values()) == [1] * 8
     assert counts["answered"] == 8
+
+
+EXPERIMENT = """
+probe = "wvs"
+name = "batched"
+seed = 2
+languages = ["da", "en", "nl", "pt"]
+store = "batched.sqlite"
+output = "batched-out"
+
+[[models]]
+name = "served"
+backend = "openai"
+model = "stub"
+base_url = "{base_url}"
+price_input_per_mtok = 2.0
+price_output_per_mtok = 8.0
+options = {{ batch_poll_s = 0.05 }}
+
+[wvs]
+prompts_per_language = 10
+"""
+
+
+@pytest.fixture
+def _published_tables(static_server, paper_data, monkeypatch):
+    monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", static_server(paper_data))
+
+
+def test_run_with_batch_goes_through_the_batch_api_and_stays_the_same_run(tmp_path, _published_tables) -> None:
+    with BatchServer(BatchPlan()) as server:
+        experiment = tmp_path / "exp.toml"
+        experiment.write_text(EXPERIMENT.format(base_url=server.base_url), encoding="utf-8")
+        estimate = run_experiment(experiment, dry_run=True, batch=True)
+        assert estimate.estimated_batch_cost_usd == pytest.approx(estimate.estimated_cost_usd / 2)
+        first = run_experiment(experiment, batch=True, show_progress=False)
+        assert server.stats.batches_created == 1 and len(server.stats.billed) == 40
+        again = run_experiment(experiment, show_progress=False)  # without --batch: nothing left to ask
+    assert again.run_id == first.run_id and server.stats.batches_created == 1
+    assert sorted(server.stats.billed.values()) == [1] * 40

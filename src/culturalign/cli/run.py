@@ -27,6 +27,7 @@ def run_command(
     limit: int | None = typer.Option(None, "--limit", help="Ask at most this many generation requests."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls, tokens and cost; ask nothing."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    batch: bool = typer.Option(False, "--batch", help="Send every openai model and judge through its Batch API."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster)."),
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)."
@@ -42,6 +43,7 @@ def run_command(
         limit=limit,
         dry_run=dry_run,
         show_progress=not no_progress,
+        batch=batch,
         engine=engine,
         ray_address=ray_address,
     )
@@ -53,6 +55,9 @@ def run_command(
             " (output tokens are an upper bound: max_tokens per call; stages that depend on earlier answers,"
             " such as judging, are counted as if every answer were kept)."
         )
+        batch_cost = result.estimated_batch_cost_usd
+        if batch_cost is not None:
+            console.print(f"Through the Batch API (openai models): ${batch_cost:.2f}")
         return
     with RunStore(result.store_path) as store:
         console.print(summary_table(store, result.run_id))

@@ -15,6 +15,7 @@ from rich.table import Table
 from culturalign.engine.runner import Request
 from culturalign.errors import DataError
 from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
+from culturalign.store.batches import batches_in_flight
 from culturalign.store.db import RunStore
 from culturalign.store.stats import endpoint_summary, runs_overview, stage_summary
 from culturalign.tables import write_table
@@ -98,6 +99,7 @@ def estimate(
 
 def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
     staged = "stage" in df.columns
+    batched = "cost_usd_batch_est" in df.columns and df["cost_usd_batch_est"].drop_nulls().len() > 0
     table = _table(
         title,
         [
@@ -110,10 +112,14 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
             "input tokens (est.)",
             "output tokens (max)",
             "cost USD (est.)",
+            *(["batch API USD (est.)"] if batched else []),
         ],
     )
     for row in df.iter_rows(named=True):
         cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
+        batch_cost = (
+            [] if not batched else ["" if row["cost_usd_batch_est"] is None else f"{row['cost_usd_batch_est']:.4f}"]
+        )
         table.add_row(
             *([row["stage"]] if staged else []),
             row["model"],
@@ -124,6 +130,7 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
             _int(row["input_tokens_est"]),
             _int(row["output_tokens_max"]),
             cost,
+            *batch_cost,
         )
     return table
 
@@ -187,6 +194,7 @@ def summary_table(store: RunStore, run_id: str) -> Table:
             "tok out",
             "cost USD",
             "time s",
+            "batches in flight",
         ],
     )
     for row in df.iter_rows(named=True):
@@ -261,9 +269,12 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
         with open_existing_store(store_path) as store:
             overview = runs_overview(store)
             costs = [total_cost(run_usage(store, run_id)) for run_id in overview["run_id"]]
+            in_flight = [batches_in_flight(store, run_id) for run_id in overview["run_id"]]
             frames.append(
                 overview.with_columns(
-                    pl.lit(str(store_path)).alias("store"), pl.Series("cost_usd", costs, dtype=pl.Float64)
+                    pl.lit(str(store_path)).alias("store"),
+                    pl.Series("cost_usd", costs, dtype=pl.Float64),
+                    pl.Series("batches_in_flight", in_flight, dtype=pl.Int64),
                 )
             )
     return pl.concat(frames, how="vertical")
@@ -287,6 +298,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             "tokens out",
             "cost USD",
             "time s",
+            "batches in flight",
         ],
     )
     for row in df.iter_rows(named=True):
@@ -305,6 +317,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             _int(row["output_tokens"]),
             _usd(row["cost_usd"]),
             _secs(row["duration_s"]),
+            _int(row.get("batches_in_flight")) if row.get("batches_in_flight") else "",
         )
     return table
 

@@ -73,6 +73,9 @@ class ModelSpec(BaseModel):
     max_retries: int = Field(default=6, ge=0, le=50)
     price_input_per_mtok: float | None = Field(default=None, ge=0, description="USD per million input tokens")
     price_output_per_mtok: float | None = Field(default=None, ge=0, description="USD per million output tokens")
+    batch_price_factor: float = Field(
+        default=0.5, gt=0, le=1, description="Batch API price as a share of the synchronous price (OpenAI: half)"
+    )
     batch: bool = Field(
         default=False, description="send this model's requests through the provider's Batch API (backend openai)"
     )

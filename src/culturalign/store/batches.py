@@ -141,3 +141,16 @@ def batches_table(store: RunStore) -> pl.DataFrame:
         [BatchRecord(*row).__dict__ for row in rows],
         schema={f.name: (pl.Int64 if f.name == "request_count" else pl.Utf8) for f in fields(BatchRecord)},
     )
+
+
+def batches_in_flight(store: RunStore, run_id: str) -> int:
+    """Batches not yet brought home that carry requests of this run."""
+    (count,) = store.conn.execute(
+        """
+        SELECT COUNT(*) FROM batches b WHERE b.status != ? AND EXISTS (
+            SELECT 1 FROM batch_items i JOIN run_requests r ON r.key = i.key
+            WHERE i.batch_id = b.batch_id AND r.run_id = ?)
+        """,
+        (IMPORTED, run_id),
+    ).fetchone()
+    return int(count)
