@@ -327,3 +327,22 @@ def test_a_vllm_model_on_a_gpu_cluster_needs_no_vllm_in_the_driver(tmp_path) -> 
             check_backends(experiment)  # a local run needs vLLM here
     with using_cluster(RayCluster(cpus=2, gpus=1, started_here=False, address="test")):
         check_backends(experiment)  # on the cluster's GPUs, Ray Data LLM loads the weights there
+
+
+@needs_ray
+def test_a_backend_the_cluster_cannot_build_ends_the_run_in_one_line(tmp_path, ray_address, monkeypatch) -> None:
+    from culturalign.errors import BackendError
+    from culturalign.models import registry
+    from culturalign.models.mock import MockBackend
+
+    # a backend this process has (a plugin, say) but the cluster's workers do not
+    monkeypatch.setitem(registry._FACTORIES, "only-here", MockBackend)
+    spec = ModelSpec(name="plugin", backend="only-here")
+    requests = [_request(spec, f"q {i}", GenerateConfig()) for i in range(3)]
+    with RunStore(tmp_path / "p.sqlite") as store, using_cluster(RayCluster(2, 0, False, "test")):
+        run_id = store.start_run("plugin", "test", {})
+        with pytest.raises(BackendError) as failure:
+            run_requests(store, run_id, "generate", requests, show_progress=False)
+        assert store.conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 0
+    message = str(failure.value)
+    assert "\n" not in message and "'plugin' on the Ray cluster" in message and "only-here" in message

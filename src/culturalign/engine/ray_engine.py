@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from culturalign.errors import UserError
+from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
 from culturalign.models.redact import redact
 from culturalign.models.retry import BACKEND
@@ -200,7 +200,7 @@ def ask_on_ray(
         answers = _actor_answers(rows, spec, cluster)
     del rows
     per_actor: dict[str, list[dict[str, Any]]] = {}
-    for block in answers.iter_batches(batch_size=None, batch_format="pyarrow"):
+    for block in _blocks_or_one_line(answers, spec):
         store.check_hold()  # a run taken over by another process stores nothing more
         rows = block.to_pylist()
         records = [_record(spec, row) for row in rows]
@@ -213,6 +213,19 @@ def ask_on_ray(
             mine[outcome] += 1
             counts[outcome] += 1
             progress.advance(failed=not record[5].ok)
+
+
+def _blocks_or_one_line(answers: Any, spec: ModelSpec) -> Iterator[Any]:
+    """The output blocks as they complete; a failure on the cluster (an actor that cannot build the
+    backend, a lost node) ends the run with one line naming the model. Stored answers stay."""
+    try:
+        yield from answers.iter_batches(batch_size=None, batch_format="pyarrow")
+    except Exception as exc:
+        if not type(exc).__module__.startswith("ray"):
+            raise
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(exc).__name__
+        raise BackendError(f"model {spec.name!r} on the Ray cluster: {reason[:300]}") from None
 
 
 def on_vllm_engine(spec: ModelSpec, cluster: RayCluster | None) -> bool:
