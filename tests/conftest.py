@@ -136,6 +136,20 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def published_ground_truth(static_server, monkeypatch: pytest.MonkeyPatch) -> Path | None:
+    """Runs fetch the paper's ground-truth tables: serve them from 127.0.0.1 when this machine has
+    them, else from a closed port, so a run completes offline (without alignment) and never reaches
+    the network. Returns the folder served, or None. Tests that need alignment ask for paper_data."""
+    try:
+        folder = _paper_folder(_pinned_names(release=False), "culturalign groundtruth fetch")
+    except pytest.skip.Exception:
+        monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", "http://127.0.0.1:9")
+        return None
+    monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", static_server(folder))
+    return folder
+
+
+@pytest.fixture
 def shared_file() -> Callable[[str], Path]:
     """Call with a path inside the shared layout; get the file, or the test is skipped."""
     return find_shared

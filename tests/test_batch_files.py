@@ -40,8 +40,8 @@ prompts_per_language = 10
 
 
 @pytest.fixture(autouse=True)
-def _published_tables_from_loopback(static_server, paper_data, monkeypatch):
-    monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", static_server(paper_data))
+def _published_tables_from_loopback(published_ground_truth):
+    """The analysis stage fetches the published tables: from 127.0.0.1 when present, else offline."""
 
 
 def _experiment(folder: Path, name: str, base_url: str, seed: int = 3) -> Path:

@@ -45,14 +45,8 @@ prompts_per_language = 40
 
 
 @pytest.fixture(autouse=True)
-def _published_tables_from_loopback(static_server, shared_file, monkeypatch):
-    """The analysis stage fetches the released ground-truth tables: serve them from 127.0.0.1 when
-    this machine has them; otherwise from nowhere (a closed port), so a run completes offline."""
-    try:
-        base = static_server(shared_file("paper/ground_truth_global.csv").parent)
-    except pytest.skip.Exception:
-        base = "http://127.0.0.1:9"
-    monkeypatch.setenv("CULTURALIGN_GT_BASE_URL", base)
+def _published_tables_from_loopback(published_ground_truth):
+    """The analysis stage fetches the published tables: from 127.0.0.1 when present, else offline."""
 
 
 def _write(tmp_path: Path, text: str, name: str = "experiment.toml") -> Path:
