@@ -42,7 +42,7 @@ class Scale(BaseModel):
 
 class ItemTexts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    topic: str = Field(min_length=3)
+    topic: str = Field(min_length=2, description="two characters at least: a CJK topic can be one word of two")
     paraphrases: list[str] = Field(min_length=1)
     pro: str = Field(min_length=3, description="a statement a pro answer agrees with")
     con: str = Field(min_length=3, description="a statement a con answer agrees with")
