@@ -18,7 +18,9 @@ from culturalign.prompts.templates import (
 )
 from culturalign.prompts.translations import language_prompts, load_default_codebook
 
-SHIPPED = ["da", "en", "nl", "pt"]
+# The wvs probe's languages: the paper's four and the vsm probe's twenty (en and pt in both).
+SHIPPED = ["ar", "bn", "da", "de", "en", "es", "fa", "fr", "hi", "id", "ja"]
+SHIPPED += ["ko", "nl", "pt", "ru", "sw", "th", "tl", "tr", "ur", "vi", "zh"]
 
 
 def _experiment(**overrides):
@@ -156,7 +158,7 @@ def test_an_unknown_item_or_a_language_without_translator_is_a_one_line_error(tm
     with pytest.raises(UserError, match="unknown item"):
         build_requests(_experiment(wvs={"items": ["nope"]}))
     with pytest.raises(UserError, match="translator") as info:
-        build_requests(_experiment(languages=["de"]))
+        build_requests(_experiment(languages=["it"]))
     assert "\n" not in str(info.value)
 
 
