@@ -132,6 +132,8 @@ def test_a_run_in_a_new_language_translates_once_through_the_configured_translat
             "name": "new-language",
             "languages": ["it"],
             "models": [{"name": "m", "backend": "mock"}],
+            # The offline judge has no Italian cue list: a model judge labels Italian answers.
+            "judges": [{"name": "j", "backend": "mock"}],
             "wvs": {"prompts_per_language": 5, "items": ITEMS, "translator": ECHO.model_dump()},
         }
     )

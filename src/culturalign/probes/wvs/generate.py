@@ -37,6 +37,21 @@ def experiment_items(experiment: Experiment, codebook: Any) -> list[str]:
     return [item.key for item in codebook.select(experiment.settings.items)]
 
 
+def check_languages(experiment: Experiment, codebook: Any, items: list[str]) -> None:
+    """Stop before any model call when a language cannot be asked or judged: the codebook lacks
+    its texts (and no translator is set) or the offline judge has no cue list for it."""
+    from culturalign.judge.candidates.lexicon import require_cue_lists
+    from culturalign.judge.quality import default_judge_name
+
+    if experiment.settings.translator is None:
+        for language in experiment.config.languages:
+            codebook.require_language(language, items)
+    judges = list(experiment.config.judges)
+    offline = [j.model or j.name for j in judges if j.backend == "embedded"] if judges else [default_judge_name()]
+    if "lexicon" in offline:
+        require_cue_lists(list(experiment.config.languages))
+
+
 def prepare_languages(experiment: Experiment, *, translate: bool) -> dict[str, LanguagePrompts]:
     """Each language's templates and topics; translates what is missing when `translate` is set.
 
@@ -44,6 +59,7 @@ def prepare_languages(experiment: Experiment, *, translate: bool) -> dict[str, L
     translate, which is good enough for counting requests and tokens."""
     codebook = load_experiment_codebook(experiment)
     items = experiment_items(experiment, codebook)
+    check_languages(experiment, codebook, items)
     translator = experiment.settings.translator
     prepared: dict[str, LanguagePrompts] = {}
     for language in experiment.config.languages:
