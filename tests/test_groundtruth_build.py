@@ -15,6 +15,7 @@ import pyreadstat
 import pytest
 
 from cli_helpers import run_cli
+from synthetic_survey import random_survey
 from culturalign.errors import DataError, UserError
 from culturalign.sources.codebook import load_codebook
 from culturalign.sources.groundtruth import (
@@ -110,19 +111,7 @@ def test_planted_answers_give_exact_weighted_proportions(tmp_path: Path, codeboo
 
 
 def test_random_survey_matches_a_plain_loop(tmp_path: Path, codebook):
-    rng = np.random.default_rng(7)
-    n = 600
-    df = pd.DataFrame(
-        {
-            "cntry_AN": rng.choice(["DK", "NL", "BR", "PT"], n),
-            "lnge_iso": rng.choice(["da", "nl", "pt", "en"], n),
-            "gwght": rng.uniform(0.2, 3, n),
-            "pwght": rng.uniform(0.5, 2, n),
-            "F118": rng.integers(-5, 11, n),
-            "E069_02": rng.integers(-3, 5, n),
-            "E028": rng.integers(-2, 4, n),
-        }
-    )
+    df = random_survey(np.random.default_rng(7), 600)
     path = _write_survey(df, tmp_path / "random.csv")
     gt = build_ground_truth(path, codebook, items=ITEMS, filters=[("country", "language")]).vps
     checks = [

@@ -31,7 +31,7 @@ from culturalign.analysis.consistency import cross_language_consistency
 from culturalign.analysis.responses import keep_prompt_language
 from culturalign.analysis.rq1 import MixedFit, fit_rq1_variants, rq1_rows
 from culturalign.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
-from culturalign.analysis.truth import comparison_country, native_countries
+from culturalign.analysis.truth import comparison_country, coverage_notes, native_countries
 from culturalign.errors import DataError
 
 DEFAULT_JUDGE_ERROR = 0.045
@@ -116,7 +116,11 @@ def alignment_rounds(domains: list[DomainRounds]) -> pl.DataFrame:
 
 
 def fit_regressions(
-    rounds: pl.DataFrame, consistency_rounds: pl.DataFrame, capability: pl.DataFrame | None, notes: list[str]
+    rounds: pl.DataFrame,
+    consistency_rounds: pl.DataFrame,
+    capability: pl.DataFrame | None,
+    notes: list[str],
+    truth: pl.DataFrame | None = None,
 ) -> tuple[dict[str, MixedFit], OlsFit | None]:
     """RQ1 (when a capability table is given) and RQ2 (when US and native countries have truth)."""
     rq1: dict[str, MixedFit] = {}
@@ -135,7 +139,7 @@ def fit_regressions(
     country = rounds.filter(
         (pl.col("population_kind") == "country") & (~bl.is_baseline(pl.col("model")) | (pl.col("model") == bl.UNIFORM))
     )
-    rows2 = rq2_rows(country, native_countries(), comparison_country())
+    rows2 = rq2_rows(country, native_countries(truth), comparison_country())
     if rows2.filter(pl.col("us")).height and rows2.filter(~pl.col("us")).height and rows2["model"].n_unique() > 1:
         try:
             rq2 = fit_rq2(rows2)
@@ -196,6 +200,7 @@ def analyze_responses(
     joined = bl.fill_perfect(join_truth(with_baselines, truth))
     if joined.filter(~bl.is_baseline(pl.col("model"))).is_empty():
         raise DataError("no response item has ground truth; check that item keys match the ground truth")
+    notes.extend(coverage_notes(kept["language"].unique().to_list(), truth))
     items_without = sorted(set(kept["item"].unique()) - set(truth["item"].unique()))
     if items_without:
         notes.append(f"items without ground truth left out: {', '.join(items_without)}")
@@ -211,9 +216,11 @@ def analyze_responses(
     cons_long = rounds_long(cons.keys, cons.rounds, "consistency")
     # METHOD: 100 rounds feed the regressions (their SEs shrink with more rounds), all rounds the intervals
     used = pl.col("round") < regression_rounds
-    rq1, rq2 = fit_regressions(align_long.filter(used), cons_long.filter(used), capability, notes)
+    rq1, rq2 = fit_regressions(align_long.filter(used), cons_long.filter(used), capability, notes, truth)
     gap = summarise_us_gap(
-        us_gap_rounds(align_long.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country())
+        us_gap_rounds(
+            align_long.filter(~bl.is_baseline(pl.col("model"))), native_countries(truth), comparison_country()
+        )
     )
     cross = cross_language_consistency(kept, error_rate)
     manifest = {
