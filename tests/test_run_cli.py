@@ -162,7 +162,7 @@ BAD_FILES = {
     "bad toml": (MOCK_EXPERIMENT.replace("seed = 5", "seed = = 5"), "not valid TOML"),
     "bad limit": (MOCK_EXPERIMENT.replace("[wvs]", "limit = -3\n[wvs]"), "limit"),
     "unknown item": (MOCK_EXPERIMENT.replace("prompts_per_language = 40", 'items = ["x999"]'), "unknown item"),
-    "untranslated language": (MOCK_EXPERIMENT.replace('"pt"]', '"fi"]'), "no fi translation"),
+    "untranslated language": (MOCK_EXPERIMENT.replace('"pt"]', '"fi"]'), "no fi texts for item c001_01"),
 }
 
 

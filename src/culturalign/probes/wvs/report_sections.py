@@ -14,6 +14,7 @@ import polars as pl
 from matplotlib.figure import Figure as MplFigure
 
 from culturalign.errors import DataError
+from culturalign.probes.wvs.language_status import languages_section
 from culturalign.report import figures as fig
 from culturalign.report import supplement_figures as supplement
 from culturalign.report.examples import examples_from_store
@@ -364,6 +365,7 @@ def report_sections(
     data = _Analysis(analysis_dir)
     sections = [
         summary_section(data, manifest),
+        languages_section(manifest),
         rq1_section(data, figures_dir, manifest),
         us_bias_section(data, figures_dir),
         consistency_section(data, figures_dir),
