@@ -15,7 +15,6 @@ import pyreadstat
 import pytest
 
 from cli_helpers import run_cli
-from synthetic_survey import random_survey
 from culturalign.errors import DataError, UserError
 from culturalign.sources.codebook import load_codebook
 from culturalign.sources.groundtruth import (
@@ -28,6 +27,7 @@ from culturalign.sources.survey import (
     _pairwise_spearman,
     build_ground_truth,
 )
+from synthetic_survey import random_survey
 
 ITEMS = ["f118", "e069_02", "e028"]  # scales 1-10 (6-10 pro), 1-4 (1-2 pro), 1-3 (1 pro)
 
