@@ -114,6 +114,9 @@ def test_a_language_file_without_meta_or_with_a_stray_item_is_refused(tmp_path):
         load_codebook(path)
 
 
+EMBEDDED_STUB = '[[models]]\nname = "m"\nbackend = "mock"\n'
+
+
 def _experiment_file(tmp_path: Path, languages: list[str], extra: str = "") -> Path:
     path = tmp_path / "exp.toml"
     path.write_text(
@@ -132,6 +135,24 @@ def test_a_language_the_codebook_lacks_stops_before_any_call(tmp_path, capsys):
     assert not (tmp_path / "runs.sqlite").exists() and not (tmp_path / "out").exists()
 
 
+def test_a_user_codebook_missing_one_items_text_in_one_language_names_both(tmp_path, capsys):
+    texts = 'topic = "{t}"\nparaphrases = ["{t} again"]\npro = "pro {t}"\ncon = "con {t}"\n'
+    book = tmp_path / "mine.toml"
+    book.write_text(
+        'name = "mine"\n'
+        + "".join(
+            f'\n[items.{key}]\nlabel = "label {key}"\nscale = {{ min = 1, max = 4 }}\npro_answers = [1, 2]\n'
+            + "".join(f"\n[items.{key}.text.{lang}]\n" + texts.format(t=f"{lang} {key}") for lang in langs)
+            for key, langs in (("q1", ("en", "ja")), ("q2", ("en",)))
+        ),
+        encoding="utf-8",
+    )
+    path = _experiment_file(tmp_path, ["ja"])
+    path.write_text(path.read_text(encoding="utf-8") + 'codebook = "mine.toml"\n', encoding="utf-8")
+    code, _, err = run_cli(["run", str(path)], capsys)
+    assert code == 2 and "no ja texts for item q2" in err and len(err.strip().splitlines()) == 1
+
+
 def test_a_language_without_a_cue_list_stops_before_any_call(tmp_path, capsys):
     from culturalign.judge.candidates.lexicon import cue_languages, require_cue_lists
 
@@ -148,7 +169,10 @@ def test_a_language_without_a_cue_list_stops_before_any_call(tmp_path, capsys):
 
 
 def test_a_dry_run_in_every_language_counts_the_calls(tmp_path, capsys):
-    code, out, err = run_cli(["run", str(_experiment_file(tmp_path, WVS_LANGUAGES)), "--dry-run"], capsys)
+    path = _experiment_file(tmp_path, WVS_LANGUAGES)
+    embedded = '[[models]]\nname = "gemma"\nbackend = "llamacpp"\nprompt_style = "completion"\n'
+    path.write_text(path.read_text(encoding="utf-8").replace(EMBEDDED_STUB, embedded), encoding="utf-8")
+    code, out, err = run_cli(["run", str(path), "--dry-run"], capsys)
     assert code == 0, err
     assert "Dry run" in out and str(2 * len(WVS_LANGUAGES)) in out
     assert not (tmp_path / "runs.sqlite").exists()
