@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 
 from cli_helpers import run_cli
-from culturalign.analysis.pipeline import analyze_responses
-from culturalign.analysis.truth import interview_countries, native_countries
+from culturalign.probes.wvs.analysis.pipeline import analyze_responses
+from culturalign.probes.wvs.analysis.truth import interview_countries, native_countries
 from culturalign.errors import ConfigError, UserError
 from culturalign.paths import package_data
 from culturalign.prompts.translations import export_translations, import_translations, language_prompts
-from culturalign.sources.codebook import load_codebook
-from culturalign.sources.survey import build_ground_truth
+from culturalign.probes.wvs.sources.codebook import load_codebook
+from culturalign.probes.wvs.sources.survey import build_ground_truth
 from synthetic_survey import random_survey
 
 WVS_LANGUAGES = ["ar", "bn", "da", "de", "en", "es", "fa", "fr", "hi", "id", "ja"]
@@ -154,7 +154,7 @@ def test_a_user_codebook_missing_one_items_text_in_one_language_names_both(tmp_p
 
 
 def test_a_language_without_a_cue_list_stops_before_any_call(tmp_path, capsys):
-    from culturalign.judge.candidates.lexicon import cue_languages, require_cue_lists
+    from culturalign.probes.wvs.judge.candidates.lexicon import cue_languages, require_cue_lists
 
     assert cue_languages() == WVS_LANGUAGES
     with pytest.raises(UserError, match="no cue list: the judge lexicon cannot label it answers"):

@@ -19,11 +19,11 @@ def language_status(languages: Sequence[str] | None = None) -> pl.DataFrame:
     """The status table for `languages` (every language of the shipped codebook when None)."""
     import tomllib
 
-    from culturalign.analysis.truth import native_countries
-    from culturalign.judge.candidates.lexicon import cue_languages
+    from culturalign.probes.wvs.analysis.truth import native_countries
+    from culturalign.probes.wvs.judge.candidates.lexicon import cue_languages
     from culturalign.languages import language_name
     from culturalign.paths import package_data
-    from culturalign.sources.codebook import load_codebook
+    from culturalign.probes.wvs.sources.codebook import load_codebook
 
     codebook = load_codebook()
     validated = tomllib.loads(package_data("judge", "validated.toml").read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """Ground truth and reference tables as the analysis needs them.
 
-Ground truth comes through `culturalign.sources.groundtruth` (tidy: population_kind,
+Ground truth comes through `culturalign.probes.wvs.sources.groundtruth` (tidy: population_kind,
 population, item, vps, n_respondents, weight_sum). Which countries count as native to a
 prompt language is package data: the paper's four languages as in the paper
 (data/paper/native_countries.toml), every other language the countries whose respondents were
@@ -25,7 +25,7 @@ TRUTH_COLUMNS = ["population_kind", "population", "item", "vps"]
 
 def load_truth(path_or_dir: str | Path) -> pl.DataFrame:
     """The tidy ground truth (lower-case items), as the ground-truth sources read it."""
-    from culturalign.sources.groundtruth import load_ground_truth
+    from culturalign.probes.wvs.sources.groundtruth import load_ground_truth
 
     return tidy_truth(load_ground_truth(path_or_dir))
 
@@ -51,7 +51,7 @@ def tidy_truth(df: pl.DataFrame) -> pl.DataFrame:
 
 def load_human_consistency(path_or_dir: str | Path) -> pl.DataFrame:
     """Human self-consistency per population (resampled survey respondents)."""
-    from culturalign.sources.groundtruth import load_human_consistency as _load
+    from culturalign.probes.wvs.sources.groundtruth import load_human_consistency as _load
 
     df = _load(path_or_dir)
     if "population" not in df.columns or "self_consistency" not in df.columns:

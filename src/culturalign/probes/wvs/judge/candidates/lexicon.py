@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from culturalign.errors import UserError
 from culturalign.judge.stance import JudgeVerdict, StanceTask, labels_from_counts
-from culturalign.judge.totals import parse_totals
 from culturalign.paths import package_data
+from culturalign.probes.wvs.judge.totals import parse_totals
 
 # A word: letters plus the combining vowel signs and viramas of the Indic scripts, Arabic
 # vowel marks and the zero-width non-joiner inside Persian words (re's \w leaves them out).

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from culturalign import paths
 from culturalign.errors import ConfigError, UserError
-from culturalign.sources.codebook_texts import merge_language_files
+from culturalign.probes.wvs.sources.codebook_texts import merge_language_files
 
 Coding = Literal["explicit", "released"]
 CODINGS: tuple[str, ...] = ("explicit", "released")
