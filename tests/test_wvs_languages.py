@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 
 from cli_helpers import run_cli
-from culturalign.probes.wvs.analysis.pipeline import analyze_responses
-from culturalign.probes.wvs.analysis.truth import interview_countries, native_countries
 from culturalign.errors import ConfigError, UserError
 from culturalign.paths import package_data
-from culturalign.prompts.translations import export_translations, import_translations, language_prompts
+from culturalign.probes.wvs.analysis.pipeline import analyze_responses
+from culturalign.probes.wvs.analysis.truth import interview_countries, native_countries
 from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.probes.wvs.sources.survey import build_ground_truth
+from culturalign.prompts.translations import export_translations, import_translations, language_prompts
 from synthetic_survey import random_survey
 
 WVS_LANGUAGES = ["ar", "bn", "da", "de", "en", "es", "fa", "fr", "hi", "id", "ja"]

@@ -19,10 +19,10 @@ def language_status(languages: Sequence[str] | None = None) -> pl.DataFrame:
     """The status table for `languages` (every language of the shipped codebook when None)."""
     import tomllib
 
-    from culturalign.probes.wvs.analysis.truth import native_countries
-    from culturalign.probes.wvs.judge.candidates.lexicon import cue_languages
     from culturalign.languages import language_name
     from culturalign.paths import package_data
+    from culturalign.probes.wvs.analysis.truth import native_countries
+    from culturalign.probes.wvs.judge.candidates.lexicon import cue_languages
     from culturalign.probes.wvs.sources.codebook import load_codebook
 
     codebook = load_codebook()
