@@ -35,8 +35,10 @@ class StatementsSettings(BaseModel):
     labelling_languages: list[str] | None = Field(
         default=None, description="languages the judges label in (paper: en, zh); default the experiment's languages"
     )
+    # The paper's setting: each judge answers 5 times at temperature 1 and its most frequent
+    # answer is its vote (one answer at temperature 0 would be a different, greedier protocol).
     labelling_samples: int = Field(
-        default=1, ge=1, le=20, description="answers per judge and language; most frequent wins"
+        default=5, ge=1, le=20, description="answers per judge and language, most frequent wins (paper: 5)"
     )
     relevance_share: float = Field(
         default=0.5,
@@ -44,7 +46,10 @@ class StatementsSettings(BaseModel):
         le=1,
         description="share of all judge x language votes that must say relevant (paper: 4 of 8)",
     )
-    labelling: GenerateConfig = Field(default_factory=lambda: GenerateConfig(temperature=0.0, max_tokens=64))
+    labelling: GenerateConfig = Field(
+        default_factory=lambda: GenerateConfig(temperature=1.0, max_tokens=64),
+        description="judges' generation parameters (paper: temperature 1)",
+    )
     evaluation_samples: int = Field(
         default=5, ge=1, le=50, description="runs per model, language and statement (paper: 5)"
     )

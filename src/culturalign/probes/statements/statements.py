@@ -22,7 +22,7 @@ from culturalign.tables import read_table
 STARTER_SET = ("statements", "starter.csv")
 DEFAULT_FRAMES = ("statements", "frames.toml")
 TASKS = ("relevance", "polarity", "evaluation")
-KEYWORD_KINDS = ("yes", "no", "agree", "disagree", "final")
+KEYWORD_KINDS = ("yes", "no", "agree", "disagree", "final", "not_stance")
 
 
 def starter_set_path() -> Path:

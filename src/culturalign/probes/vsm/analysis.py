@@ -114,7 +114,7 @@ def deviation_table(ev: Evaluation, cube: Cube, iv: Intervals | None) -> pl.Data
                     "model": model, "country": country, "condition": cond, "dr": _num(ev.dr[m, c, k]),
                     "dr_low": lo, "dr_high": hi, "mean_difference": _num(ev.mean_difference[m, c, k]),
                     "difference_low": dlo, "difference_high": dhi, "gt_deviation": _num(ev.numerator[c]),
-                    "n_trials": int(ev.n_trials[m, c, k]),
+                    "n_trials": int(ev.n_trials[m, c, k]), "dr_undefined": int(ev.dr_undefined[m, c, k]),
                 })  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None)
 
@@ -137,7 +137,7 @@ def dimension_table(ev: Evaluation, cube: Cube, gt: np.ndarray, iv: Intervals | 
                         "ground_truth": float(gt[c, d]), "abs_gap": _num(ev.gap[m, c, k, d]),
                         "gap_low": glo, "gap_high": ghi,
                         "dr": _num(ev.dr_dim[m, c, k, d]), "dr_low": lo, "dr_high": hi,
-                        "n_trials": int(ev.n_trials[m, c, k]),
+                        "dr_undefined": int(ev.dr_dim_undefined[m, c, k, d]), "n_trials": int(ev.n_trials[m, c, k]),
                     })  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None)
 
@@ -149,16 +149,19 @@ def ranking_table(
     labels = cube.countries if kind == "country" else cube.models
     dr = ev.country_dr if kind == "country" else ev.model_dr
     diff = ev.country_difference if kind == "country" else ev.model_difference
+    undefined = ev.country_undefined if kind == "country" else ev.model_undefined
     n_over = len(cube.models) if kind == "country" else len(cube.countries)
     rows = []
     for k, cond in enumerate(CONDITIONS):
         ranks = rank_descending(dr[:, k])
         for i, label in enumerate(labels):
-            if np.isnan(dr[i, k]):
+            if np.isnan(dr[i, k]) and not undefined[i, k]:
                 continue
             lo, hi = _ci(iv, f"{kind}_dr", (i, k))
+            # n_undefined: exact matches left out of the mean (all of them when dr is empty)
             row = {kind: label, "condition": cond, "rank": int(ranks[i]), "dr": _num(dr[i, k]), "dr_low": lo,
-                   "dr_high": hi, "mean_difference": _num(diff[i, k]), f"n_{'models' if kind == 'country' else 'countries'}": n_over}  # fmt: skip
+                   "dr_high": hi, "mean_difference": _num(diff[i, k]), f"n_{'models' if kind == 'country' else 'countries'}": n_over,
+                   "n_undefined": int(undefined[i, k])}  # fmt: skip
             if kind == "model":
                 row["origin"] = cube.origins[i] if cube.origins else None
             elif neutral is not None:
@@ -170,14 +173,15 @@ def ranking_table(
 def dimension_dr_table(ev: Evaluation, iv: Intervals | None) -> pl.DataFrame:
     dims = load_structure().dimension_keys
     rows = []
+    defined = np.sum(~np.isnan(ev.dr_dim), axis=(0, 1))  # [K, D]
     for k, cond in enumerate(CONDITIONS):
         for d, dim in enumerate(dims):
-            if np.isnan(ev.dimension_dr[k, d]):
+            if np.isnan(ev.dimension_dr[k, d]) and not ev.dimension_undefined[k, d]:
                 continue
             lo, hi = _ci(iv, "dimension_dr", (k, d))
-            rows.append(
-                {"condition": cond, "dimension": dim, "dr": _num(ev.dimension_dr[k, d]), "dr_low": lo, "dr_high": hi}
-            )
+            rows.append({"condition": cond, "dimension": dim, "dr": _num(ev.dimension_dr[k, d]), "dr_low": lo,
+                         "dr_high": hi, "n_cells": int(defined[k, d]),
+                         "n_undefined": int(ev.dimension_undefined[k, d])})  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
@@ -229,11 +233,11 @@ def _boot_p(diffs: np.ndarray) -> float | None:
 
 
 def sensitivity_tables(
-    cube: Cube, gt: np.ndarray, gmean: np.ndarray, default: Scaling, normalisation: str
+    cube: Cube, gt: np.ndarray, gmean: np.ndarray, default: Scaling, normalisation: str, language_average: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rankings under each scaling, and Spearman agreement of each with the configured one."""
     schemes = {"configured": default, **sensitivity_scalings(normalisation)}
-    evs = {name: evaluate_cube(cube, s, gt, gmean) for name, s in schemes.items()}
+    evs = {name: evaluate_cube(cube, s, gt, gmean, language_average) for name, s in schemes.items()}
     rows, agreement = [], []
     for kind in ("country", "model"):
         labels = cube.countries if kind == "country" else cube.models
@@ -256,3 +260,18 @@ def sensitivity_tables(
                 agreement.append({"scheme": name, "kind": kind, "condition": cond, "spearman_vs_configured": rho,
                                   "p_value": p, "n": int(both.sum())})  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None), pl.DataFrame(agreement, infer_schema_length=None)
+
+
+def language_average_table(cube: Cube, gt: np.ndarray, gmean: np.ndarray, scaling: Scaling) -> pl.DataFrame:
+    """The average-over-languages DR of every country and model under both averaging rules, side by side."""
+    both = {rule: evaluate_cube(cube, scaling, gt, gmean, rule) for rule in ("scores", "ratios")}
+    k = CONDITIONS.index("average")
+    rows = []
+    for kind, labels in (("country", cube.countries), ("model", cube.models)):
+        for i, label in enumerate(labels):
+            values = {rule: (ev.country_dr if kind == "country" else ev.model_dr)[i, k] for rule, ev in both.items()}
+            if all(np.isnan(v) for v in values.values()):
+                continue
+            rows.append({"kind": kind, "entity": label, "dr_average_scores": _num(values["scores"]),
+                         "dr_average_ratios": _num(values["ratios"])})  # fmt: skip
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()

@@ -58,7 +58,7 @@ def report_sections(analysis_dir: Path, store=None, figures_dir: Path | None = N
     condition = _main_condition(countries)
     return [
         _overview(manifest, countries, models, failures, dims, condition),
-        _rankings(countries, models, figures_dir, condition),
+        _rankings(countries, models, figures_dir, condition, manifest, _read(analysis_dir, "language_average")),
         _dimensions(dims, dim_dr, figures_dir, condition),
         _origin(_read(analysis_dir, "origin_comparison")),
         _sensitivity(
@@ -101,6 +101,14 @@ def _overview(
         "comparable to the published country scores.",
     ]
     section.warnings += list(manifest.get("warnings", []))
+    undefined = manifest.get("undefined_ratios") or {}
+    if undefined.get("dr") or undefined.get("dr_per_dimension"):
+        section.warnings.append(
+            f"{undefined.get('dr', 0)} deviation ratios and {undefined.get('dr_per_dimension', 0)} per-dimension ratios "
+            "are undefined: the model's score equals the published score exactly (usually a clipped 0 or 100), so the "
+            "gap is 0. They are shown as empty and marked in the figures, counted in n_undefined, and left out of every "
+            "mean (which therefore leaves out the closest matches)."
+        )
     if manifest.get("repeats", 0) < 2:
         section.warnings.append("Only one repeat per item: the bootstrap intervals cannot show any sampling variation.")
     elif (
@@ -120,8 +128,30 @@ def _overview(
     return section
 
 
-def _rankings(countries: pl.DataFrame, models: pl.DataFrame, figures_dir: Path, condition: str) -> Section:
+LANGUAGE_AVERAGE_TEXT = {
+    "scores": "Average over languages (this run): each trial's scaled scores are averaged over the prompt languages "
+    "and the gap is taken from that average profile. This is the default because the paper's language-average "
+    "condition asks what culture a model gives a country role beyond the influence of the prompt language, i.e. one "
+    "profile per role; note that errors in opposite directions in different languages cancel in it.",
+    "ratios": "Average over languages (this run): gaps and deviation ratios are computed in each prompt language and "
+    "then averaged: the typical alignment of a single-language prompt. Errors in different languages do not cancel, "
+    "so it is usually lower than averaging the scores first (the default).",
+}
+
+
+def _rankings(
+    countries: pl.DataFrame,
+    models: pl.DataFrame,
+    figures_dir: Path,
+    condition: str,
+    manifest: dict | None = None,
+    both_averages: pl.DataFrame | None = None,
+) -> Section:
     section = Section(title="Rankings by deviation ratio")
+    averaging = (manifest or {}).get("language_average", "scores")
+    section.paragraphs.append(LANGUAGE_AVERAGE_TEXT[averaging])
+    if both_averages is not None and both_averages.height:
+        section.tables.append(Table("Average-over-languages DR under both averaging rules", both_averages))
     if countries.height:
         section.figures.append(_figure(figures.ranking_figure(countries, "country", condition), figures_dir,
                                        f"vsm_country_ranking_{condition}", "Country ranking",

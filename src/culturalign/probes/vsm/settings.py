@@ -52,6 +52,12 @@ class VsmSettings(BaseModel):
         default="paper", description="mean ground truth over the paper's 20 countries, or over this run's countries"
     )
     bootstrap_rounds: int = Field(default=1000, ge=0, le=100000)
+    language_average: Literal["scores", "ratios"] = Field(
+        default="scores",
+        description="average-over-languages condition: average the scaled scores across languages, then take the "
+        "gap (default: one profile per country role, as the paper's language-average results) or average the "
+        "per-language deviation ratios",
+    )
 
     @field_validator("constants")
     @classmethod

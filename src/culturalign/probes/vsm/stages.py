@@ -45,8 +45,13 @@ DEFINITIONS = {
     "DR per dimension": "|published - global mean| / mean |score - published| for one dimension",
     "neutral_dr": "DR of a respondent who picks the same option for every item (every index at its neutral value): "
     "what a model earns without any country-specific answer",
-    "condition": "aligned = country's own language; english; chinese; average / other = scores averaged over all "
-    "prompt languages / all but en and zh",
+    "condition": "aligned = country's own language; english; chinese; average / other = all prompt languages / all "
+    "but en and zh, combined as language_average says",
+    "language_average": "scores: the scaled scores of each trial averaged over languages before the gap (one profile "
+    "per country role); ratios: gaps and deviation ratios computed per language, then averaged",
+    "undefined": "a deviation ratio whose mean gap is exactly 0 (e.g. a clipped score of 0 or 100 equal to a "
+    "published 0 or 100) has no finite value: reported empty, flagged in dr_undefined, counted in n_undefined and "
+    "left out of every mean",
 }
 PARSE = "parse"
 
@@ -180,11 +185,13 @@ def analyze(ctx: RunContext) -> None:
     cube = an.build_cube(answers, models, kept, list(config.languages), settings.repeats, origins)
     gt = an.gt_matrix(gt_long, cube.countries)
     scaling = scaling_from_settings(settings.constants, settings.normalisation)
-    ev = evaluate_cube(cube, scaling, gt, gmean)
+    averaging = settings.language_average
+    ev = evaluate_cube(cube, scaling, gt, gmean, averaging)
     iv = None
     if settings.bootstrap_rounds:
-        iv = bootstrap(cube, scaling, gt, gmean, settings.bootstrap_rounds, config.seed, an.origin_groups(cube))
-    sensitivity, agreement = an.sensitivity_tables(cube, gt, gmean, scaling, settings.normalisation)
+        iv = bootstrap(cube, scaling, gt, gmean, settings.bootstrap_rounds, config.seed, an.origin_groups(cube),
+                       language_average=averaging)  # fmt: skip
+    sensitivity, agreement = an.sensitivity_tables(cube, gt, gmean, scaling, settings.normalisation, averaging)
     outputs = {
         "answers": answers.drop("key"),
         "failures": an.failures_table(answers),
@@ -198,6 +205,7 @@ def analyze(ctx: RunContext) -> None:
         "origin_comparison": an.origin_table(ev, cube, iv),
         "sensitivity_rankings": sensitivity,
         "sensitivity_agreement": agreement,
+        "language_average": an.language_average_table(cube, gt, gmean, scaling),
     }
     for stem, df in outputs.items():
         tables.write_table_pair(df, out, stem)
@@ -215,6 +223,8 @@ def analyze(ctx: RunContext) -> None:
         "constants": settings.constants,
         "normalisation": settings.normalisation,
         "global_mean": settings.global_mean,
+        "language_average": averaging,
+        "undefined_ratios": {"dr": int(ev.dr_undefined.sum()), "dr_per_dimension": int(ev.dr_dim_undefined.sum())},
         "global_mean_values": dict(zip(load_structure().dimension_keys, map(float, gmean), strict=True)),
         "ground_truth_fallback": settings.ground_truth_fallback,
         "bootstrap_rounds": settings.bootstrap_rounds,
