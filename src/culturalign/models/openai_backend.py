@@ -9,6 +9,13 @@ model will not get better by asking again).
 Structured output: with `GenerateConfig.json_schema` set, the request carries
 `response_format` of type json_schema; a server that rejects it (400/422) is asked again
 with json_object (with, then without the schema), then with no format, and the backend remembers the level that worked.
+Answer options (`GenerateConfig.choices`): the server is asked for vLLM's `structured_outputs`
+choice, then the older `guided_choice`, then a JSON schema with an enum (the structured-output
+levels above); a level the server refuses, or answers outside the options, is not used again.
+Scored options (`GenerateConfig.score_choices`): one token is requested with `logprobs` (chat:
+`logprobs` + `top_logprobs`), and each option gets the probability mass of the top tokens that
+begin it (exact for single-token options); a server that returns no logprobs gives a one-line
+error naming it, and later scored requests to it fail at once without a call.
 Options: `retry_base_s`, `retry_cap_s` (backoff), `extra_body` (dict sent with every request),
 `http_client` (auto: the SDK's aiohttp transport when aiohttp is installed, else httpx).
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import math
 import os
 import time
 from typing import Any
@@ -33,6 +41,7 @@ from culturalign.models.base import (
     ModelOutput,
     ModelSpec,
     render_completion_prompt,
+    scored_output,
 )
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
 
@@ -44,6 +53,13 @@ _CHECK_TIMEOUT_S = 5.0
 # (base_url, model) -> the strongest structured-output level the server accepted, kept for
 # the process: the runner builds a fresh backend per stage, the server stays the same.
 _accepted_json_level: dict[tuple[str | None, str], str] = {}
+# Levels for a choice among given strings, strongest first: vLLM >= 0.10 structured outputs,
+# older vLLM guided decoding, then the structured-output levels with an enum schema.
+_CHOICE_LEVELS = ("structured_outputs", "guided_choice", *_JSON_LEVELS)
+_accepted_choice_level: dict[tuple[str | None, str], str] = {}
+# Servers known to return no logprobs: (base_url, model) -> the one-line reason.
+_no_logprobs: dict[tuple[str | None, str], str] = {}
+TOP_LOGPROBS = 20
 
 
 class _Retryable(Exception):
@@ -91,6 +107,7 @@ class OpenAIBackend(ModelBackend):
         self.limiter = RateLimiter(spec.requests_per_minute, spec.tokens_per_minute)
         self._server_key = (spec.base_url, spec.model_id)
         self.json_level = _accepted_json_level.get(self._server_key, _JSON_LEVELS[0])
+        self.choice_level = _accepted_choice_level.get(self._server_key, _CHOICE_LEVELS[0])
         self._extra_body: dict[str, Any] = dict(options.get("extra_body") or {})
         self._transport = _choose_transport(str(options.get("http_client", "auto")), spec.name)
         self._client: openai.AsyncOpenAI | None = None
@@ -135,7 +152,12 @@ class OpenAIBackend(ModelBackend):
             return output.model_copy(update={"retries": retries, "latency_s": time.perf_counter() - started})
 
     async def _ask_once(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
-        level = self.json_level if config.json_schema else "none"
+        if config.score_choices and self._server_key in _no_logprobs:
+            raise _Fatal(_no_logprobs[self._server_key])
+        if config.choices:
+            level = self.choice_level
+        else:
+            level = self.json_level if config.json_schema else "none"
         completion = self.spec.prompt_style == "completion"
         body = self._request_body(messages, config, level)
         try:
@@ -145,10 +167,10 @@ class OpenAIBackend(ModelBackend):
             data = await self.client.post(
                 "/completions" if completion else "/chat/completions", cast_to=object, body=body
             )
-            return _parse_answer(data, completion)
+            output = _parse_answer(data, completion)
         except openai.APIStatusError as exc:
             if level != "none" and _rejects_format(exc):
-                self._weaken_json_level(level)
+                self._weaken_level(level, bool(config.choices))
                 raise _FormatRejected(_status_reason(exc)) from None
             raise _classify_status(exc) from None
         except openai.APITimeoutError:
@@ -157,12 +179,40 @@ class OpenAIBackend(ModelBackend):
             raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc.__cause__ or exc))}") from None
         except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
             raise _Retryable(f"{retry.MALFORMED}: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
+        if config.score_choices:
+            return self._scored(data, completion, config.score_choices, output)
+        if config.choices and level != "none" and _chosen(output.text, config.choices, level) is None:
+            self._weaken_level(level, True)  # accepted but not honoured: the server ignored the field
+            raise _FormatRejected(f"answer outside the options at level {level}")
+        return output
 
-    def _weaken_json_level(self, rejected: str) -> None:
-        position = _JSON_LEVELS.index(rejected)
-        if _JSON_LEVELS.index(self.json_level) <= position:
-            self.json_level = _JSON_LEVELS[position + 1]
-            _accepted_json_level[self._server_key] = self.json_level
+    def _scored(self, data: Any, completion: bool, choices: list[str], output: ModelOutput) -> ModelOutput:
+        top = _top_logprobs(data, completion)
+        if top is None:
+            where = self.spec.base_url or "api.openai.com"
+            reason = (
+                f"{retry.NO_LOGPROBS}: the server at {where} returned no logprobs for model {self.spec.model_id!r}; "
+                'answer_mode = "scored" needs logprobs/top_logprobs, use "constrained" or "free" for this model'
+            )
+            _no_logprobs[self._server_key] = reason
+            raise _Fatal(reason)
+        return scored_output(
+            option_logprobs(top, choices),
+            input_tokens=output.input_tokens,
+            output_tokens=output.output_tokens,
+            finish_reason="scored",
+        )
+
+    def _weaken_level(self, rejected: str, for_choices: bool) -> None:
+        levels = _CHOICE_LEVELS if for_choices else _JSON_LEVELS
+        current = self.choice_level if for_choices else self.json_level
+        position = levels.index(rejected)
+        if levels.index(current) <= position:
+            weaker = levels[position + 1]
+            if for_choices:
+                self.choice_level = _accepted_choice_level[self._server_key] = weaker
+            else:
+                self.json_level = _accepted_json_level[self._server_key] = weaker
 
     def _request_body(self, messages: list[ChatMessage], config: GenerateConfig, level: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.spec.model_id}
@@ -174,7 +224,20 @@ class OpenAIBackend(ModelBackend):
             body["prompt"] = render_completion_prompt(messages)
         else:
             body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
-        response_format = _response_format(config.json_schema, level)
+        if config.score_choices:  # one token and the most likely alternatives at its place
+            body.update(max_tokens=1, temperature=0.0)
+            if self.spec.prompt_style == "completion":
+                body["logprobs"] = TOP_LOGPROBS
+            else:
+                body.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
+        schema = config.json_schema
+        if config.choices:
+            if level in ("structured_outputs", "guided_choice"):
+                body[level] = {"choice": config.choices} if level == "structured_outputs" else config.choices
+                level = "none"
+            else:
+                schema = choice_schema(config.choices)
+        response_format = _response_format(schema, level)
         if response_format is not None:
             # OpenAI's completions endpoint has no response_format; vLLM and llama.cpp servers accept it.
             body["response_format"] = response_format
@@ -249,6 +312,53 @@ def _parse_answer(data: Any, completion: bool) -> ModelOutput:
         input_tokens=_int_or_none(usage.get("prompt_tokens")),
         output_tokens=_int_or_none(usage.get("completion_tokens")),
     )
+
+
+def choice_schema(choices: list[str]) -> dict[str, Any]:
+    """A JSON object whose one field must be one of the options."""
+    return {"type": "object", "properties": {"answer": {"enum": list(choices)}}, "required": ["answer"]}
+
+
+def _chosen(text: str, choices: list[str], level: str) -> str | None:
+    """The option a constrained answer gave, or None when the server did not keep to them."""
+    if text.strip() in choices:
+        return text.strip()
+    if level in ("structured_outputs", "guided_choice"):
+        return None
+    try:
+        value = json.loads(text).get("answer")
+    except (ValueError, AttributeError):
+        return None
+    return value if value in choices else None
+
+
+def _top_logprobs(data: Any, completion: bool) -> list[tuple[str, float]] | None:
+    """(token, logprob) of the alternatives at the first generated position, or None without logprobs."""
+    try:
+        logprobs = data["choices"][0].get("logprobs")
+        if not logprobs:
+            return None
+        if completion:
+            first = (logprobs.get("top_logprobs") or [None])[0]
+            return [(str(t), float(v)) for t, v in first.items()] if first else None
+        content = logprobs.get("content") or []
+        alternatives = content[0].get("top_logprobs") if content else None
+        return [(str(a["token"]), float(a["logprob"])) for a in alternatives] if alternatives else None
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def option_logprobs(top: list[tuple[str, float]], choices: list[str]) -> dict[str, float | None]:
+    """Each option's log-probability from the top alternatives of the first token: the summed
+    probability of the tokens that begin that option and no other (e.g. "3" and " 3" for "3").
+    An option none of whose beginnings is among them gets None (less likely than every listed token)."""
+    mass = dict.fromkeys(choices, 0.0)
+    for token, logprob in top:
+        piece = token.strip()
+        owners = [c for c in choices if piece and c.strip().startswith(piece)]
+        if len(owners) == 1:
+            mass[owners[0]] += math.exp(logprob)
+    return {c: (math.log(m) if m > 0 else None) for c, m in mass.items()}
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -19,10 +19,25 @@ _LAZY: dict[str, str] = {
     "vllm": "culturalign.models.vllm_backend:VLLMBackend",
 }
 _FACTORIES: dict[str, BackendFactory] = {}
+# The answer modes each backend can serve (free text; `choices`; `score_choices`), known
+# without importing or building it, so that a run is refused before any call.
+ALL_MODES = frozenset({"free", "constrained", "scored"})
+_MODES: dict[str, frozenset[str]] = {
+    "mock": ALL_MODES,
+    "openai": ALL_MODES,  # scored needs a server that returns logprobs: checked on the first answer
+    "llamacpp": ALL_MODES,
+    "vllm": frozenset({"free", "constrained"}),
+}
 
 
-def register_backend(name: str, factory: BackendFactory) -> None:
+def register_backend(name: str, factory: BackendFactory, answer_modes: frozenset[str] | None = None) -> None:
     _FACTORIES[name] = factory
+    _MODES[name] = frozenset(answer_modes or {"free"})
+
+
+def answer_modes(backend: str) -> frozenset[str]:
+    """The answer modes a backend serves (only free text for one registered without saying)."""
+    return _MODES.get(backend, frozenset({"free"}))
 
 
 def known_backends() -> list[str]:

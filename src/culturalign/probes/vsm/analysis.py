@@ -23,18 +23,22 @@ def build_cube(
     repeats: int,
     origins: list[str | None],
 ) -> Cube:
-    """Dense [model, country, language, item, repeat] array of chosen options (NaN = none)."""
+    """Dense [model, country, language, item, repeat] array of answers (NaN = none): the chosen
+    option, or for a scored answer its expected value, asked once and standing for every repeat
+    (a scored answer is deterministic, so its repeats could only repeat it)."""
     n_items = load_structure().n_items
     values = np.full((len(models), len(countries), len(languages), n_items, repeats), np.nan)
     at_m = {m: i for i, m in enumerate(models)}
     at_c = {c.key: i for i, c in enumerate(countries)}
     at_l = {lang: i for i, lang in enumerate(languages)}
-    ok = answers.filter(pl.col("choice").is_not_null())
+    column = "value" if "value" in answers.columns else "choice"
+    ok = answers.filter(pl.col(column).is_not_null())
     for row in ok.iter_rows(named=True):
         m, c, lang = at_m.get(row["model"]), at_c.get(row["country"]), at_l.get(row["language"])
         if m is None or c is None or lang is None or not (0 <= row["repeat"] < repeats):
             continue
-        values[m, c, lang, row["item"] - 1, row["repeat"]] = row["choice"]
+        slots = slice(None) if row.get("answer_mode") == "scored" else row["repeat"]
+        values[m, c, lang, row["item"] - 1, slots] = row[column]
     return Cube(values, models, [c.key for c in countries], languages, [c.language for c in countries], origins)
 
 
@@ -78,16 +82,32 @@ def failures_table(answers: pl.DataFrame) -> pl.DataFrame:
 
 
 def item_means_table(answers: pl.DataFrame) -> pl.DataFrame:
+    """Per item: the mean answer (scored: the expected value) and, for scored answers, the entropy in bits."""
+    value = "value" if "value" in answers.columns else "choice"
+    entropy = pl.col("entropy_bits").mean() if "entropy_bits" in answers.columns else pl.lit(None, pl.Float64)
     return (
-        answers.filter(pl.col("choice").is_not_null())
+        answers.filter(pl.col(value).is_not_null())
         .group_by("model", "country", "language", "item")
         .agg(
-            pl.col("choice").mean().alias("mean"),
-            pl.col("choice").std().alias("sd"),
+            pl.col(value).mean().alias("mean"),
+            pl.col(value).std().alias("sd"),
             pl.len().alias("n"),
+            entropy.alias("entropy_bits"),
         )
         .sort("model", "country", "language", "item")
     )
+
+
+def with_answer_modes(df: pl.DataFrame, modes: dict[str, str]) -> pl.DataFrame:
+    """Every table says how its answers were asked: per model where it has a model column,
+    else the modes of all models behind it."""
+    if df.is_empty() and not df.columns:
+        return df
+    if "model" in df.columns:
+        if "answer_mode" in df.columns:
+            return df
+        return df.with_columns(pl.col("model").replace_strict(modes, default=None).alias("answer_mode"))
+    return df.with_columns(pl.lit("+".join(sorted(set(modes.values())))).alias("answer_modes"))
 
 
 def _ci(iv: Intervals | None, name: str, index: tuple) -> tuple[float | None, float | None]:

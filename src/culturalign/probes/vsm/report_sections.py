@@ -36,6 +36,22 @@ def _constants(constants: dict[str, float]) -> str:
     return "C = " + ", ".join(f"{k.upper()} {v:g}" for k, v in constants.items())
 
 
+MODE_TEXT = {
+    "free": "free (the paper's protocol: free text, the chosen number read out of it)",
+    "constrained": "constrained (the output restricted to the options 1-5)",
+    "scored": "scored (each option's log-probability as a continuation of the prompt; the item's answer is the "
+    "expected value of that distribution, asked once, so its repeats are identical and its intervals have zero "
+    "width; the entropy of each distribution is in item_means)",
+}
+
+
+def answer_modes_paragraph(models: list[dict]) -> str:
+    modes = {m["name"]: m.get("answer_mode", "free") for m in models}
+    parts = [f"{mode}: {', '.join(n for n, m in modes.items() if m == mode)}" for mode in dict.fromkeys(modes.values())]
+    explained = "; ".join(MODE_TEXT[mode] for mode in dict.fromkeys(modes.values()) if mode in MODE_TEXT)
+    return f"Answer modes ({'; '.join(parts)}). Meaning: {explained}. See docs/answer-modes.md."
+
+
 def _figure(fig, directory: Path, stem: str, title: str, caption: str) -> Figure:
     png, svg = save_figure(fig, directory, stem)
     return Figure(title=title, png=png, svg=svg, caption=caption)
@@ -101,6 +117,13 @@ def _overview(
         "comparable to the published country scores.",
     ]
     section.warnings += list(manifest.get("warnings", []))
+    section.paragraphs.append(answer_modes_paragraph(manifest.get("models", [])))
+    tiny = [m["name"] for m in manifest.get("models", []) if m.get("tiny")]
+    if tiny:
+        section.warnings.append(
+            f"{', '.join(tiny)}: the embedded Gemma 3 270M, a tiny base model. Its scores and intervals show that the "
+            "pipeline runs end to end on real model output; they are not a measurement of any culture."
+        )
     undefined = manifest.get("undefined_ratios") or {}
     if undefined.get("dr") or undefined.get("dr_per_dimension"):
         section.warnings.append(
