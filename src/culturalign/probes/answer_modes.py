@@ -22,6 +22,8 @@ from culturalign.models.registry import answer_modes
 from culturalign.models.retry import NO_LOGPROBS
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from culturalign.store.db import RunStore
 
 AnswerMode = Literal["free", "constrained", "scored"]
@@ -119,3 +121,17 @@ def is_tiny(model: ModelSpec) -> bool:
     from culturalign.models.llamacpp_backend import EMBEDDED_NAMES
 
     return model.backend == "llamacpp" and (model.model is None or model.model in EMBEDDED_NAMES)
+
+
+def with_answer_modes(df: pl.DataFrame, modes: dict[str, str]) -> pl.DataFrame:
+    """Every table says how its answers were asked: per model where it has a model column,
+    else the modes of all models behind it."""
+    import polars as pl
+
+    if df.is_empty() and not df.columns:
+        return df
+    if "model" in df.columns:
+        if "answer_mode" in df.columns:
+            return df
+        return df.with_columns(pl.col("model").replace_strict(modes, default=None).alias("answer_mode"))
+    return df.with_columns(pl.lit("+".join(sorted(set(modes.values())))).alias("answer_modes"))

@@ -56,6 +56,21 @@ def summary_section(directory: Path, manifest: dict) -> Section:
         "polarity × (+1 agree, -1 disagree) over the dimension's statements, in [-2, 2]; intervals are 95% "
         f"percentile bootstrap intervals over statements ({manifest.get('rounds', '?')} rounds)."
     )
+    modes = manifest.get("answer_modes") or {}
+    if modes:
+        section.paragraphs.append(
+            "Answer modes: "
+            + "; ".join(f"{name} {mode}" for name, mode in modes.items())
+            + ". free = the paper's protocol (arguments, then a final-answer line read from the text); constrained = "
+            "JSON arguments with a verdict restricted to agree/disagree; scored = no arguments, the probability of "
+            "each verdict after a one-word question (p_agree and entropy_bits in stances). See docs/answer-modes.md."
+        )
+    tiny = manifest.get("tiny_models") or []
+    if tiny:
+        section.warnings.append(
+            f"{', '.join(tiny)}: the embedded Gemma 3 270M, a tiny base model. Its profiles and intervals show that the "
+            "pipeline runs end to end on real model output; they are not a measurement of any culture."
+        )
     pairs = manifest.get("scored_pairs") or {}
     labels = _labels()
     section.headline.append(

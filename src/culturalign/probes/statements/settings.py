@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from culturalign.errors import ConfigError
 from culturalign.languages import check_language
 from culturalign.models.base import GenerateConfig, ModelSpec
+from culturalign.probes.answer_modes import AnswerMode
 
 DIMENSIONS = ("pdi", "idv", "mas", "uai", "lto", "ivr")
 # The paper writes IND for indulgence; Hofstede's table calls it IVR.
@@ -55,7 +56,18 @@ class StatementsSettings(BaseModel):
     )
     evaluation: GenerateConfig = Field(default_factory=lambda: GenerateConfig(temperature=1.0, max_tokens=700))
     structured_output: bool = Field(
-        default=False, description="ask for JSON answers through a schema (grammar on llama.cpp) instead of free text"
+        default=False,
+        description="judges answer relevance and polarity as JSON through a schema (grammar on llama.cpp) instead of "
+        "free text; the models' evaluation answers follow answer_mode",
+    )
+    answer_mode: AnswerMode = Field(
+        default="free",
+        description="evaluation answers: free text with a final-answer line (the paper); constrained: JSON with the "
+        "arguments and a verdict restricted to agree/disagree; scored: the log-probability of each verdict, no "
+        "arguments (see docs/answer-modes.md)",
+    )
+    answer_modes: dict[str, AnswerMode] = Field(
+        default_factory=dict, description="per model name, overriding answer_mode"
     )
     argument_chars: int = Field(default=400, ge=10, description="longest argument text in a structured answer")
     bootstrap_rounds: int = Field(

@@ -98,18 +98,6 @@ def item_means_table(answers: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_answer_modes(df: pl.DataFrame, modes: dict[str, str]) -> pl.DataFrame:
-    """Every table says how its answers were asked: per model where it has a model column,
-    else the modes of all models behind it."""
-    if df.is_empty() and not df.columns:
-        return df
-    if "model" in df.columns:
-        if "answer_mode" in df.columns:
-            return df
-        return df.with_columns(pl.col("model").replace_strict(modes, default=None).alias("answer_mode"))
-    return df.with_columns(pl.lit("+".join(sorted(set(modes.values())))).alias("answer_modes"))
-
-
 def _ci(iv: Intervals | None, name: str, index: tuple) -> tuple[float | None, float | None]:
     if iv is None or name not in iv.low:
         return None, None

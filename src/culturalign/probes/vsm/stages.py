@@ -23,6 +23,7 @@ from culturalign.probes.answer_modes import (
     mode_params,
     modes_by_model,
     raise_on_unserved,
+    with_answer_modes,
 )
 from culturalign.probes.registry import RunContext
 from culturalign.probes.vsm import analysis as an
@@ -242,7 +243,7 @@ def analyze(ctx: RunContext) -> None:
     }
     modes = modes_by_model(settings, config.models)
     for stem, df in outputs.items():
-        tables.write_table_pair(an.with_answer_modes(df, modes), out, stem)
+        tables.write_table_pair(with_answer_modes(df, modes), out, stem)
     for message in warnings:
         log.warning(message)
     manifest = {
