@@ -9,6 +9,10 @@ loaded without llama.cpp's "extra buffer types" (weight repacking); every load h
 through `disable_extra_buffer_types()`, which also serves the OpenAI-compatible server
 launcher in the tests.
 
+Answer modes: a request with `choices` is generated under a grammar allowing exactly those
+strings; one with `score_choices` generates nothing and returns each string's log-probability
+as the continuation of the prompt (llamacpp_scoring.py).
+
 Options: n_ctx (default 2048), n_threads (default 2), default_max_tokens (512, used when
 a request sets no max_tokens). Generation runs in a worker thread, one request at a time
 per loaded model; loaded models are cached per process.

@@ -16,6 +16,7 @@ import polars as pl
 
 from culturalign.errors import DataError
 from culturalign.probes.statements.answers import read_stance
+from culturalign.probes.statements.evaluate import read_scored_stance
 from culturalign.probes.statements.figures import profile_figure, scaled_figure
 from culturalign.probes.statements.statements import load_frames
 from culturalign.report.provenance import load_manifest
@@ -268,12 +269,16 @@ def examples(store: RunStore, run_id: str | None) -> list[Example]:
         return []
     if answers.is_empty():
         return []
-    keywords = load_frames().keywords
+    frames = load_frames()
     out = []
     answered = answers.filter(pl.col("response").is_not_null())
     for model in sorted(answered["model"].unique().to_list()):
         for row in answered.filter(pl.col("model") == model).head(EXAMPLES_PER_MODEL).iter_rows(named=True):
-            stance, failure = read_stance(row["response"], keywords.get(row["language"], {}))
+            if row.get("answer_mode") == "scored" and row["language"] in frames.choices:
+                stance, failure, p_agree, _ = read_scored_stance(row["response"], frames, row["language"])
+                stance = stance and f"{stance} (p_agree {p_agree:.2f})"
+            else:
+                stance, failure = read_stance(row["response"], frames.keywords.get(row["language"], {}))
             prompt = json.loads(row["messages_json"] or "[]")
             text = row["response"][:MAX_EXAMPLE_CHARS]
             out.append(
