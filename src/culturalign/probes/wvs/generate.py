@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
-from culturalign.prompts.sampling import PromptDraw, sample_prompts
+from culturalign.probes.wvs.sampling import PromptDraw, sample_prompts
 from culturalign.prompts.translate import translate_missing
 from culturalign.prompts.translations import (
     LanguagePrompts,
@@ -25,7 +25,7 @@ STAGE = "generate"
 
 
 def load_experiment_codebook(experiment: Experiment) -> Any:
-    from culturalign.sources.codebook import load_codebook
+    from culturalign.probes.wvs.sources.codebook import load_codebook
 
     path = experiment.settings.codebook
     if path is not None and not path.is_absolute() and experiment.source is not None:
