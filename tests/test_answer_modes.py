@@ -31,6 +31,7 @@ TABLE = "6-dimensions-for-website-2015-08-16.csv"
 @dataclass
 class Behaviour:
     logprobs: bool = True  # answer scored requests with logprobs
+    reject_logprobs: bool = False  # 400 for a request asking for logprobs
     reject_guided: bool = False  # 400 for structured_outputs / guided_choice (as OpenAI does)
     bodies: list[dict] = field(default_factory=list)
 
@@ -53,6 +54,9 @@ def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             guided = "structured_outputs" in body or "guided_choice" in body
             if behaviour.reject_guided and guided:
                 self._send(400, {"error": {"message": "Unrecognized request argument supplied"}})
+                return
+            if behaviour.reject_logprobs and body.get("logprobs"):
+                self._send(400, {"error": {"message": "logprobs is not supported"}})
                 return
             completion = self.path.endswith("/completions") and not self.path.endswith("/chat/completions")
             text, logprobs = "3", None
@@ -216,8 +220,12 @@ def test_scored_chat_reads_top_logprobs(tmp_path: Path) -> None:
     assert read_choice_logprobs(out.text) == {"agree": pytest.approx(-0.2), "disagree": pytest.approx(-1.8)}
 
 
-def test_a_server_without_logprobs_is_a_one_line_error_naming_it(tmp_path: Path, shared_data: Path, capsys) -> None:
-    behaviour = Behaviour(logprobs=False)
+@pytest.mark.parametrize(
+    "behaviour", [Behaviour(logprobs=False), Behaviour(reject_logprobs=True)], ids=["silent", "400"]
+)
+def test_a_server_without_logprobs_is_a_one_line_error_naming_it(
+    tmp_path: Path, shared_data: Path, capsys, behaviour: Behaviour
+) -> None:
     with loopback(behaviour) as url:
         experiment = _vsm_experiment(tmp_path, shared_data, _openai_block(url), "scored")
         code, _, err = run_cli(["run", str(experiment), "--no-progress"], capsys)

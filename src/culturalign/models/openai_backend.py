@@ -174,6 +174,8 @@ class OpenAIBackend(ModelBackend):
             if level != "none" and _rejects_format(exc):
                 self._weaken_level(level, bool(config.choices))
                 raise _FormatRejected(_status_reason(exc)) from None
+            if config.score_choices and exc.status_code in (400, 422):
+                raise self._unserved(f"refused the logprobs request ({_status_reason(exc)})") from None
             raise _classify_status(exc) from None
         except openai.APITimeoutError:
             raise _Retryable(f"{retry.TIMEOUT}: no answer within {self.spec.timeout_s:g} s") from None
@@ -191,19 +193,23 @@ class OpenAIBackend(ModelBackend):
     def _scored(self, data: Any, completion: bool, choices: list[str], output: ModelOutput) -> ModelOutput:
         top = _top_logprobs(data, completion)
         if top is None:
-            where = self.spec.base_url or "api.openai.com"
-            reason = (
-                f"{retry.NO_LOGPROBS}: the server at {where} returned no logprobs for model {self.spec.model_id!r}; "
-                'answer_mode = "scored" needs logprobs/top_logprobs, use "constrained" or "free" for this model'
-            )
-            _no_logprobs[self._server_key] = reason
-            raise _Fatal(reason)
+            raise self._unserved("returned no logprobs")
         return scored_output(
             option_logprobs(top, choices),
             input_tokens=output.input_tokens,
             output_tokens=output.output_tokens,
             finish_reason="scored",
         )
+
+    def _unserved(self, what: str) -> _Fatal:
+        """The one-line reason a server cannot serve scored answers, remembered so that no more are sent."""
+        where = self.spec.base_url or "api.openai.com"
+        reason = _one_line(
+            f"{retry.NO_LOGPROBS}: the server at {where} {what} for model {self.spec.model_id!r}; "
+            'answer_mode = "scored" needs logprobs/top_logprobs, use "constrained" or "free" for this model'
+        )
+        _no_logprobs[self._server_key] = reason
+        return _Fatal(reason)
 
     def _weaken_level(self, rejected: str, for_choices: bool) -> None:
         levels = _CHOICE_LEVELS if for_choices else _JSON_LEVELS
