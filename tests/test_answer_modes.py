@@ -21,7 +21,7 @@ from culturalign.config import load_experiment
 from culturalign.engine.runner import Request
 from culturalign.errors import ConfigError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec, read_choice_logprobs
-from culturalign.models.openai_backend import option_logprobs
+from culturalign.models.openai_choices import option_logprobs
 from culturalign.probes.answer_modes import distribution, entropy_bits, expected_value, mode_params
 
 TABLE = "6-dimensions-for-website-2015-08-16.csv"

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import math
 import os
 import time
 from typing import Any
@@ -43,6 +42,7 @@ from culturalign.models.base import (
     render_completion_prompt,
     scored_output,
 )
+from culturalign.models.openai_choices import choice_schema, chosen, option_logprobs, top_logprobs
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
 from culturalign.models.redact import remember_secret
 
@@ -185,13 +185,13 @@ class OpenAIBackend(ModelBackend):
             raise _Retryable(f"{retry.MALFORMED}: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
         if config.score_choices:
             return self._scored(data, completion, config.score_choices, output)
-        if config.choices and level != "none" and _chosen(output.text, config.choices, level) is None:
+        if config.choices and level != "none" and chosen(output.text, config.choices, level) is None:
             self._weaken_level(level, True)  # accepted but not honoured: the server ignored the field
             raise _FormatRejected(f"answer outside the options at level {level}")
         return output
 
     def _scored(self, data: Any, completion: bool, choices: list[str], output: ModelOutput) -> ModelOutput:
-        top = _top_logprobs(data, completion)
+        top = top_logprobs(data, completion)
         if top is None:
             raise self._unserved("returned no logprobs")
         return scored_output(
@@ -320,53 +320,6 @@ def _parse_answer(data: Any, completion: bool) -> ModelOutput:
         input_tokens=_int_or_none(usage.get("prompt_tokens")),
         output_tokens=_int_or_none(usage.get("completion_tokens")),
     )
-
-
-def choice_schema(choices: list[str]) -> dict[str, Any]:
-    """A JSON object whose one field must be one of the options."""
-    return {"type": "object", "properties": {"answer": {"enum": list(choices)}}, "required": ["answer"]}
-
-
-def _chosen(text: str, choices: list[str], level: str) -> str | None:
-    """The option a constrained answer gave, or None when the server did not keep to them."""
-    if text.strip() in choices:
-        return text.strip()
-    if level in ("structured_outputs", "guided_choice"):
-        return None
-    try:
-        value = json.loads(text).get("answer")
-    except (ValueError, AttributeError):
-        return None
-    return value if value in choices else None
-
-
-def _top_logprobs(data: Any, completion: bool) -> list[tuple[str, float]] | None:
-    """(token, logprob) of the alternatives at the first generated position, or None without logprobs."""
-    try:
-        logprobs = data["choices"][0].get("logprobs")
-        if not logprobs:
-            return None
-        if completion:
-            first = (logprobs.get("top_logprobs") or [None])[0]
-            return [(str(t), float(v)) for t, v in first.items()] if first else None
-        content = logprobs.get("content") or []
-        alternatives = content[0].get("top_logprobs") if content else None
-        return [(str(a["token"]), float(a["logprob"])) for a in alternatives] if alternatives else None
-    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
-        return None
-
-
-def option_logprobs(top: list[tuple[str, float]], choices: list[str]) -> dict[str, float | None]:
-    """Each option's log-probability from the top alternatives of the first token: the summed
-    probability of the tokens that begin that option and no other (e.g. "3" and " 3" for "3").
-    An option none of whose beginnings is among them gets None (less likely than every listed token)."""
-    mass = dict.fromkeys(choices, 0.0)
-    for token, logprob in top:
-        piece = token.strip()
-        owners = [c for c in choices if piece and c.strip().startswith(piece)]
-        if len(owners) == 1:
-            mass[owners[0]] += math.exp(logprob)
-    return {c: (math.log(m) if m > 0 else None) for c, m in mass.items()}
 
 
 def _int_or_none(value: Any) -> int | None:
