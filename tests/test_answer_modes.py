@@ -312,7 +312,7 @@ def test_a_registered_backend_serves_only_free_text_unless_it_says_so(tmp_path: 
         block = 'name = "p"\nbackend = "plain-test"'
         with pytest.raises(ConfigError, match="cannot answer in mode 'constrained'"):
             plan(load_experiment(_vsm_experiment(tmp_path, shared_data, block, "constrained")))
-        register_backend("plain-test", MockBackend, frozenset({"free", "constrained"}))
+        register_backend("plain-test", MockBackend, answer_modes=frozenset({"free", "constrained"}))
         assert len(plan(load_experiment(_vsm_experiment(tmp_path, shared_data, block, "constrained")))) == 48
     finally:
         _FACTORIES.pop("plain-test", None)

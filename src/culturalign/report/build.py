@@ -103,7 +103,12 @@ def analyse_on_the_fly(store: RunStore, run: RunInfo, out_dir: Path) -> Path:
 
 # -- sections and provenance ------------------------------------------------------------------
 def probe_sections(
-    probe: str, analysis_dir: Path, store: RunStore | None, figures_dir: Path, run_id: str | None
+    probe: str,
+    analysis_dir: Path,
+    store: RunStore | None,
+    figures_dir: Path,
+    run_id: str | None,
+    covariates: Path | None = None,
 ) -> list[Section]:
     """Ask the probe's `report_sections`; pass figures_dir and run_id to those that take them."""
     try:
@@ -114,7 +119,11 @@ def probe_sections(
         ) from None
     build: Callable[..., list[Section]] = module.report_sections
     accepted = inspect.signature(build).parameters
-    extra = {k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id)) if k in accepted}
+    extra = {
+        k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id), ("covariates", covariates)) if k in accepted
+    }
+    if covariates is not None and "covariates" not in accepted:
+        raise DataError(f"a covariates table is only used by the vsm report, not by the {probe} probe")
     return build(analysis_dir, store, **extra)
 
 
@@ -142,6 +151,35 @@ def definitions_section(manifest: dict[str, Any]) -> Section | None:
         return None
     table = pl.DataFrame({"term": [str(k) for k in definitions], "definition": [str(v) for v in definitions.values()]})
     return Section(title="Definitions", tables=[Table(title="How each number is defined", data=table)])
+
+
+def usage_section(store: RunStore, run: RunInfo) -> Section:
+    """Calls, tokens and money per stage and model, from what the store recorded."""
+    from culturalign.engine.summary import run_usage, total_cost
+
+    usage = run_usage(store, run.run_id)
+    cost = total_cost(usage)
+    table = usage.select(
+        "stage",
+        "model",
+        "requests",
+        "cached",
+        "asked",
+        "answered",
+        "failed",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+    )
+    spent = "no prices set in the experiment" if cost is None else f"${cost:,.4f} at the prices the experiment sets"
+    return Section(
+        title="Calls, tokens and cost",
+        paragraphs=[
+            f"Tokens as the servers reported them; cost {spent}. An answer reused from the store's cache "
+            "was paid for when it was first asked."
+        ],
+        tables=[Table(title="Per stage and model", data=table)],
+    )
 
 
 def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path) -> list[tuple[str, str]]:
@@ -193,7 +231,14 @@ def _plain(value: Any) -> str:
 
 
 # -- entry points --------------------------------------------------------------------------------
-def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None) -> Path:
+def build_report(
+    source: Path,
+    out_dir: Path,
+    *,
+    store: RunStore | None = None,
+    run_id: str | None = None,
+    covariates: Path | None = None,
+) -> Path:
     """Write `out_dir`/report.html from an analysis folder or a run store; returns its path.
 
     A store argument (or a .sqlite source) adds the run's configuration, times and example
@@ -202,12 +247,16 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
     source, out_dir = Path(source), Path(out_dir)
     if not source.exists():
         raise UserError(f"{source} does not exist; give an analysis folder (with {MANIFEST_NAME}) or a run store")
+    if covariates is not None:
+        from culturalign.report.covariates import load_covariates
+
+        load_covariates(covariates)  # a bad table fails before anything is written
     own_store = store is None and is_store_path(source)
     if own_store:
         store = RunStore(source)
     created = not out_dir.exists()
     try:
-        return _build(source, out_dir, store, run_id)
+        return _build(source, out_dir, store, run_id, covariates)
     except BaseException:
         if created:  # a failed report leaves nothing behind that it made itself
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -217,7 +266,7 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
             store.close()
 
 
-def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None) -> Path:
+def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None, covariates: Path | None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     run: RunInfo | None = None
     if is_store_path(source):
@@ -240,11 +289,13 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
         raise DataError(f"{analysis_dir / MANIFEST_NAME} names no probe; rerun the analysis")
     figures_dir = out_dir / FIGURES_DIR
     sections = gather_figures(
-        probe_sections(probe, analysis_dir, store, figures_dir, run.run_id if run else run_id), figures_dir
+        probe_sections(probe, analysis_dir, store, figures_dir, run.run_id if run else run_id, covariates), figures_dir
     )
     extra = definitions_section(manifest)
     if extra is not None:
         sections.append(extra)
+    if store is not None and run is not None:
+        sections.append(usage_section(store, run))
     page = ReportPage(
         title=f"culturalign report: {probe}" + (f", run {run.name}" if run else ""),
         subtitle=f"What the {probe} probe measured, each number with its uncertainty, and how it was made.",
