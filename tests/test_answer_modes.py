@@ -370,3 +370,18 @@ scores = "none"
         encoding="utf-8",
     )
     _assert_refused(experiment, capsys, "'zh'", "choices")
+
+
+def test_a_batch_output_line_of_a_scored_request_is_read_as_scores() -> None:
+    from culturalign.engine.batch_files import output_from_record
+
+    body = {
+        "choices": [{"index": 0, "text": "3", "logprobs": {"top_logprobs": [COMPLETION_TOP]}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1},
+    }
+    record = {"custom_id": "k", "response": {"status_code": 200, "body": body}}
+    out = output_from_record(record, True, ["1", "2", "3", "4", "5"])
+    assert out.ok and read_choice_logprobs(out.text)["3"] == pytest.approx(-0.7)
+    body["choices"][0]["logprobs"] = None
+    assert output_from_record(record, True, ["1", "2", "3", "4", "5"]).error.startswith("no_logprobs")
+    assert output_from_record(record, True).text == "3"  # not scored: the text, as before
