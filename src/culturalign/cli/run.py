@@ -28,13 +28,25 @@ def run_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls, tokens and cost; ask nothing."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
     batch: bool = typer.Option(False, "--batch", help="Send every openai model and judge through its Batch API."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster)."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)."
+    ),
 ) -> None:
     """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
     from culturalign.engine.summary import endpoints_table, estimate_table, summary_table, total_cost
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
-    result = run_experiment(experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress, batch=batch)
+    result = run_experiment(
+        experiment,
+        limit=limit,
+        dry_run=dry_run,
+        show_progress=not no_progress,
+        batch=batch,
+        engine=engine,
+        ray_address=ray_address,
+    )
     if result.dry_run:
         console.print(estimate_table(result.estimate, "Dry run: calls, tokens and cost (nothing was asked)"))
         cost = result.estimated_cost_usd
