@@ -194,6 +194,8 @@ def test_scored_reads_logprobs_from_an_openai_compatible_server(tmp_path: Path, 
     assert probs["3"] == pytest.approx(mass["3"] / total, abs=1e-5)
     assert answers["value"][0] == pytest.approx(sum(int(k) * v / total for k, v in mass.items()), abs=1e-4)
     assert (answers["choice"] == 1).all()  # "1" and " 1" together (0.503) outweigh "3" (0.497)
+    report = (tmp_path / "runs" / "out" / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Scored answers: expected option and entropy" in report and "Answer modes (scored: srv)" in report
 
 
 def test_scored_chat_reads_top_logprobs(tmp_path: Path) -> None:

@@ -256,10 +256,24 @@ def _extraction(failures: pl.DataFrame, answers: pl.DataFrame) -> Section:
     section = Section(title="Answer extraction")
     section.paragraphs.append(
         "The chosen option is read from digits in any script, then number words of the prompt language, then the "
-        "text of a single option label. Anything else is a failure, kept with its text and never replaced by a default."
+        "text of a single option label. Anything else is a failure, kept with its text and never replaced by a default. "
+        "Constrained answers are the option itself; scored answers are a distribution over the five options."
     )
     if failures.height:
         section.tables.append(Table("Readable answers and failures per model and language", failures))
+    if answers.height and "entropy_bits" in answers.columns and answers["entropy_bits"].is_not_null().any():
+        scored = (
+            answers.filter(pl.col("entropy_bits").is_not_null())
+            .group_by("model", "language")
+            .agg(pl.len().alias("items"), pl.col("value").mean().alias("mean_expected_answer"),
+                 pl.col("entropy_bits").mean().alias("mean_entropy_bits"),
+                 pl.col("entropy_bits").min().alias("min_entropy_bits"),
+                 pl.col("entropy_bits").max().alias("max_entropy_bits"))
+            .sort("model", "language")
+        )  # fmt: skip
+        section.tables.append(
+            Table("Scored answers: expected option and entropy (bits; uniform over 5 = 2.32)", scored)
+        )
     if answers.height:
         failed = answers.filter(pl.col("choice").is_null() & pl.col("response").is_not_null()).head(6)
         for r in failed.iter_rows(named=True):
