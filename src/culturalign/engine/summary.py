@@ -194,7 +194,6 @@ def summary_table(store: RunStore, run_id: str) -> Table:
             "tok out",
             "cost USD",
             "time s",
-            "batches in flight",
         ],
     )
     for row in df.iter_rows(named=True):
@@ -281,6 +280,7 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
 
 
 def runs_table(df: pl.DataFrame) -> Table:
+    in_flight = "batches_in_flight" in df.columns and bool(df["batches_in_flight"].fill_null(0).sum())
     table = _table(
         "Runs",
         [
@@ -298,7 +298,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             "tokens out",
             "cost USD",
             "time s",
-            "batches in flight",
+            *(["batches in flight"] if in_flight else []),
         ],
     )
     for row in df.iter_rows(named=True):
@@ -317,7 +317,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             _int(row["output_tokens"]),
             _usd(row["cost_usd"]),
             _secs(row["duration_s"]),
-            _int(row.get("batches_in_flight")) if row.get("batches_in_flight") else "",
+            *([_int(row["batches_in_flight"])] if in_flight else []),
         )
     return table
 
@@ -362,7 +362,7 @@ _TEXT_COLUMNS = frozenset(
 
 
 # Identifiers a reader copies into a command: never broken over lines.
-_UNBROKEN = frozenset({"run"})
+_UNBROKEN = frozenset({"run", "status"})
 
 
 def _int(value: int | None) -> str:
