@@ -407,6 +407,7 @@ options = {{ seed = 2 }}
 [statements]
 max_statements = 25
 structured_output = true
+answer_mode = "constrained"
 evaluation_samples = 3
 bootstrap_rounds = 200
 scores = "{scores.as_posix()}"
@@ -531,6 +532,7 @@ backend = "mock"
 statements = "statements.csv"
 labels = "labels.csv"
 structured_output = true
+answer_mode = "constrained"
 evaluation_samples = 1
 bootstrap_rounds = 100
 scores = "none"

@@ -101,10 +101,10 @@ def test_deviation_ratio_hand_example():
     assert ev.dr_dim[0, 0, 0, 2] == pytest.approx(0.0)
 
 
-def test_perfect_answers_give_infinite_ratio_not_a_crash():
+def test_perfect_answers_give_an_undefined_ratio_not_a_crash():
     gt = np.array([[60, 40, 50, 70, 30, 50]], dtype=float)
     ev = evaluate(np.broadcast_to(gt[0], (1, 1, 1, 3, 6)).copy(), gt, np.full(6, 50.0))
-    assert math.isinf(ev.dr[0, 0, 0])
+    assert math.isnan(ev.dr[0, 0, 0]) and ev.dr_undefined[0, 0, 0] == 1
 
 
 def _cube(values: np.ndarray, languages=("en", "zh", "de"), own=("de",)) -> Cube:
