@@ -18,7 +18,7 @@ from culturalign.probes.wvs.analysis.run_analysis import analyze, reproduce
 from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.probes.wvs.sources.groundtruth import build_ground_truth, load_ground_truth, load_human_consistency
 from culturalign.probes.wvs.sources.published import fetch_published
-from culturalign.report.build import build_report
+from culturalign.reports import build_report
 from culturalign.run import run_experiment
 from culturalign.store.db import RunStore
 

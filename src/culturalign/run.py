@@ -5,7 +5,9 @@
 
 Before anything starts, every backend is checked (known backend, key variable set, server
 reachable); a problem is one UserError naming the field, and no run is opened. Then the
-store is opened, the run started or resumed, and the probe's stages run in order.
+store is opened, the run started or resumed, the probe's stages run in order (each one's
+typed result recorded in the store), then the probe's analysis and, unless told not to, the
+report.
 """
 
 from __future__ import annotations
@@ -24,16 +26,16 @@ from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import get_backend
-from culturalign.probes.registry import Probe, RunContext, get_probe
+from culturalign.probes.registry import Probe, ReportResult, RunContext, StageResult, get_probe
+from culturalign.reports import report_stage
 from culturalign.store.db import RunStore
 
 # A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
 JUDGE_OUTPUT_TOKENS = 60
 JUDGE_PROMPT_OVERHEAD_TOKENS = 250
-
-
-class StageUnavailable(UserError):
-    """A stage whose code is not part of this installation: the run stops before it, keeping all before."""
+# The steps after a probe's stages, by the names a run reports them under.
+ANALYZE = "analyze"
+REPORT = "report"
 
 
 @dataclass
@@ -43,8 +45,7 @@ class RunResult:
     dry_run: bool = False
     run_id: str | None = None
     stages: list[str] = field(default_factory=list)
-    unavailable: list[str] = field(default_factory=list)  # "stage: why" for stages that could not run
-    notes: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, StageResult] = field(default_factory=dict)  # each step's typed result, by name
     summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_summary
     estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.estimate, plus judge rows
     report_path: Path | None = None
@@ -63,8 +64,12 @@ def run_experiment(
     limit: int | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    report: bool = True,
 ) -> RunResult:
-    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run."""
+    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run.
+
+    `report=False` stops after the analysis: no figures are drawn (the report can be made later
+    with `culturalign report STORE`)."""
     experiment = (
         path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
     )
@@ -90,27 +95,35 @@ def run_experiment(
             output_dir=experiment.output_dir,
             show_progress=show_progress,
             limit=limit,
-            notes=result.notes,
+            results=result.results,
         )
         try:
-            for stage in probe.stages:
-                try:
-                    stage.run(ctx)
-                except StageUnavailable as exc:
-                    # Later stages build on this one: stop here, keep what is done.
-                    result.unavailable.append(f"{stage.name}: {exc}")
-                    break
-                result.stages.append(stage.name)
+            run_steps(ctx, probe, report=report, done=result.stages)
         except KeyboardInterrupt:
             store.finish_run(run_id, status="interrupted")
             raise
         except BaseException:
             store.finish_run(run_id, status="failed")
             raise
-        store.finish_run(run_id, status="incomplete" if result.unavailable else "done")
+        store.finish_run(run_id, status="done")
         result.summary = engine_run_summary(store, run_id)
     result.report_path = _report_path(result)
     return result
+
+
+def run_steps(ctx: RunContext, probe: Probe, *, report: bool, done: list[str]) -> None:
+    """The probe's stages, then its analysis, then the report; each result recorded as it comes."""
+    for stage in probe.stages:
+        ctx.record(stage.name, stage.run(ctx))
+        done.append(stage.name)
+    if probe.analyze is None:
+        return
+    analysis = probe.analyze(ctx)
+    ctx.record(ANALYZE, analysis)
+    done.append(ANALYZE)
+    if report and probe.report_sections is not None:
+        ctx.record(REPORT, report_stage(ctx, analysis.folder))
+        done.append(REPORT)
 
 
 # -- checks before a run ------------------------------------------------------------------
@@ -206,10 +219,5 @@ def _cost(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
 
 # -- after a run ---------------------------------------------------------------------------------
 def _report_path(result: RunResult) -> Path | None:
-    note = result.notes.get("report")
-    if isinstance(note, dict) and note.get("path"):
-        return Path(note["path"])
-    if isinstance(note, str | Path):
-        return Path(note)
-    default = result.output_dir / "report.html"
-    return default if "report" in result.stages and default.exists() else None
+    made = result.results.get(REPORT)
+    return made.path if isinstance(made, ReportResult) else None

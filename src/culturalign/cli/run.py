@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from culturalign.errors import UserError
+from culturalign.probes.registry import AnalysisResult, ParseCounts
 
 translations_app = typer.Typer(no_args_is_help=True)
 # Logs and pipes get wide tables rather than columns cut to 80 characters.
@@ -43,15 +44,13 @@ def run_command(
         return
     with RunStore(result.store_path) as store:
         console.print(summary_table(store, result.run_id))
-    parsed = result.notes.get("parse")
-    if isinstance(parsed, dict):
+    parsed = result.results.get("parse")
+    if isinstance(parsed, ParseCounts):
         console.print(kept_line(parsed))
-    analysed = result.notes.get("analyze")
-    if isinstance(analysed, dict):
-        for note in analysed.get("notes") or []:
+    analysed = result.results.get("analyze")
+    if isinstance(analysed, AnalysisResult):
+        for note in analysed.notes:
             console.print(f"Note: {escape(str(note))}", highlight=False)
-    for note in result.unavailable:
-        console.print(f"[yellow]Stopped before stage {note}[/]")
     if result.report_path is not None:
         console.print(f"Report: {result.report_path}")
 
@@ -103,9 +102,9 @@ def translations_import_command(
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")
 
 
-def kept_line(counts: dict[str, int]) -> str:
-    reasons = [f"{k.removeprefix('dropped_')} {v}" for k, v in counts.items() if k.startswith("dropped_") and v]
+def kept_line(counts: ParseCounts) -> str:
+    reasons = [f"{k} {v}" for k, v in counts.dropped_by_reason.items() if v]
     return (
-        f"Responses: {counts.get('kept', 0)} kept of {counts.get('parsed', 0)}; "
-        f"dropped {counts.get('dropped', 0)}{' (' + ', '.join(reasons) + ')' if reasons else ''}"
+        f"Responses: {counts.kept} kept of {counts.parsed}; "
+        f"dropped {counts.dropped}{' (' + ', '.join(reasons) + ')' if reasons else ''}"
     )

@@ -24,6 +24,10 @@ from culturalign.errors import DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
 from culturalign.store.migrations import MIGRATIONS
 
+# The results rows that hold each stage's summary, keyed by the stage's name (no schema change:
+# they live beside the per-request results, under a name no stage can have).
+STAGE_RESULTS = "@stage"
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -244,8 +248,22 @@ class RunStore:
             )
 
     def result_stages(self, run_id: str) -> list[str]:
-        rows = self.conn.execute("SELECT DISTINCT stage FROM results WHERE run_id = ? ORDER BY stage", (run_id,))
+        """The stages with per-request results (not the stage summaries)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT stage FROM results WHERE run_id = ? AND stage != ? ORDER BY stage", (run_id, STAGE_RESULTS)
+        )
         return [row[0] for row in rows]
+
+    # -- stage summaries: one typed result per stage (probes.registry.StageResult) -------------
+    def save_stage_result(self, run_id: str, stage: str, payload: dict[str, Any]) -> None:
+        self.save_results(run_id, STAGE_RESULTS, [(stage, payload)])
+
+    def stage_result(self, run_id: str, stage: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT payload_json FROM results WHERE run_id = ? AND stage = ? AND key = ?",
+            (run_id, STAGE_RESULTS, stage),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def result_keys(self, run_id: str, stage: str) -> set[str]:
         return {

@@ -11,6 +11,7 @@ import polars as pl
 
 from culturalign.engine.runner import Request, run_requests
 from culturalign.models.base import ChatMessage
+from culturalign.probes.registry import CallCounts
 from culturalign.probes.statements.answers import (
     evaluation_schema,
     most_frequent,
@@ -134,7 +135,12 @@ def decide_stances(runs: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=STANCE_SCHEMA, orient="row")
 
 
-def evaluate_stage(ctx: RunContext) -> None:
+class EvaluateResult(CallCounts):
+    statements: int = 0
+    stances: int = 0
+
+
+def evaluate_stage(ctx: RunContext) -> EvaluateResult:
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
     labels = current_labels(experiment, ctx.store, ctx.run_id)
@@ -148,8 +154,8 @@ def evaluate_stage(ctx: RunContext) -> None:
         EVALUATE_STAGE,
         (("|".join(str(r[k]) for k in STANCE_KEYS), r) for r in stances.iter_rows(named=True)),
     )
-    ctx.notes[EVALUATE_STAGE] = {
-        **counts,
-        "statements": statements.height,
-        "stances": int(stances["stance"].is_not_null().sum()) if stances.height else 0,
-    }
+    return EvaluateResult(
+        **CallCounts.of(counts).model_dump(),
+        statements=statements.height,
+        stances=int(stances["stance"].is_not_null().sum()) if stances.height else 0,
+    )

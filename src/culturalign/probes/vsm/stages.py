@@ -16,7 +16,7 @@ from culturalign import tables
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import DataError
 from culturalign.models.base import GenerateConfig
-from culturalign.probes.registry import RunContext
+from culturalign.probes.registry import AnalysisResult, CallCounts, ParseCounts, RunContext, StageResult
 from culturalign.probes.vsm import analysis as an
 from culturalign.probes.vsm.countries import resolve_countries
 from culturalign.probes.vsm.extract import extract_choice
@@ -101,18 +101,21 @@ def plan(experiment) -> list[Request]:
     return build_requests(experiment, wording)
 
 
-def translate(ctx: RunContext) -> None:
-    wording = _wording(ctx)
-    ctx.notes["vsm_languages"] = sorted(wording)
+class TranslateResult(StageResult):
+    languages: list[str]  # the prompt languages with a wording
 
 
-def generate(ctx: RunContext) -> None:
+def translate(ctx: RunContext) -> TranslateResult:
+    return TranslateResult(languages=sorted(_wording(ctx)))
+
+
+def generate(ctx: RunContext) -> CallCounts:
     # Translations are cached by the translate stage; asking here again only fills what it missed.
     requests = build_requests(ctx.experiment, _wording(ctx))
     limit = ctx.limit or ctx.config.limit
     if limit:
         requests = requests[:limit]
-    ctx.notes["generate"] = run_requests(ctx.store, ctx.run_id, GENERATE, requests, show_progress=ctx.show_progress)
+    return CallCounts.of(run_requests(ctx.store, ctx.run_id, GENERATE, requests, show_progress=ctx.show_progress))
 
 
 def _options_from_prompt(messages_json: str | None) -> tuple[str, ...]:
@@ -128,7 +131,7 @@ def _options_from_prompt(messages_json: str | None) -> tuple[str, ...]:
     return tuple(labels.get(k, "") for k in range(1, 6))
 
 
-def parse(ctx: RunContext) -> None:
+def parse(ctx: RunContext) -> ParseCounts:
     rows = ctx.store.requests_with_meta(ctx.run_id, GENERATE)
     results = []
     for row in rows.iter_rows(named=True):
@@ -140,11 +143,11 @@ def parse(ctx: RunContext) -> None:
         }))  # fmt: skip
     ctx.store.save_results(ctx.run_id, PARSE, results)
     kept = sum(1 for _, r in results if r["choice"] is not None)
-    counts = {"parsed": len(results), "kept": kept, "dropped": len(results) - kept}
+    reasons: dict[str, int] = {}
     for _, r in results:
         if r["choice"] is None:
-            counts[f"dropped_{r['status']}"] = counts.get(f"dropped_{r['status']}", 0) + 1
-    ctx.notes["parse"] = counts
+            reasons[r["status"]] = reasons.get(r["status"], 0) + 1
+    return ParseCounts(parsed=len(results), kept=kept, dropped=len(results) - kept, dropped_by_reason=reasons)
 
 
 def answers_table(ctx: RunContext) -> pl.DataFrame:
@@ -155,7 +158,7 @@ def answers_table(ctx: RunContext) -> pl.DataFrame:
     return parsed.join(texts, on="key", how="left").with_columns(pl.col("choice").cast(pl.Int64))
 
 
-def analyze(ctx: RunContext) -> None:
+def analyze(ctx: RunContext) -> AnalysisResult:
     settings, config = ctx.settings, ctx.config
     out = Path(ctx.output_dir) / "analysis"
     answers = answers_table(ctx)
@@ -227,5 +230,4 @@ def analyze(ctx: RunContext) -> None:
         "definitions": DEFINITIONS,
     }
     write_json(out / "manifest.json", manifest)
-    ctx.notes["analyze"] = {"tables": len(outputs), "warnings": warnings}
-    ctx.notes["analysis"] = out
+    return AnalysisResult(folder=out, tables=len(outputs), warnings=warnings)

@@ -9,33 +9,33 @@ import polars as pl
 
 from culturalign import __version__
 from culturalign.errors import DataError
-from culturalign.probes.registry import RunContext
+from culturalign.models.base import ModelSpec
+from culturalign.probes.registry import AnalysisResult, RunContext
 from culturalign.probes.wvs.analysis.from_store import responses_from_store
 from culturalign.probes.wvs.analysis.outputs import write_outputs
 from culturalign.probes.wvs.analysis.pipeline import analyze_responses
 from culturalign.probes.wvs.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
+from culturalign.probes.wvs.judge.quality import default_judge_name
+from culturalign.probes.wvs.judging import EMBEDDED_BACKEND, JudgeResult, quality_summary
 from culturalign.tables import write_json, write_table_pair
 
 STAGE = "analyze"
 
 
 def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
-    """The measured quality of the run's judges: as the judge stage just reported it, or as the store records."""
-    judge_notes = ctx.notes.get("judge")
-    if isinstance(judge_notes, dict) and judge_notes.get("quality"):
-        return list(judge_notes["quality"])
+    """The measured quality of the run's judges: as the judge stage reported it, or as the store's labels say."""
+    judged = ctx.result("judge", JudgeResult)
+    if judged is not None and judged.quality:
+        return list(judged.quality)
     recorded = judge_validation_of_run(ctx.store, ctx.run_id)
     if recorded:
         return list(recorded["quality"])
     # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
-    from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
-    from culturalign.probes.wvs.judging import EMBEDDED_BACKEND
-
-    names = [j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name for j in ctx.config.judges]
-    return [judge_quality(name).summary() for name in (names or [default_judge_name()])]
+    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=EMBEDDED_BACKEND)]
+    return [quality_summary(j) for j in judges]
 
 
-def analyze_stage(ctx: RunContext) -> None:
+def analyze_stage(ctx: RunContext) -> AnalysisResult:
     """Build the response table from the run, analyse it with the clean definitions, write the tables."""
     table, counts = responses_from_store(ctx.store, ctx.run_id)
     quality = judge_validation(ctx)
@@ -44,8 +44,7 @@ def analyze_stage(ctx: RunContext) -> None:
     except DataError as exc:
         if ctx.config.ground_truth not in ("", "published"):
             raise  # a ground-truth file the user named must be right
-        _write_without_ground_truth(ctx, table, counts, quality, str(exc))
-        return
+        return _write_without_ground_truth(ctx, table, counts, quality, str(exc))
     result = analyze_responses(
         table,
         truth,
@@ -57,17 +56,14 @@ def analyze_stage(ctx: RunContext) -> None:
         command=f"culturalign run (stage {STAGE})",
     )
     result.manifest["store_counts"] = counts
-    write_outputs(result, ctx.output_dir / "analysis")
-    ctx.notes[STAGE] = {
-        "responses": table.height,
-        "groups": result.alignment.height,
-        "notes": result.notes,
-    }
+    out = ctx.output_dir / "analysis"
+    write_outputs(result, out)
+    return AnalysisResult(folder=out, responses=table.height, groups=result.alignment.height, notes=result.notes)
 
 
 def _write_without_ground_truth(
     ctx: RunContext, table: pl.DataFrame, counts: dict[str, int], quality: list[dict[str, Any]], reason: str
-) -> None:
+) -> AnalysisResult:
     """Offline and without the published tables: keep the run whole, say what is missing and how to get it.
 
     Alignment needs survey ground truth; the scored responses are written so that
@@ -94,4 +90,4 @@ def _write_without_ground_truth(
         "files": ["responses.csv", "responses.parquet"],
     }
     write_json(out / "manifest.json", manifest, sort_keys=True)
-    ctx.notes[STAGE] = {"responses": table.height, "groups": 0, "notes": [note]}
+    return AnalysisResult(folder=out, responses=table.height, groups=0, notes=[note])
