@@ -84,7 +84,7 @@ def translations_export_command(
     ),
 ) -> None:
     """Write a language's prompt texts for review; edit the `text` column and import the file."""
-    from culturalign.prompts.review import export_for_review
+    from culturalign.probes.wvs.review import export_for_review
 
     path, counts = export_for_review(language, output, experiment)
     console.print(f"Wrote {path} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
@@ -96,7 +96,7 @@ def translations_import_command(
     experiment: Path | None = typer.Option(None, "--experiment", help="Use this experiment's codebook and items."),
 ) -> None:
     """Store reviewed translations; they override shipped and machine translations."""
-    from culturalign.prompts.review import import_reviewed
+    from culturalign.probes.wvs.review import import_reviewed
 
     counts = import_reviewed(file, experiment)
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")

@@ -30,6 +30,7 @@ from culturalign.probes.wvs.analysis.alignment import (
     rounds_long,
 )
 from culturalign.probes.wvs.analysis.capability import load_capability
+from culturalign.probes.wvs.analysis.paper import compare_with_paper
 from culturalign.probes.wvs.analysis.pipeline import (
     AnalysisResult,
     alignment_rounds,
@@ -39,6 +40,7 @@ from culturalign.probes.wvs.analysis.pipeline import (
 from culturalign.probes.wvs.analysis.responses import IMPORT_COLUMNS, normalise_responses
 from culturalign.probes.wvs.analysis.rq1 import MixedFit, fit_rq1, fit_rq1_variants, rq1_rows
 from culturalign.probes.wvs.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
+from culturalign.probes.wvs.analysis.stability import stability_table
 from culturalign.probes.wvs.analysis.truth import (
     comparison_country,
     load_human_consistency,
@@ -150,9 +152,6 @@ def reproduce_paper(
     data_dir: str | Path, *, seed: int = 0, reruns: int = 0, fresh_baselines: bool = False, command: str = ""
 ) -> AnalysisResult:
     """Everything `reproduce multilingual-multicultural` writes, as an AnalysisResult."""
-    from culturalign.probes.wvs.analysis.paper import compare_with_paper
-    from culturalign.probes.wvs.analysis.stability import stability_table
-
     folder = Path(data_dir)
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder; give --data the folder of the paper's released tables")
@@ -179,7 +178,11 @@ def reproduce_paper(
     )
     extra_tables["rq1_clean_consistency"] = run.rq1_clean.table
     if reruns > 0:
-        extra_tables["stability"] = stability_table(responses, truth, capability, rerun_seed, reruns, fresh_baselines)
+
+        def rerun(rows: pl.DataFrame, seed: np.random.SeedSequence) -> ReleasedRun:
+            return run_released(rows, truth, capability, seed, levels=("language", "country"))[0]
+
+        extra_tables["stability"] = stability_table(responses, rerun, rerun_seed, reruns, fresh_baselines)
     gap = summarise_us_gap(
         us_gap_rounds(run.alignment.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country())
     )

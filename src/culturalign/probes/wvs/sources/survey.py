@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from culturalign import tables
 from culturalign.errors import DataError, UserError
 from culturalign.probes.wvs.sources.codebook import CODINGS, Codebook, Coding, Item
 from culturalign.probes.wvs.sources.groundtruth import GLOBAL_POPULATION, GT_SCHEMA, GroundTruth, as_tidy
@@ -371,8 +372,6 @@ def build_to_files(
     **options,
 ) -> GroundTruth:
     """`build_ground_truth` and write its tables (atomically: a failure leaves no output file)."""
-    from culturalign import tables
-
     output = check_output_path(output)
     if consistency_output is not None:
         consistency_output = check_output_path(consistency_output)
