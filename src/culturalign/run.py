@@ -203,18 +203,12 @@ def estimate_run(experiment: Experiment, probe: Probe, limit: int | None = None)
                 "calls": calls,
                 "input_tokens_est": tokens_in,
                 "output_tokens_max": tokens_out,
-                "cost_usd_est": _cost(judge, tokens_in, tokens_out),
+                "cost_usd_est": judge.cost_usd(tokens_in, tokens_out),
             }
         )
     if not judge_rows:
         return generation
     return pl.concat([generation, pl.DataFrame(judge_rows, schema=generation.schema)], how="vertical")
-
-
-def _cost(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
-    if spec.price_input_per_mtok is None and spec.price_output_per_mtok is None:
-        return None
-    return (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
 
 
 # -- after a run ---------------------------------------------------------------------------------

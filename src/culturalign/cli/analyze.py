@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE
+
 reproduce_app = typer.Typer(no_args_is_help=True, help="Reproduce a paper's analysis from its released data.")
 
 
@@ -41,7 +43,7 @@ def analyze_command(
         "--judge-error-rate",
         min=0.0,
         max=0.99,
-        help="judge error e for the attenuation correction (default 0.045)",
+        help=f"judge error e for the attenuation correction (default {PAPER_ERROR_RATE})",
     ),
     consistency: str = typer.Option(
         "clean", "--consistency", help="clean (pairs of distinct responses) or released (the paper's, with copies)"

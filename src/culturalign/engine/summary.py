@@ -9,7 +9,6 @@ from pathlib import Path
 
 import polars as pl
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from culturalign.engine.runner import Request
@@ -66,11 +65,7 @@ def estimate(
         asked = row["requests"] - row["cached"]
         tokens_in = round(row["_in"] * factor)
         tokens_out = round(row["_out"] * factor)
-        cost = None
-        if spec.price_input_per_mtok is not None or spec.price_output_per_mtok is not None:
-            cost = (
-                tokens_in * (spec.price_input_per_mtok or 0.0) + tokens_out * (spec.price_output_per_mtok or 0.0)
-            ) / 1e6
+        cost = spec.cost_usd(tokens_in, tokens_out)
         records.append(
             {
                 "model": row["model"],
@@ -168,11 +163,6 @@ def summary_table(store: RunStore, run_id: str) -> Table:
     return table
 
 
-def print_summary(store: RunStore, run_id: str, console: Console | None = None) -> None:
-    (console or Console(stderr=True)).print(summary_table(store, run_id))
-
-
-# -- stores on disk -------------------------------------------------------------------------
 def find_stores(path: str | Path | None = None) -> list[Path]:
     """A store file, or every *.sqlite in a folder (default ./culturalign-runs)."""
     target = Path(path) if path is not None else DEFAULT_STORE_DIR

@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from culturalign.analysis.bootstrap import nan_quantile
 from culturalign.probes.vsm.countries import Country, paper_countries
 from culturalign.probes.vsm.instrument import load_structure
 from culturalign.probes.vsm.metrics import CONDITIONS, Cube, Evaluation, Intervals, evaluate_cube, rank_descending
@@ -217,7 +218,7 @@ def _pct(draws: np.ndarray) -> tuple[float | None, float | None]:
     draws = draws[np.isfinite(draws)]
     if not draws.size:
         return None, None
-    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+    return float(nan_quantile(draws, 2.5 / 100)), float(nan_quantile(draws, 97.5 / 100))
 
 
 def _boot_p(diffs: np.ndarray) -> float | None:

@@ -47,9 +47,9 @@ from culturalign.probes.wvs.analysis.truth import (
     load_truth,
     native_countries,
 )
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE
 from culturalign.tables import read_table
 
-RELEASED_ERROR_RATE = 0.045
 RELEASED_ROUNDS = 100
 RESPONSES_WITH_BASELINES = "latest_results_with_baseline.csv"
 RESPONSES = "all_lang_model_responses_with_scores.csv"
@@ -134,8 +134,8 @@ def run_released(
         for level in levels
     }
     language = domains["language"]
-    released = corrected(language.consistency["released"], RELEASED_ERROR_RATE)
-    clean = corrected(language.consistency["clean"], RELEASED_ERROR_RATE)
+    released = corrected(language.consistency["released"], PAPER_ERROR_RATE)
+    clean = corrected(language.consistency["clean"], PAPER_ERROR_RATE)
     cons_released = rounds_long(released.keys, released.rounds, "consistency")
     cons_clean = rounds_long(clean.keys, clean.rounds, "consistency_clean")
     align = alignment_rounds(list(domains.values()))
@@ -174,7 +174,7 @@ def reproduce_paper(
     comparison = compare_with_paper(run.rq1, run.rq2)
     extra_tables = {"paper_comparison": comparison}
     extra_tables["consistency_clean"] = consistency_table(
-        corrected(run.domains["language"].consistency["clean"], RELEASED_ERROR_RATE)
+        corrected(run.domains["language"].consistency["clean"], PAPER_ERROR_RATE)
     )
     extra_tables["rq1_clean_consistency"] = run.rq1_clean.table
     if reruns > 0:
@@ -197,12 +197,12 @@ def reproduce_paper(
         "reruns": reruns,
         "baselines": "fresh draws (seeded), built as released" if fresh_baselines else "the released draws",
         "ground_truth_source": str(folder),
-        "judge_error_rate": RELEASED_ERROR_RATE,
+        "judge_error_rate": PAPER_ERROR_RATE,
         "judge_validation": {
             "judge": "gpt-4.1-mini (the paper's judge)",
             "validated": True,
             "agreement": 0.91,
-            "vps_mae": 0.045,
+            "vps_mae": PAPER_ERROR_RATE,
             "n_summaries": 200,
             "source": "the paper's hand-labelled summaries",
         },
@@ -214,7 +214,7 @@ def reproduce_paper(
     }
     return AnalysisResult(
         alignment=alignment_table(list(run.domains.values())),
-        consistency=consistency_table(corrected(language.consistency["released"], RELEASED_ERROR_RATE)),
+        consistency=consistency_table(corrected(language.consistency["released"], PAPER_ERROR_RATE)),
         bootstrap=pl.concat(
             [run.alignment, cons_long, run.consistency_clean],
             how="diagonal",
