@@ -70,7 +70,7 @@ def _context(tmp_path: Path, judges: list[ModelSpec], responses: list[str]) -> R
 
 @pytest.fixture(autouse=True)
 def _statements(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(judging, "experiment_statements", lambda ctx: lambda item: ITEMS[item])
+    monkeypatch.setattr(judging, "item_statements", lambda ctx: lambda item: ITEMS[item])
     CountingJudge.calls = []
 
 

@@ -175,10 +175,10 @@ def test_a_store_without_analysis_is_analysed_on_the_fly(tmp_path: Path, monkeyp
 
     calls: list[Path] = []
 
-    def analyse(ctx: RunContext) -> registry.AnalysisResult:
+    def analyse(ctx: RunContext) -> registry.AnalysisSummary:
         calls.append(ctx.output_dir)
         write_fake_analysis(ctx.output_dir / "analysis", judge_validation=GOOD_JUDGE, only={"us_bias"})
-        return registry.AnalysisResult(folder=ctx.output_dir / "analysis")
+        return registry.AnalysisSummary(folder=ctx.output_dir / "analysis")
 
     probe = registry.Probe("report-test", "test only", NoSettings, (), lambda e: [], analyze=analyse)
     monkeypatch.setitem(registry._PROBES, "report-test", probe)

@@ -101,7 +101,7 @@ def show(
     """Summarise a ground-truth table, or list one population's VPS per item."""
     table = gt.load_ground_truth(ground_truth)
     if population is None:
-        _print_frame(gt.summarise(table), "ground truth")
+        _print_frame(gt.summarise_ground_truth(table), "ground truth")
         return
     rows = gt.select_population(table, population, kind).sort("item")
     _print_frame(rows.drop("population_kind", "population"), f"{population}: VPS per item")

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from culturalign.errors import UserError
-from culturalign.probes.registry import AnalysisResult, ParseCounts
+from culturalign.probes.registry import AnalysisSummary, ParseCounts
 
 translations_app = typer.Typer(no_args_is_help=True)
 # Logs and pipes get wide tables rather than columns cut to 80 characters.
@@ -48,7 +48,7 @@ def run_command(
     if isinstance(parsed, ParseCounts):
         console.print(kept_line(parsed))
     analysed = result.results.get("analyze")
-    if isinstance(analysed, AnalysisResult):
+    if isinstance(analysed, AnalysisSummary):
         for note in analysed.notes:
             console.print(f"Note: {escape(str(note))}", highlight=False)
     if result.report_path is not None:

@@ -34,7 +34,7 @@ def qc(
 
 
 @app.command("export-labels")
-def export_labels(
+def export_labels_command(
     store: Path = typer.Argument(..., help="the run store (.sqlite) of a statements run"),
     output: Path = typer.Option(..., "--output", "-o", help="labelled-set file to write (.csv or .parquet)"),
     run_id: str | None = typer.Option(None, "--run", help="run id or name; default the latest run"),

@@ -5,7 +5,7 @@ A probe declares, each with one signature:
 - `plan(experiment) -> list[Request]`: the requests a run would send (for --dry-run);
 - `stages`: `run(ctx) -> StageResult`, in order; each reads what earlier stages left in
   the run store, never another stage's internals, so any stage can be rerun alone;
-- `analyze(ctx) -> AnalysisResult`: the tables of OUTPUT/analysis, from the store;
+- `analyze(ctx) -> AnalysisSummary`: the tables of OUTPUT/analysis, from the store;
 - `report_sections(source: ReportSource) -> list[Section]`: what the report shows of an
   analysis folder (`report/` only renders them).
 A stage's typed result is stored in the run store under the stage's name and read back with
@@ -61,7 +61,7 @@ class ParseCounts(StageResult):
     dropped_by_reason: dict[str, int] = {}
 
 
-class AnalysisResult(StageResult):
+class AnalysisSummary(StageResult):
     """A probe's analysis: the folder it wrote (with manifest.json) and what the console should say."""
 
     folder: Path
@@ -132,7 +132,7 @@ class Probe:
     followup_calls_per_request: float = 0.0
     # After the stages: the analysis into OUTPUT/analysis, and the report's sections of it.
     # A probe without them (a plugin in the making, a test) stops after its stages.
-    analyze: Callable[[RunContext], AnalysisResult] | None = None
+    analyze: Callable[[RunContext], AnalysisSummary] | None = None
     report_sections: Callable[[ReportSource], list[Section]] | None = None
 
 

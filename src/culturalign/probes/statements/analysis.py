@@ -15,7 +15,7 @@ import polars as pl
 
 from culturalign import __version__
 from culturalign.errors import DataError
-from culturalign.probes.registry import AnalysisResult
+from culturalign.probes.registry import AnalysisSummary
 from culturalign.probes.statements.evaluate import (
     EVALUATE_STAGE,
     STANCE_SCHEMA,
@@ -204,5 +204,5 @@ def analyze(ctx: RunContext) -> Path:
     return out
 
 
-def analysis_stage(ctx: RunContext) -> AnalysisResult:
-    return AnalysisResult(folder=analyze(ctx))
+def analysis_stage(ctx: RunContext) -> AnalysisSummary:
+    return AnalysisSummary(folder=analyze(ctx))

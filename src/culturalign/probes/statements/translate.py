@@ -97,17 +97,17 @@ def with_translations(statements: pl.DataFrame, store: RunStore, run_id: str) ->
     return statements
 
 
-class TranslateResult(CallCounts):
+class TranslationCounts(CallCounts):
     untranslated: int = 0
 
 
-def translate_stage(ctx: RunContext) -> TranslateResult:
+def translate_stage(ctx: RunContext) -> TranslationCounts:
     from culturalign.probes.statements.labelling import experiment_statements
 
     statements = experiment_statements(ctx.experiment)
     missing = untranslated(ctx.experiment, statements)
     if ctx.experiment.settings.translator is None:
-        return TranslateResult(untranslated=len(missing))
+        return TranslationCounts(untranslated=len(missing))
     counts = run_requests(
         ctx.store,
         ctx.run_id,
@@ -120,4 +120,4 @@ def translate_stage(ctx: RunContext) -> TranslateResult:
     write_table_pair(
         translations.join(source, on="statement_id", how="left"), ctx.output_dir / "analysis", TRANSLATIONS_STEM
     )
-    return TranslateResult(**CallCounts.of(counts).model_dump(), untranslated=len(missing) - translations.height)
+    return TranslationCounts(**CallCounts.of(counts).model_dump(), untranslated=len(missing) - translations.height)

@@ -16,7 +16,7 @@ from culturalign import tables
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import DataError
 from culturalign.models.base import GenerateConfig
-from culturalign.probes.registry import AnalysisResult, CallCounts, ParseCounts, RunContext, StageResult
+from culturalign.probes.registry import AnalysisSummary, CallCounts, ParseCounts, RunContext, StageResult
 from culturalign.probes.vsm import analysis as an
 from culturalign.probes.vsm.countries import resolve_countries
 from culturalign.probes.vsm.extract import extract_choice
@@ -101,12 +101,12 @@ def plan(experiment) -> list[Request]:
     return build_requests(experiment, wording)
 
 
-class TranslateResult(StageResult):
+class WordingResult(StageResult):
     languages: list[str]  # the prompt languages with a wording
 
 
-def translate(ctx: RunContext) -> TranslateResult:
-    return TranslateResult(languages=sorted(_wording(ctx)))
+def translate(ctx: RunContext) -> WordingResult:
+    return WordingResult(languages=sorted(_wording(ctx)))
 
 
 def generate(ctx: RunContext) -> CallCounts:
@@ -158,7 +158,7 @@ def answers_table(ctx: RunContext) -> pl.DataFrame:
     return parsed.join(texts, on="key", how="left").with_columns(pl.col("choice").cast(pl.Int64))
 
 
-def analyze(ctx: RunContext) -> AnalysisResult:
+def analyze(ctx: RunContext) -> AnalysisSummary:
     settings, config = ctx.settings, ctx.config
     out = Path(ctx.output_dir) / "analysis"
     answers = answers_table(ctx)
@@ -230,4 +230,4 @@ def analyze(ctx: RunContext) -> AnalysisResult:
         "definitions": DEFINITIONS,
     }
     write_json(out / "manifest.json", manifest)
-    return AnalysisResult(folder=out, tables=len(outputs), warnings=warnings)
+    return AnalysisSummary(folder=out, tables=len(outputs), warnings=warnings)

@@ -10,7 +10,7 @@ import polars as pl
 from culturalign import __version__
 from culturalign.errors import DataError
 from culturalign.models.base import ModelSpec
-from culturalign.probes.registry import AnalysisResult, RunContext
+from culturalign.probes.registry import AnalysisSummary, RunContext
 from culturalign.probes.wvs.analysis.from_store import responses_from_store
 from culturalign.probes.wvs.analysis.outputs import write_outputs
 from culturalign.probes.wvs.analysis.pipeline import analyze_responses
@@ -35,7 +35,7 @@ def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
     return [quality_summary(j) for j in judges]
 
 
-def analyze_stage(ctx: RunContext) -> AnalysisResult:
+def analyze_stage(ctx: RunContext) -> AnalysisSummary:
     """Build the response table from the run, analyse it with the clean definitions, write the tables."""
     table, counts = responses_from_store(ctx.store, ctx.run_id)
     quality = judge_validation(ctx)
@@ -58,12 +58,12 @@ def analyze_stage(ctx: RunContext) -> AnalysisResult:
     result.manifest["store_counts"] = counts
     out = ctx.output_dir / "analysis"
     write_outputs(result, out)
-    return AnalysisResult(folder=out, responses=table.height, groups=result.alignment.height, notes=result.notes)
+    return AnalysisSummary(folder=out, responses=table.height, groups=result.alignment.height, notes=result.notes)
 
 
 def _write_without_ground_truth(
     ctx: RunContext, table: pl.DataFrame, counts: dict[str, int], quality: list[dict[str, Any]], reason: str
-) -> AnalysisResult:
+) -> AnalysisSummary:
     """Offline and without the published tables: keep the run whole, say what is missing and how to get it.
 
     Alignment needs survey ground truth; the scored responses are written so that
@@ -90,4 +90,4 @@ def _write_without_ground_truth(
         "files": ["responses.csv", "responses.parquet"],
     }
     write_json(out / "manifest.json", manifest, sort_keys=True)
-    return AnalysisResult(folder=out, responses=table.height, groups=0, notes=[note])
+    return AnalysisSummary(folder=out, responses=table.height, groups=0, notes=[note])

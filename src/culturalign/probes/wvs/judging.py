@@ -45,7 +45,7 @@ class JudgeResult(StageResult):
 
 
 def judge_stage(ctx: RunContext) -> JudgeResult:
-    tasks = kept_tasks(ctx, experiment_statements(ctx))
+    tasks = kept_tasks(ctx, item_statements(ctx))
     judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=EMBEDDED_BACKEND)]
     # Every kept response is judged on every run: model calls come from the store's cache,
     # so only new responses, new judges and earlier failures cost anything.
@@ -53,10 +53,10 @@ def judge_stage(ctx: RunContext) -> JudgeResult:
     method = ctx.settings.judge_aggregation
     results = [(key, response_payload(tasks[key], verdicts[key], method)) for key in tasks]
     ctx.store.save_results(ctx.run_id, STAGE, results)
-    return stage_summary(results, verdicts, judges)
+    return judged_summary(results, verdicts, judges)
 
 
-def experiment_statements(ctx: RunContext) -> Statements:
+def item_statements(ctx: RunContext) -> Statements:
     codebook = load_experiment_codebook(ctx.experiment)
 
     def statements(item: str) -> tuple[str, str]:
@@ -148,7 +148,7 @@ def _scored(labels: tuple[str, ...] | None) -> dict[str, Any]:
     return {"labels": list(labels), **score_labels(labels).as_dict()}
 
 
-def stage_summary(
+def judged_summary(
     results: list[tuple[str, dict[str, Any]]], verdicts: dict[str, dict[str, JudgeVerdict]], judges: Sequence[ModelSpec]
 ) -> JudgeResult:
     payloads = [p for _, p in results]

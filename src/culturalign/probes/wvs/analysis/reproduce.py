@@ -43,7 +43,7 @@ from culturalign.probes.wvs.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summa
 from culturalign.probes.wvs.analysis.stability import stability_table
 from culturalign.probes.wvs.analysis.truth import (
     comparison_country,
-    load_human_consistency,
+    human_consistency,
     load_truth,
     native_countries,
 )
@@ -159,7 +159,7 @@ def reproduce_paper(
     truth = load_truth(folder)
     real_models = responses.filter(~bl.is_baseline(pl.col("model")))["model"].unique().to_list()
     capability = load_capability(_require(folder, BENCHMARKS), real_models)
-    human = load_human_consistency(folder)
+    human = human_consistency(folder)
     root = np.random.SeedSequence(seed)
     main_seed, rerun_seed, baseline_seed = root.spawn(3)
     if fresh_baselines:

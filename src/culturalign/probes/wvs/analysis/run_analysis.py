@@ -13,7 +13,7 @@ from culturalign.probes.wvs.analysis.from_store import responses_from_store
 from culturalign.probes.wvs.analysis.outputs import write_outputs
 from culturalign.probes.wvs.analysis.pipeline import AnalysisResult, analyze_responses
 from culturalign.probes.wvs.analysis.responses import load_response_table
-from culturalign.probes.wvs.analysis.truth import load_human_consistency, tidy_truth
+from culturalign.probes.wvs.analysis.truth import human_consistency, tidy_truth
 from culturalign.store.db import RunStore
 
 
@@ -24,7 +24,7 @@ def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl
     path = None if source in (None, "", "published") else Path(source)
     truth = tidy_truth(load_ground_truth(path))
     try:
-        humans = load_human_consistency(path) if path is None or path.is_dir() else None
+        humans = human_consistency(path) if path is None or path.is_dir() else None
     except UserError:
         humans = None  # not every ground-truth source carries resampled human consistency
     return truth, humans, "published tables" if path is None else str(path)

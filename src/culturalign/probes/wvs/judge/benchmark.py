@@ -21,11 +21,11 @@ from culturalign.probes.wvs.judge.reference import (
     load_responses,
     reference_responses,
     write_aligned,
-    write_json,
 )
 from culturalign.probes.wvs.judge.run import prepare, run_model_judges
 from culturalign.probes.wvs.judge.validate import ValidationReport, confusion_table, validate_aligned
 from culturalign.store.db import RunStore
+from culturalign.tables import write_json
 
 Statements = Callable[[str], tuple[str, str]]
 
@@ -107,7 +107,7 @@ def validate_judge(
     files: list[Path] = []
     if output_dir is not None:
         stem = _safe_stem(judge)
-        files.append(write_json(report.as_dict(), output_dir / f"judge-validation-{stem}.json"))
+        files.append(write_json(output_dir / f"judge-validation-{stem}.json", report.as_dict()))
         files.append(write_aligned(aligned, output_dir / f"judge-validation-{stem}-labels.csv"))
         files.append(
             write_aligned(confusion_table(report.confusion), output_dir / f"judge-validation-{stem}-confusion.csv")

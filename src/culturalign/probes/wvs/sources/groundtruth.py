@@ -214,7 +214,7 @@ def require_items(gt: pl.DataFrame, items: list[str]) -> None:
         raise DataError(f"no ground truth for item(s) {', '.join(unknown)}; the table covers {len(known)} items")
 
 
-def summarise(gt: pl.DataFrame) -> pl.DataFrame:
+def summarise_ground_truth(gt: pl.DataFrame) -> pl.DataFrame:
     """Per population kind: how many populations and items, and the VPS range."""
     return (
         gt.group_by("population_kind")
