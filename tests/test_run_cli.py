@@ -86,7 +86,7 @@ def test_run_end_to_end_and_a_rerun_would_ask_nothing(tmp_path, capsys):
 def _front_half_probe() -> str:
     """The wvs probe cut after parsing: tests of this part need no judge, analysis or report."""
     from culturalign.probes.registry import Probe, register_probe
-    from culturalign.probes.wvs import PROBE
+    from culturalign.probes.wvs.probe import PROBE
 
     register_probe(Probe("wvs-front", "generate and parse only", PROBE.settings_model, PROBE.stages[:2], PROBE.plan))
     return "wvs-front"
@@ -101,8 +101,15 @@ def test_limit_and_runs_listing_and_export(tmp_path, capsys):
     assert result.results["generate"].total == 6 and result.results["parse"].parsed == 6
     store_path = tmp_path / "runs" / "cli-test.sqlite"
 
-    assert exit_code("runs", str(store_path)) == 0
+    assert exit_code("runs", "list", str(store_path)) == 0
     assert result.run_id in capsys.readouterr().out
+    assert exit_code("runs", str(store_path)) == 0  # the form from before the subcommands
+    assert result.run_id in capsys.readouterr().out
+    assert exit_code("runs", "show", str(store_path), "--run", result.run_id) == 0
+    shown = capsys.readouterr().out
+    assert f"Run {result.run_id}" in shown and "Responses: " in shown  # the stage table and the parse summary
+    assert exit_code("runs", "show", str(store_path), "--run", "nope") == 2
+    assert exit_code("runs", "export", str(store_path), "--run", result.run_id) == 2  # -o is required
     exported = tmp_path / "calls.parquet"
     assert exit_code("runs", "export", str(store_path), "--run", result.run_id, "-o", str(exported)) == 0
     table = pl.read_parquet(exported)

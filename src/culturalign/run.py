@@ -20,13 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import ValidationError
 
 from culturalign.config import Experiment, load_experiment
+from culturalign.engine.summary import open_existing_store
 from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import get_backend
-from culturalign.probes.registry import Probe, ReportResult, RunContext, StageResult, get_probe
+from culturalign.probes.registry import (
+    AnalysisSummary,
+    ParseCounts,
+    Probe,
+    ReportResult,
+    RunContext,
+    StageResult,
+    get_probe,
+)
 from culturalign.reports import report_stage
 from culturalign.store.db import RunStore
 
@@ -215,3 +225,39 @@ def estimate_run(experiment: Experiment, probe: Probe, limit: int | None = None)
 def _report_path(result: RunResult) -> Path | None:
     made = result.results.get(REPORT)
     return made.path if isinstance(made, ReportResult) else None
+
+
+# -- a stored run -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunView:
+    """One stored run as `culturalign runs show` presents it."""
+
+    run_id: str
+    summary: pl.DataFrame  # run_summary
+    results: dict[str, StageResult]  # the summaries its stages recorded (those this version can read)
+
+
+# The steps every probe shares, and the typed result each records; a probe's own stage
+# summaries are shown by the probe, not here.
+_SHARED_RESULTS: dict[str, type[StageResult]] = {
+    "parse": ParseCounts,
+    "analyze": AnalysisSummary,
+    "report": ReportResult,
+}
+
+
+def show_run(store_path: str | Path, run_id: str | None = None) -> RunView:
+    with open_existing_store(store_path) as store:
+        info = store.run(run_id)
+        summary = engine_run_summary(store, info.run_id)
+        recorded = store.stage_results(info.run_id)
+    results: dict[str, StageResult] = {}
+    for stage, payload in recorded.items():
+        model = _SHARED_RESULTS.get(stage)
+        if model is None:
+            continue
+        try:
+            results[stage] = model.model_validate(payload)
+        except ValidationError:
+            continue  # e.g. a probe whose parse stage reports something else
+    return RunView(info.run_id, summary, results)

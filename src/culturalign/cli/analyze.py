@@ -50,7 +50,7 @@ def analyze_command(
     ),
 ) -> None:
     """Alignment, self-consistency, RQ1 and RQ2 of a wvs run or a response table (clean definitions by default)."""
-    from culturalign.probes.wvs.analysis.outputs import print_summary
+    from culturalign.cli.present_wvs import print_analysis
     from culturalign.probes.wvs.analysis.run_analysis import analyze
 
     result = analyze(
@@ -66,7 +66,7 @@ def analyze_command(
         consistency=consistency,
         command=_command_line(),
     )
-    print_summary(result)
+    print_analysis(result)
     typer.echo(f"tables written to {output}")
 
 
@@ -83,11 +83,16 @@ def reproduce_multilingual_multicultural(
     ),
 ) -> None:
     """Rystrom, Kirk, Hale: 'Multilingual != Multicultural', rebuilt from its released responses."""
+    from culturalign.cli.present_wvs import console, print_analysis, print_beside, print_comparison
     from culturalign.probes.wvs.analysis.run_analysis import reproduce
 
-    reproduce(
+    result = reproduce(
         data=data, output=output, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=_command_line()
     )
+    print_analysis(result)
+    print_comparison(result.extra_tables["paper_comparison"])
+    print_beside(result)
+    console.print(f"tables written to {output}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

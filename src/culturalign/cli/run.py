@@ -1,25 +1,36 @@
-"""`culturalign run`, `culturalign runs` and `culturalign translations ...`: argument parsing only."""
+"""`culturalign run`, `culturalign runs list|show|export` and `culturalign translations ...`: argument parsing only."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import click
 import typer
-from rich.console import Console
-from rich.markup import escape
+from typer.core import TyperGroup
 
-from culturalign.errors import UserError
-from culturalign.probes.registry import AnalysisSummary, ParseCounts
+from culturalign.cli import present
+from culturalign.cli.present import console
 
 translations_app = typer.Typer(no_args_is_help=True)
-# Logs and pipes get wide tables rather than columns cut to 80 characters.
-console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+class _RunsGroup(TyperGroup):
+    """`culturalign runs STORE`, the form from before the subcommands, still lists a store's runs."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["list", *args]
+        return super().resolve_command(ctx, args)
+
+
+runs_app = typer.Typer(cls=_RunsGroup, invoke_without_command=True, help="List, show and export the runs of a store.")
 
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
-    app.command("runs")(runs_command)
+    app.add_typer(runs_app, name="runs")
 
 
 def run_command(
@@ -27,52 +38,63 @@ def run_command(
     limit: int | None = typer.Option(None, "--limit", help="Ask at most this many generation requests."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls, tokens and cost; ask nothing."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    no_report: bool = typer.Option(
+        False, "--no-report", help="Stop after the analysis (no figures); `culturalign report STORE` makes it later."
+    ),
 ) -> None:
-    """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
-    from culturalign.engine.summary import estimate_table, summary_table
+    """Run an experiment: its stages (e.g. generate, parse, judge), the analysis, the report. Rerunning resumes it."""
     from culturalign.run import run_experiment
-    from culturalign.store.db import RunStore
 
-    result = run_experiment(experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress)
+    result = run_experiment(
+        experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress, report=not no_report
+    )
     if result.dry_run:
-        console.print(estimate_table(result.estimate, "Dry run: calls, tokens and cost (nothing was asked)"))
-        cost = result.estimated_cost_usd
-        console.print(
-            f"Estimated cost: {'$' + format(cost, '.2f') if cost is not None else 'no prices configured'}"
-            " (output tokens are an upper bound: max_tokens per call; judge calls assume every response is kept)."
-        )
-        return
-    with RunStore(result.store_path) as store:
-        console.print(summary_table(store, result.run_id))
-    parsed = result.results.get("parse")
-    if isinstance(parsed, ParseCounts):
-        console.print(kept_line(parsed))
-    analysed = result.results.get("analyze")
-    if isinstance(analysed, AnalysisSummary):
-        for note in analysed.notes:
-            console.print(f"Note: {escape(str(note))}", highlight=False)
-    if result.report_path is not None:
-        console.print(f"Report: {result.report_path}")
+        present.print_estimate(result.estimate, result.estimated_cost_usd)
+    else:
+        present.print_run(result.summary, result.run_id or "", result.results)
 
 
-def runs_command(
-    args: list[str] = typer.Argument(None, metavar="[STORE] | export STORE", help="A run store, or `export STORE`."),
-    run: str | None = typer.Option(None, "--run", help="export: run id or name; default the latest run."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="export: output file, .parquet or .csv."),
+@runs_app.callback()
+def runs_callback(ctx: typer.Context) -> None:
+    """List, show and export the runs of a store (`culturalign runs` alone lists culturalign-runs/)."""
+    if ctx.invoked_subcommand is None:
+        list_command(None)
+
+
+@runs_app.command("list")
+def list_command(
+    store: Path | None = typer.Argument(
+        None, help="A run store (.sqlite) or a folder of them; default culturalign-runs/."
+    ),
 ) -> None:
-    """List the runs of a store (default: every store in culturalign-runs/), or export one run:
-    `culturalign runs export STORE --run ID -o FILE.parquet`."""
-    from culturalign.engine.summary import export_run, list_runs, runs_table
+    """Every run of a store (or of every store in a folder): status, counts, tokens, duration."""
+    from culturalign.engine.summary import list_runs
 
-    args = list(args or [])
-    if args and args[0] == "export":
-        if len(args) != 2 or output is None:
-            raise UserError("usage: culturalign runs export STORE [--run ID] -o FILE.parquet")
-        console.print(f"Wrote {export_run(Path(args[1]), run, output)}")
-        return
-    if len(args) > 1:
-        raise UserError("usage: culturalign runs [STORE], or culturalign runs export STORE -o FILE.parquet")
-    console.print(runs_table(list_runs(args[0] if args else None)))
+    console.print(present.runs_table(list_runs(store)))
+
+
+@runs_app.command("show")
+def show_command(
+    store: Path = typer.Argument(..., help="The run store (.sqlite)."),
+    run: str | None = typer.Option(None, "--run", help="Run id or name; default the latest run."),
+) -> None:
+    """One run as `culturalign run` summed it up: per stage and model, then what its stages reported."""
+    from culturalign.run import show_run
+
+    view = show_run(store, run)
+    present.print_run(view.summary, view.run_id, view.results)
+
+
+@runs_app.command("export")
+def export_command(
+    store: Path = typer.Argument(..., help="The run store (.sqlite)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output file, .parquet or .csv."),
+    run: str | None = typer.Option(None, "--run", help="Run id or name; default the latest run."),
+) -> None:
+    """Every request of a run with its answer and each stage's plain results, to Parquet or CSV."""
+    from culturalign.engine.summary import export_run
+
+    console.print(f"Wrote {export_run(store, run, output)}")
 
 
 @translations_app.command("export")
@@ -100,11 +122,3 @@ def translations_import_command(
 
     counts = import_reviewed(file, experiment)
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")
-
-
-def kept_line(counts: ParseCounts) -> str:
-    reasons = [f"{k} {v}" for k, v in counts.dropped_by_reason.items() if v]
-    return (
-        f"Responses: {counts.kept} kept of {counts.parsed}; "
-        f"dropped {counts.dropped}{' (' + ', '.join(reasons) + ')' if reasons else ''}"
-    )

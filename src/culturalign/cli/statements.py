@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from culturalign.cli.present import frame_text
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -27,8 +29,7 @@ def qc(
     from culturalign.probes.statements.qc import quality_control
 
     table = quality_control(human, labels, output, rounds=rounds, seed=seed)
-    with_pl_config()
-    typer.echo(str(table))
+    typer.echo(frame_text(table, wide=True))
     if output is not None:
         typer.echo(f"wrote {output}")
 
@@ -63,10 +64,3 @@ def starter(
         write_table(read_table(starter_set_path()), output)
         typer.echo(f"wrote {output}")
     typer.echo(f"{kept.height} statements with at least {min_votes} votes in {starter_set_path().name}")
-
-
-def with_pl_config() -> None:
-    import polars as pl
-
-    pl.Config.set_tbl_cols(20)
-    pl.Config.set_tbl_width_chars(200)

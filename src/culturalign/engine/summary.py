@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
-from rich import box
-from rich.table import Table
 
 from culturalign.engine.runner import Request
 from culturalign.errors import DataError
@@ -91,76 +89,10 @@ def estimate(
     return pl.DataFrame(records, schema=schema)
 
 
-def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
-    table = _table(
-        title,
-        [
-            "model",
-            "backend",
-            "requests",
-            "cached",
-            "calls",
-            "input tokens (est.)",
-            "output tokens (max)",
-            "cost USD (est.)",
-        ],
-    )
-    for row in df.iter_rows(named=True):
-        cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
-        table.add_row(
-            row["model"],
-            row["backend"],
-            _int(row["requests"]),
-            _int(row["cached"]),
-            _int(row["calls"]),
-            _int(row["input_tokens_est"]),
-            _int(row["output_tokens_max"]),
-            cost,
-        )
-    return table
-
-
 # -- after a run --------------------------------------------------------------------------
 def run_summary(store: RunStore, run_id: str) -> pl.DataFrame:
     """Per stage and model: requests, cached, asked, answered, failed by reason, retries, tokens, time."""
     return stage_summary(store, run_id)
-
-
-def summary_table(store: RunStore, run_id: str) -> Table:
-    df = run_summary(store, run_id)
-    table = _table(
-        f"Run {run_id}",
-        [
-            "stage",
-            "model",
-            "req",
-            "cached",
-            "asked",
-            "ok",
-            "failed",
-            "failures by reason",
-            "retries",
-            "tok in",
-            "tok out",
-            "time s",
-        ],
-    )
-    for row in df.iter_rows(named=True):
-        table.add_row(
-            row["stage"],
-            row["model"],
-            _int(row["requests"]),
-            _int(row["cached"]),
-            _int(row["asked"]),
-            _int(row["answered"]),
-            _int(row["failed"]),
-            row["failed_by_reason"] or "",
-            _int(row["retries"]),
-            _int(row["input_tokens"]),
-            _int(row["output_tokens"]),
-            _secs(row["wall_s"]),
-        )
-    return table
 
 
 def find_stores(path: str | Path | None = None) -> list[Path]:
@@ -194,44 +126,6 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
     return pl.concat(frames, how="vertical")
 
 
-def runs_table(df: pl.DataFrame) -> Table:
-    table = _table(
-        "Runs",
-        [
-            "store",
-            "run",
-            "name",
-            "probe",
-            "status",
-            "started",
-            "requests",
-            "answered",
-            "failed",
-            "missing",
-            "tokens in",
-            "tokens out",
-            "time s",
-        ],
-    )
-    for row in df.iter_rows(named=True):
-        table.add_row(
-            Path(row["store"]).name,
-            row["run_id"],
-            row["name"],
-            row["probe"],
-            row["status"],
-            row["started_at"][:19],
-            _int(row["requests"]),
-            _int(row["answered"]),
-            _int(row["failed"]),
-            _int(row["missing"]),
-            _int(row["input_tokens"]),
-            _int(row["output_tokens"]),
-            _secs(row["duration_s"]),
-        )
-    return table
-
-
 def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
     """Write every request of a run (latest run without an id) with its answer to Parquet or CSV,
     beside what later stages derived from it (e.g. parse_kept, judge_vps): each stage's plain
@@ -248,32 +142,3 @@ def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -
         if plain:
             df = df.join(results.select("key", *[pl.col(c).alias(f"{stage}_{c}") for c in plain]), on="key", how="left")
     return write_table(df.with_columns(pl.lit(info.run_id).alias("run_id")), output)
-
-
-def _table(title: str, columns: list[str]) -> Table:
-    # A light frame: the summary must stay readable in an 80-100 column terminal or CI log.
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for name in columns:
-        text = name in _TEXT_COLUMNS
-        # Labels may wrap; numbers never do (a wrapped number misreads as two).
-        table.add_column(
-            name,
-            justify="left" if text else "right",
-            no_wrap=not text,
-            overflow="fold",
-            min_width=min(len(name), 8) if text else None,
-        )
-    return table
-
-
-_TEXT_COLUMNS = frozenset(
-    {"stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason"}
-)
-
-
-def _int(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
-
-
-def _secs(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f}"

@@ -139,7 +139,7 @@ class Probe:
 _PROBES: dict[str, Probe] = {}
 # Built-in probes register themselves when their module is imported.
 _BUILTIN = {
-    "wvs": "culturalign.probes.wvs",
+    "wvs": "culturalign.probes.wvs.probe",
     "vsm": "culturalign.probes.vsm",
     "statements": "culturalign.probes.statements",
 }

@@ -258,6 +258,14 @@ class RunStore:
     def save_stage_result(self, run_id: str, stage: str, payload: dict[str, Any]) -> None:
         self.save_results(run_id, STAGE_RESULTS, [(stage, payload)])
 
+    def stage_results(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """Every stage summary of a run, in the order the stages recorded them."""
+        rows = self.conn.execute(
+            "SELECT key, payload_json FROM results WHERE run_id = ? AND stage = ? ORDER BY rowid",
+            (run_id, STAGE_RESULTS),
+        )
+        return {key: json.loads(payload) for key, payload in rows}
+
     def stage_result(self, run_id: str, stage: str) -> dict[str, Any] | None:
         row = self.conn.execute(
             "SELECT payload_json FROM results WHERE run_id = ? AND stage = ? AND key = ?",
