@@ -59,9 +59,12 @@ def _write(tmp_path: Path, text: str, name: str = "experiment.toml") -> Path:
 
 def test_run_end_to_end_and_a_rerun_would_ask_nothing(tmp_path, capsys):
     experiment = _write(tmp_path, MOCK_EXPERIMENT)
-    assert exit_code("run", str(experiment), "--no-progress") == 0
+    assert exit_code("run", str(experiment), "--no-progress", "--no-report") == 0
     out = capsys.readouterr().out
     assert "Responses:" in out and "kept of 320" in out
+    # Asked for no report, the run draws no figure: the analysis is there, the report is not.
+    assert (tmp_path / "runs" / "cli-test" / "analysis" / "manifest.json").is_file()
+    assert not (tmp_path / "runs" / "cli-test" / "report").exists() and "Report:" not in out
 
     store_path = tmp_path / "runs" / "cli-test.sqlite"
     with RunStore(store_path) as store:

@@ -449,7 +449,7 @@ def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> No
     assert effects["p_value"].drop_nulls().is_between(0, 1).all()
     assert (tmp_path / "runs" / "out" / "report" / "report.html").is_file()
     # A second run asks nothing again: every answer is cached in the store.
-    again = run_experiment(experiment, show_progress=False)
+    again = run_experiment(experiment, show_progress=False, report=False)
     for stage in ("relevance", "polarity", "evaluate"):
         assert again.results[stage].asked == 0, stage
     exported = tmp_path / "labels.csv"
@@ -538,7 +538,7 @@ translator = { name = "echo-translator", backend = "mock", options = { mode = "e
 """,
         encoding="utf-8",
     )
-    result = run_experiment(path, show_progress=False)
+    result = run_experiment(path, show_progress=False, report=False)
     assert result.results["translate"].total == 2  # b and c into zh; a has its own text_zh, en is the source
     translations = pl.read_csv(tmp_path / "out" / "analysis" / "statement_translations.csv")
     assert sorted(translations["statement_id"].to_list()) == ["b", "c"]

@@ -156,7 +156,9 @@ def known_probes() -> list[str]:
 
 def get_probe(name: str) -> Probe:
     if name not in _PROBES and name in _BUILTIN:
-        importlib.import_module(_BUILTIN[name])
+        # Registering from the module's PROBE (not only as its import's side effect) brings a
+        # built-in back after a test restored the registry, though its module stays imported.
+        register_probe(importlib.import_module(_BUILTIN[name]).PROBE)
     if name not in _PROBES:
         raise ConfigError(f"unknown probe {name!r}; use one of {', '.join(known_probes())}")
     return _PROBES[name]
