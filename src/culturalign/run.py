@@ -23,7 +23,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from culturalign.config import Experiment, load_experiment
-from culturalign.engine.summary import open_existing_store
+from culturalign.engine.summary import estimate, open_existing_store
 from culturalign.engine.summary import run_summary as engine_run_summary
 from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ModelSpec
@@ -187,8 +187,6 @@ def estimate_run(experiment: Experiment, probe: Probe, limit: int | None = None)
     count as cached); each judge adds one call per generated response, sized by that
     response's output bound plus the judge's prompt, assuming every response is kept (an
     upper bound, like the output tokens)."""
-    from culturalign.engine.summary import estimate
-
     requests = probe.plan(experiment)
     if limit is not None:
         requests = requests[:limit]

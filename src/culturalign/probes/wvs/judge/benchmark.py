@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from culturalign.config import load_experiment
 from culturalign.errors import UserError
 from culturalign.judge.stance import JudgeVerdict
 from culturalign.models.base import ModelSpec
@@ -24,6 +25,7 @@ from culturalign.probes.wvs.judge.reference import (
 )
 from culturalign.probes.wvs.judge.run import prepare, run_model_judges
 from culturalign.probes.wvs.judge.validate import ValidationReport, confusion_table, validate_aligned
+from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.store.db import RunStore
 from culturalign.tables import write_json
 
@@ -39,8 +41,6 @@ class ValidationOutcome:
 
 def codebook_statements(codebook_path: Path | None = None) -> Statements:
     """The English pro/con statements of each item (the judge prompt is English throughout)."""
-    from culturalign.probes.wvs.sources.codebook import load_codebook
-
     codebook = load_codebook(codebook_path)
 
     def statements(item: str) -> tuple[str, str]:
@@ -53,8 +53,6 @@ def codebook_statements(codebook_path: Path | None = None) -> Statements:
 def find_model(judge: str, experiment_path: Path | None) -> ModelSpec | None:
     if experiment_path is None:
         return None
-    from culturalign.config import load_experiment
-
     config = load_experiment(experiment_path).config
     for spec in [*config.judges, *config.models]:
         if spec.name == judge:
