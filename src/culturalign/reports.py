@@ -13,11 +13,13 @@ import shutil
 from pathlib import Path
 
 from culturalign.config import parse_experiment
+from culturalign.engine.summary import run_usage, total_cost
 from culturalign.errors import ConfigError, DataError, UserError
 from culturalign.probes.registry import Probe, ReportResult, RunContext, get_probe
 from culturalign.report.build import FIGURES_DIR, render_report
+from culturalign.report.covariates import load_covariates
 from culturalign.report.provenance import MANIFEST_NAME, load_manifest
-from culturalign.report.sections import ReportSource, Section
+from culturalign.report.sections import ReportSource, Section, Table
 from culturalign.store.db import RunInfo, RunStore
 
 STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
@@ -76,7 +78,14 @@ def analyse_on_the_fly(store: RunStore, run: RunInfo, out_dir: Path) -> Path:
 
 
 # -- entry points --------------------------------------------------------------------------------
-def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None) -> Path:
+def build_report(
+    source: Path,
+    out_dir: Path,
+    *,
+    store: RunStore | None = None,
+    run_id: str | None = None,
+    covariates: Path | None = None,
+) -> Path:
     """Write `out_dir`/report.html from an analysis folder or a run store; returns its path.
 
     A store argument (or a .sqlite source) adds the run's configuration, times and example
@@ -85,12 +94,14 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
     source, out_dir = Path(source), Path(out_dir)
     if not source.exists():
         raise UserError(f"{source} does not exist; give an analysis folder (with {MANIFEST_NAME}) or a run store")
+    if covariates is not None:
+        load_covariates(covariates)  # a bad table fails before anything is written
     own_store = store is None and is_store_path(source)
     if own_store:
         store = RunStore(source)
     created = not out_dir.exists()
     try:
-        return _build(source, out_dir, store, run_id)
+        return _build(source, out_dir, store, run_id, covariates)
     except BaseException:
         if created:  # a failed report leaves nothing behind that it made itself
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -100,7 +111,7 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
             store.close()
 
 
-def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None) -> Path:
+def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None, covariates: Path | None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     run: RunInfo | None = None
     if is_store_path(source):
@@ -122,10 +133,15 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
     if not probe:
         raise DataError(f"{analysis_dir / MANIFEST_NAME} names no probe; rerun the analysis")
     source_of_sections = ReportSource(
-        analysis_dir=analysis_dir, figures_dir=out_dir / FIGURES_DIR, store=store, run_id=run.run_id if run else run_id
+        analysis_dir=analysis_dir,
+        figures_dir=out_dir / FIGURES_DIR,
+        store=store,
+        run_id=run.run_id if run else run_id,
+        covariates=covariates,
     )
     sections = probe_sections(probe, source_of_sections)
-    return render_report(probe, sections, manifest, run, analysis_dir, out_dir)
+    closing = [usage_section(store, run)] if store is not None and run is not None else []
+    return render_report(probe, sections, manifest, run, analysis_dir, out_dir, closing)
 
 
 def probe_sections(probe_name: str, source: ReportSource) -> list[Section]:
@@ -137,7 +153,36 @@ def probe_sections(probe_name: str, source: ReportSource) -> list[Section]:
         raise DataError(
             f"probe {probe_name!r} named in {MANIFEST_NAME} has no report sections; check the manifest's probe field"
         )
+    if source.covariates is not None and not probe.report_covariates:
+        raise DataError(f"a covariates table is only used by the vsm report, not by the {probe_name} probe")
     return probe.report_sections(source)
+
+
+def usage_section(store: RunStore, run: RunInfo) -> Section:
+    """Calls, tokens and money per stage and model, from what the store recorded."""
+    usage = run_usage(store, run.run_id)
+    cost = total_cost(usage)
+    table = usage.select(
+        "stage",
+        "model",
+        "requests",
+        "cached",
+        "asked",
+        "answered",
+        "failed",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+    )
+    spent = "no prices set in the experiment" if cost is None else f"${cost:,.4f} at the prices the experiment sets"
+    return Section(
+        title="Calls, tokens and cost",
+        paragraphs=[
+            f"Tokens as the servers reported them; cost {spent}. An answer reused from the store's cache "
+            "was paid for when it was first asked."
+        ],
+        tables=[Table(title="Per stage and model", data=table)],
+    )
 
 
 def report_stage(ctx: RunContext, analysis_dir: Path) -> ReportResult:

@@ -23,11 +23,13 @@ import polars as pl
 from pydantic import ValidationError
 
 from culturalign.config import Experiment, load_experiment
-from culturalign.engine.summary import estimate, open_existing_store
-from culturalign.engine.summary import run_summary as engine_run_summary
+from culturalign.engine.batching import BatchExported
+from culturalign.engine.summary import open_existing_store, run_usage
 from culturalign.errors import BackendError, UserError
+from culturalign.estimate import estimate_run
 from culturalign.models.base import ModelSpec
-from culturalign.models.registry import get_backend
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND, get_backend
+from culturalign.paths import check_output_dir, check_output_file
 from culturalign.probes.registry import (
     AnalysisSummary,
     ParseCounts,
@@ -39,10 +41,8 @@ from culturalign.probes.registry import (
 )
 from culturalign.reports import report_stage
 from culturalign.store.db import RunStore
+from culturalign.store.stats import endpoint_summary
 
-# A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
-JUDGE_OUTPUT_TOKENS = 60
-JUDGE_PROMPT_OVERHEAD_TOKENS = 250
 # The steps after a probe's stages, by the names a run reports them under.
 ANALYZE = "analyze"
 REPORT = "report"
@@ -56,8 +56,9 @@ class RunResult:
     run_id: str | None = None
     stages: list[str] = field(default_factory=list)
     results: dict[str, StageResult] = field(default_factory=dict)  # each step's typed result, by name
-    summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_summary
-    estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.estimate, plus judge rows
+    summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_usage: tokens and cost
+    endpoints: pl.DataFrame = field(default_factory=pl.DataFrame)  # store.stats.endpoint_summary
+    estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # estimate.estimate_run: per stage and model
     report_path: Path | None = None
 
     @property
@@ -67,6 +68,16 @@ class RunResult:
         priced = self.estimate["cost_usd_est"].drop_nulls()
         return float(priced.sum()) if priced.len() else None
 
+    @property
+    def estimated_batch_cost_usd(self) -> float | None:
+        """The same, with every priced openai model sent through its Batch API."""
+        if self.estimate.is_empty() or "cost_usd_batch_est" not in self.estimate.columns:
+            return None
+        batch = self.estimate["cost_usd_batch_est"]
+        if batch.drop_nulls().len() == 0:
+            return None
+        return float(batch.fill_null(self.estimate["cost_usd_est"]).drop_nulls().sum())
+
 
 def run_experiment(
     path_or_experiment: str | Path | Experiment,
@@ -74,19 +85,25 @@ def run_experiment(
     limit: int | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    batch: bool = False,
     report: bool = True,
 ) -> RunResult:
     """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run.
 
-    `report=False` stops after the analysis: no figures are drawn (the report can be made later
-    with `culturalign report STORE`)."""
+    `batch` sends every openai model and judge through its provider's Batch API; the run is the
+    same run as without it (resuming either way), since batching changes no answer. `report=False`
+    stops after the analysis: no figures are drawn (`culturalign report STORE` makes them later)."""
     experiment = (
         path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
     )
+    unbatched_config = experiment.as_dict()
+    if batch:
+        experiment = with_batch(experiment)
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive number of requests, got {limit}")
     probe = get_probe(experiment.config.probe)
     result = RunResult(store_path=experiment.store_path, output_dir=experiment.output_dir, dry_run=dry_run)
+    check_locations(experiment)  # a store or output that cannot be written stops here, before any call
     if dry_run:
         check_backends(experiment, contact=False)
         result.estimate = estimate_run(experiment, probe, limit)
@@ -94,7 +111,7 @@ def run_experiment(
 
     check_backends(experiment, contact=True)
     probe.plan(experiment)  # bad items, codebook or translations stop here, before a run is opened
-    config = experiment.as_dict()
+    config = unbatched_config
     with RunStore(experiment.store_path) as store:
         run_id = store.start_run(experiment.config.name, probe.name, config)
         result.run_id = run_id
@@ -109,7 +126,7 @@ def run_experiment(
         )
         try:
             run_steps(ctx, probe, report=report, done=result.stages)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BatchExported):
             store.finish_run(run_id, status="interrupted")
             raise
         except BaseException as exc:
@@ -117,7 +134,8 @@ def run_experiment(
             store.finish_run(run_id, status="failed")
             raise
         store.finish_run(run_id, status="done")
-        result.summary = engine_run_summary(store, run_id)
+        result.summary = run_usage(store, run_id)
+        result.endpoints = endpoint_summary(store, run_id)
     result.report_path = _report_path(result)
     return result
 
@@ -137,7 +155,28 @@ def run_steps(ctx: RunContext, probe: Probe, *, report: bool, done: list[str]) -
         done.append(REPORT)
 
 
+def with_batch(experiment: Experiment) -> Experiment:
+    """The experiment with `batch = true` on every model and judge of backend openai."""
+    config = experiment.config.model_copy(
+        update={
+            field: [m.model_copy(update={"batch": True}) if m.backend == "openai" else m for m in specs]
+            for field, specs in (("models", experiment.config.models), ("judges", experiment.config.judges))
+        }
+    )
+    return experiment.model_copy(update={"config": config})
+
+
 # -- checks before a run ------------------------------------------------------------------
+def check_locations(experiment: Experiment) -> None:
+    """The store must be a file that can be created or opened, the output a folder that can be
+    written; a problem is one UserError naming the field. Creates nothing."""
+    store = experiment.store_path
+    if store.is_dir():
+        raise UserError(f"store {store} is a folder; give the run store a file name, e.g. {store / 'run.sqlite'}")
+    check_output_file(store, "store")
+    check_output_dir(experiment.output_dir, "output")
+
+
 def experiment_models(experiment: Experiment) -> Iterator[tuple[str, ModelSpec]]:
     """Every model an experiment may call, with the field that configures it."""
     for i, spec in enumerate(experiment.config.models):
@@ -155,6 +194,9 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
     `contact` also asks each backend to check itself (server reachable, weights present);
     dry runs skip that, so they never touch a server."""
     for where, spec in experiment_models(experiment):
+        if where.startswith("judges") and spec.backend == OFFLINE_JUDGE_BACKEND:
+            _check_offline_judge(spec, where)
+            continue
         try:
             backend = get_backend(spec)
         except BackendError as exc:
@@ -168,6 +210,16 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
             asyncio.run(_check_one(backend, where))
 
 
+def _check_offline_judge(spec: ModelSpec, where: str) -> None:
+    from culturalign.probes.wvs.judge.candidates import known_candidates
+
+    if spec.model not in known_candidates():
+        raise BackendError(
+            f"{where}.model: an offline judge needs `model` = one of {', '.join(known_candidates())}"
+            f"{'' if spec.model is None else f', not {spec.model!r}'}"
+        )
+
+
 async def _check_one(backend: Any, where: str) -> None:
     try:
         await backend.check()
@@ -177,47 +229,6 @@ async def _check_one(backend: Any, where: str) -> None:
         raise BackendError(f"{where}: the backend check failed ({type(exc).__name__}: {exc})") from None
     finally:
         await backend.aclose()
-
-
-# -- dry-run estimate ------------------------------------------------------------------------
-def estimate_run(experiment: Experiment, probe: Probe, limit: int | None = None) -> pl.DataFrame:
-    """Calls, tokens and (where prices are set) cost per model, before anything is asked.
-
-    Generation requests are counted by the engine's estimate (answers already in the store
-    count as cached); each judge adds one call per generated response, sized by that
-    response's output bound plus the judge's prompt, assuming every response is kept (an
-    upper bound, like the output tokens)."""
-    requests = probe.plan(experiment)
-    if limit is not None:
-        requests = requests[:limit]
-    store = RunStore(experiment.store_path) if experiment.store_path.exists() else None
-    try:
-        generation = estimate(requests, 0.0, store)
-    finally:
-        if store is not None:
-            store.close()
-    asked = int(generation["calls"].sum()) if generation.height else 0
-    output_bound = int(generation["output_tokens_max"].sum()) if generation.height else 0
-    judge_rows = []
-    for judge in experiment.config.judges:
-        calls = round(asked * probe.followup_calls_per_request)
-        tokens_in = output_bound + calls * JUDGE_PROMPT_OVERHEAD_TOKENS
-        tokens_out = calls * (judge.params.max_tokens or JUDGE_OUTPUT_TOKENS)
-        judge_rows.append(
-            {
-                "model": judge.name,
-                "backend": judge.backend,
-                "requests": calls,
-                "cached": 0,
-                "calls": calls,
-                "input_tokens_est": tokens_in,
-                "output_tokens_max": tokens_out,
-                "cost_usd_est": judge.cost_usd(tokens_in, tokens_out),
-            }
-        )
-    if not judge_rows:
-        return generation
-    return pl.concat([generation, pl.DataFrame(judge_rows, schema=generation.schema)], how="vertical")
 
 
 # -- after a run ---------------------------------------------------------------------------------
@@ -232,7 +243,8 @@ class RunView:
     """One stored run as `culturalign runs show` presents it."""
 
     run_id: str
-    summary: pl.DataFrame  # run_summary
+    summary: pl.DataFrame  # engine.summary.run_usage
+    endpoints: pl.DataFrame  # store.stats.endpoint_summary
     results: dict[str, StageResult]  # the summaries its stages recorded (those this version can read)
 
 
@@ -248,7 +260,8 @@ _SHARED_RESULTS: dict[str, type[StageResult]] = {
 def show_run(store_path: str | Path, run_id: str | None = None) -> RunView:
     with open_existing_store(store_path) as store:
         info = store.run(run_id)
-        summary = engine_run_summary(store, info.run_id)
+        summary = run_usage(store, info.run_id)
+        endpoints = endpoint_summary(store, info.run_id)
         recorded = store.stage_results(info.run_id)
     results: dict[str, StageResult] = {}
     for stage, payload in recorded.items():
@@ -259,4 +272,4 @@ def show_run(store_path: str | Path, run_id: str | None = None) -> RunView:
             results[stage] = model.model_validate(payload)
         except ValidationError:
             continue  # e.g. a probe whose parse stage reports something else
-    return RunView(info.run_id, summary, results)
+    return RunView(info.run_id, summary, endpoints, results)

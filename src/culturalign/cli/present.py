@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from culturalign.compare.run import CompareResult
+from culturalign.engine.summary import total_cost
 from culturalign.probes.registry import AnalysisSummary, ParseCounts, ReportResult, StageResult
 
 # Logs and pipes get wide tables rather than columns cut to 80 characters.
@@ -53,17 +55,27 @@ def kept_line(counts: ParseCounts) -> str:
 
 
 # -- runs ------------------------------------------------------------------------------------
-def print_estimate(estimate: pl.DataFrame, cost: float | None) -> None:
+def print_estimate(estimate: pl.DataFrame, cost: float | None, batch_cost: float | None) -> None:
     console.print(estimate_table(estimate, "Dry run: calls, tokens and cost (nothing was asked)"))
     console.print(
         f"Estimated cost: {'$' + format(cost, '.2f') if cost is not None else 'no prices configured'}"
-        " (output tokens are an upper bound: max_tokens per call; judge calls assume every response is kept)."
+        " (output tokens are an upper bound: max_tokens per call; stages that depend on earlier answers,"
+        " such as judging, are counted as if every answer were kept)."
     )
+    if batch_cost is not None:
+        console.print(f"Through the Batch API (openai models): ${batch_cost:.2f}")
 
 
-def print_run(summary: pl.DataFrame, run_id: str, results: Mapping[str, StageResult]) -> None:
-    """What a run did (per stage and model), how many answers were kept, the analysis' notes, the report."""
-    console.print(summary_table(summary, run_id))
+def print_run(usage: pl.DataFrame, endpoints: pl.DataFrame, run_id: str, results: Mapping[str, StageResult]) -> None:
+    """What a run did (per stage and model, per endpoint), what it cost, how many answers were kept,
+    the analysis' notes, the report."""
+    console.print(summary_table(usage, run_id))
+    spread = endpoints_table(endpoints)
+    if spread is not None:
+        console.print(spread)
+    spent = total_cost(usage)
+    if spent is not None:
+        console.print(f"Cost: ${spent:,.4f} at the prices the experiment sets (answers reused from the cache included)")
     parsed = results.get("parse")
     if isinstance(parsed, ParseCounts):
         console.print(kept_line(parsed))
@@ -78,9 +90,12 @@ def print_run(summary: pl.DataFrame, run_id: str, results: Mapping[str, StageRes
 
 # -- run stores ------------------------------------------------------------------------------
 def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
+    staged = "stage" in df.columns
+    batched = "cost_usd_batch_est" in df.columns and df["cost_usd_batch_est"].drop_nulls().len() > 0
     table = _table(
         title,
         [
+            *(["stage"] if staged else []),
             "model",
             "backend",
             "requests",
@@ -89,11 +104,16 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
             "input tokens (est.)",
             "output tokens (max)",
             "cost USD (est.)",
+            *(["batch API USD (est.)"] if batched else []),
         ],
     )
     for row in df.iter_rows(named=True):
         cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
+        batch_cost = (
+            [] if not batched else ["" if row["cost_usd_batch_est"] is None else f"{row['cost_usd_batch_est']:.4f}"]
+        )
         table.add_row(
+            *([row["stage"]] if staged else []),
             row["model"],
             row["backend"],
             _int(row["requests"]),
@@ -102,12 +122,13 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
             _int(row["input_tokens_est"]),
             _int(row["output_tokens_max"]),
             cost,
+            *batch_cost,
         )
     return table
 
 
 def summary_table(df: pl.DataFrame, run_id: str) -> Table:
-    """`engine.summary.run_summary` of a run, as the console shows it after the run."""
+    """`engine.summary.run_usage` of a run, as the console shows it after the run."""
     table = _table(
         f"Run {run_id}",
         [
@@ -122,7 +143,9 @@ def summary_table(df: pl.DataFrame, run_id: str) -> Table:
             "retries",
             "tok in",
             "tok out",
+            "cost USD",
             "time s",
+            "batches in flight",
         ],
     )
     for row in df.iter_rows(named=True):
@@ -138,7 +161,27 @@ def summary_table(df: pl.DataFrame, run_id: str) -> Table:
             _int(row["retries"]),
             _int(row["input_tokens"]),
             _int(row["output_tokens"]),
+            _usd(row["cost_usd"]),
             _secs(row["wall_s"]),
+        )
+    return table
+
+
+def endpoints_table(df: pl.DataFrame) -> Table | None:
+    """`store.stats.endpoint_summary`: how each multi-endpoint model's requests spread over its
+    endpoints (None if none had several)."""
+    if df.is_empty():
+        return None
+    table = _table("Endpoints", ["stage", "model", "endpoint", "ok", "failed attempts", "by reason", "rests"])
+    for row in df.iter_rows(named=True):
+        table.add_row(
+            row["stage"],
+            row["model"],
+            row["endpoint"],
+            _int(row["answered"]),
+            _int(row["failed_attempts"]),
+            row["failed_by_reason"],
+            _int(row["rests"]),
         )
     return table
 
@@ -159,7 +202,9 @@ def runs_table(df: pl.DataFrame) -> Table:
             "missing",
             "tokens in",
             "tokens out",
+            "cost USD",
             "time s",
+            "batches in flight",
         ],
     )
     for row in df.iter_rows(named=True):
@@ -176,7 +221,9 @@ def runs_table(df: pl.DataFrame) -> Table:
             _int(row["missing"]),
             _int(row["input_tokens"]),
             _int(row["output_tokens"]),
+            _usd(row["cost_usd"]),
             _secs(row["duration_s"]),
+            _int(row.get("batches_in_flight")) if row.get("batches_in_flight") else "",
         )
     return table
 
@@ -190,7 +237,7 @@ def _table(title: str, columns: list[str]) -> Table:
         table.add_column(
             name,
             justify="left" if text else "right",
-            no_wrap=not text,
+            no_wrap=not text or name in _UNBROKEN,
             overflow="fold",
             min_width=min(len(name), 8) if text else None,
         )
@@ -202,9 +249,43 @@ _TEXT_COLUMNS = frozenset(
 )
 
 
+# Identifiers a reader copies into a command: never broken over lines.
+_UNBROKEN = frozenset({"run"})
+
+
 def _int(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 
 
+def _usd(value: float | None) -> str:
+    return "no price" if value is None else f"{value:,.4f}"
+
+
 def _secs(value: float | None) -> str:
     return "" if value is None else f"{value:,.1f}"
+
+
+# -- compare -----------------------------------------------------------------------------------
+def print_compare(result: CompareResult) -> None:
+    """The best entry per cell, how many share that place, and the run-to-run verdicts."""
+    console = Console()  # the terminal's width, as compare has always printed
+    for r in result.leaderboard.filter(pl.col("rank") == 1).iter_rows(named=True):
+        tied = result.leaderboard.filter(
+            (pl.col("probe") == r["probe"])
+            & (pl.col("cell") == r["cell"])
+            & (pl.col("marker") == "not distinguishable from the best")
+        ).height
+        interval = "" if r["ci_low"] is None else f" [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        console.print(
+            f"{r['probe']} {r['cell']}: best {r['entry']} {r['estimate']:.3f}{interval}, n = {r['n']} {r['unit']}s; "
+            f"{tied} not distinguishable from it (paired bootstrap, Holm)",
+            highlight=False,
+            markup=False,
+        )
+    if result.diff is not None:
+        counts = result.diff.group_by("verdict").len().sort("verdict")
+        console.print(
+            "run-to-run changes: " + ", ".join(f"{v} {n}" for v, n in counts.iter_rows()), highlight=False, markup=False
+        )
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)

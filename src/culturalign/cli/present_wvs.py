@@ -65,6 +65,7 @@ def print_analysis(result: AnalysisResult) -> None:
             "RQ2 US-centric bias (positive, p < .05): "
             + ", ".join(f"{r['language']} {r['biased']}/{r['models']}" for r in counts.iter_rows(named=True))
         )
+    print_valid_inference(result)
     if result.cross_language is not None and not result.cross_language.is_empty():
         wb = within_between_summary(result.cross_language)
         console.print(
@@ -73,6 +74,31 @@ def print_analysis(result: AnalysisResult) -> None:
         )
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def print_valid_inference(result: AnalysisResult) -> None:
+    """The default analysis's conclusions: the draw-free US gap and the per-model capability regression."""
+    gap = result.us_gap
+    if "more_aligned_with" in gap.columns and gap.height:
+        counts = (
+            gap.group_by("language")
+            .agg((pl.col("more_aligned_with") == "us").sum().alias("us"), pl.len().alias("cells"))
+            .sort("language")
+        )
+        console.print(
+            "More aligned with the US than with native countries (US-minus-native gap, 95% bootstrap interval "
+            "above 0): " + ", ".join(f"{r['language']} {r['us']}/{r['cells']}" for r in counts.iter_rows(named=True)),
+            highlight=False,
+        )
+    effect = result.extra_tables.get("capability_effect")
+    if effect is not None and effect.height:
+        for row in effect.filter(pl.col("term") == "capability").iter_rows(named=True):
+            console.print(
+                f"  capability slope {row['language']}: {row['coef']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], "
+                f"p {row['p']:.3g}, n = {row['n_models']} models (OLS, one row per model)",
+                highlight=False,
+                markup=False,
+            )
 
 
 def print_comparison(comparison: pl.DataFrame) -> None:

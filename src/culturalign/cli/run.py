@@ -9,6 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from culturalign.cli import present
+from culturalign.cli.checks import output_table
 from culturalign.cli.present import console
 
 translations_app = typer.Typer(no_args_is_help=True)
@@ -38,6 +39,7 @@ def run_command(
     limit: int | None = typer.Option(None, "--limit", help="Ask at most this many generation requests."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls, tokens and cost; ask nothing."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    batch: bool = typer.Option(False, "--batch", help="Send every openai model and judge through its Batch API."),
     no_report: bool = typer.Option(
         False, "--no-report", help="Stop after the analysis (no figures); `culturalign report STORE` makes it later."
     ),
@@ -46,12 +48,12 @@ def run_command(
     from culturalign.run import run_experiment
 
     result = run_experiment(
-        experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress, report=not no_report
+        experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress, batch=batch, report=not no_report
     )
     if result.dry_run:
-        present.print_estimate(result.estimate, result.estimated_cost_usd)
+        present.print_estimate(result.estimate, result.estimated_cost_usd, result.estimated_batch_cost_usd)
     else:
-        present.print_run(result.summary, result.run_id or "", result.results)
+        present.print_run(result.summary, result.endpoints, result.run_id or "", result.results)
 
 
 @runs_app.callback()
@@ -82,13 +84,13 @@ def show_command(
     from culturalign.run import show_run
 
     view = show_run(store, run)
-    present.print_run(view.summary, view.run_id, view.results)
+    present.print_run(view.summary, view.endpoints, view.run_id, view.results)
 
 
 @runs_app.command("export")
 def export_command(
     store: Path = typer.Argument(..., help="The run store (.sqlite)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file, .parquet or .csv."),
+    output: Path = typer.Option(..., "-o", "--output", callback=output_table, help="Output file, .parquet or .csv."),
     run: str | None = typer.Option(None, "--run", help="Run id or name; default the latest run."),
 ) -> None:
     """Every request of a run with its answer and each stage's plain results, to Parquet or CSV."""
@@ -100,7 +102,7 @@ def export_command(
 @translations_app.command("export")
 def translations_export_command(
     language: str = typer.Option(..., "--language", help="ISO 639-1 code, e.g. da."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file, .csv or .parquet."),
+    output: Path = typer.Option(..., "-o", "--output", callback=output_table, help="Output file, .csv or .parquet."),
     experiment: Path | None = typer.Option(
         None, "--experiment", help="Use this experiment's codebook and items, and its translator for gaps."
     ),

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from culturalign.cli.checks import output_folder, output_table
 from culturalign.cli.present import frame_text
 
 app = typer.Typer(no_args_is_help=True)
@@ -73,7 +74,9 @@ def scores_command(
         False, "--no-fallback", help="Do not fill empty dimensions from the regional row."
     ),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip (with a warning) countries the table lacks."),
-    out: Path | None = typer.Option(None, "--out", help="Also write the table here (.csv or .parquet)."),
+    out: Path | None = typer.Option(
+        None, "--out", callback=output_table, help="Also write the table here (.csv or .parquet)."
+    ),
 ) -> None:
     """Show the ground truth the probe would use: each country's six scores and which table row gave them."""
     from culturalign import tables
@@ -93,7 +96,9 @@ def scores_command(
 
 @app.command("export-translations")
 def export_translations_command(
-    out: Path = typer.Option(..., "--out", help="Folder for the CSV files (one per language and translator)."),
+    out: Path = typer.Option(
+        ..., "--out", callback=output_folder, help="Folder for the CSV files (one per language and translator)."
+    ),
 ) -> None:
     """Copy the cached machine translations of the wording out for review; pass a reviewed file back as an instrument file."""
     from culturalign.probes.vsm.translate import export_translations

@@ -12,6 +12,7 @@ import polars as pl
 from culturalign.engine.runner import Request
 from culturalign.errors import DataError
 from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
+from culturalign.store.batches import batches_in_flight
 from culturalign.store.db import RunStore
 from culturalign.store.stats import runs_overview, stage_summary
 from culturalign.tables import write_table
@@ -95,6 +96,42 @@ def run_summary(store: RunStore, run_id: str) -> pl.DataFrame:
     return stage_summary(store, run_id)
 
 
+def model_prices(config: dict) -> dict[str, tuple[float | None, float | None]]:
+    """USD per million input and output tokens of every model a run's config names (models, judges, translator)."""
+    specs = list(config.get("models") or []) + list(config.get("judges") or [])
+    probe_section = config.get(str(config.get("probe")))
+    if isinstance(probe_section, dict) and isinstance(probe_section.get("translator"), dict):
+        specs.append(probe_section["translator"])
+    return {
+        str(s.get("name")): (s.get("price_input_per_mtok"), s.get("price_output_per_mtok"))
+        for s in specs
+        if isinstance(s, dict)
+    }
+
+
+def run_usage(store: RunStore, run_id: str) -> pl.DataFrame:
+    """The run summary plus `cost_usd` per stage and model: the tokens of the answers the run holds at
+    the prices its config sets (null without prices). An answer reused from the cache was paid
+    for when it was first asked."""
+    df = run_summary(store, run_id)
+    prices = model_prices(store.run(run_id).config)
+    costs: list[float | None] = []
+    for row in df.iter_rows(named=True):
+        price_in, price_out = prices.get(row["model"], (None, None))
+        if price_in is None and price_out is None:
+            costs.append(None)
+            continue
+        tokens_in, tokens_out = row["input_tokens"] or 0, row["output_tokens"] or 0
+        costs.append((tokens_in * (price_in or 0.0) + tokens_out * (price_out or 0.0)) / 1e6)
+    return df.with_columns(pl.Series("cost_usd", costs, dtype=pl.Float64))
+
+
+def total_cost(usage: pl.DataFrame) -> float | None:
+    priced = usage["cost_usd"].drop_nulls() if "cost_usd" in usage.columns else pl.Series([], dtype=pl.Float64)
+    return float(priced.sum()) if priced.len() else None
+
+
+# -- stores on disk -------------------------------------------------------------------------
 def find_stores(path: str | Path | None = None) -> list[Path]:
     """A store file, or every *.sqlite in a folder (default ./culturalign-runs)."""
     target = Path(path) if path is not None else DEFAULT_STORE_DIR
@@ -122,7 +159,16 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
     frames = []
     for store_path in find_stores(path):
         with open_existing_store(store_path) as store:
-            frames.append(runs_overview(store).with_columns(pl.lit(str(store_path)).alias("store")))
+            overview = runs_overview(store)
+            costs = [total_cost(run_usage(store, run_id)) for run_id in overview["run_id"]]
+            in_flight = [batches_in_flight(store, run_id) for run_id in overview["run_id"]]
+            frames.append(
+                overview.with_columns(
+                    pl.lit(str(store_path)).alias("store"),
+                    pl.Series("cost_usd", costs, dtype=pl.Float64),
+                    pl.Series("batches_in_flight", in_flight, dtype=pl.Int64),
+                )
+            )
     return pl.concat(frames, how="vertical")
 
 

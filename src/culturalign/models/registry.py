@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from culturalign.errors import BackendError
 from culturalign.models.base import ModelBackend, ModelSpec
+from culturalign.models.options import BackendOptions, register_options
 from culturalign.models.redact import remember_env
 
 BackendFactory = Callable[[ModelSpec], ModelBackend]
@@ -21,9 +22,16 @@ _LAZY: dict[str, str] = {
 }
 _FACTORIES: dict[str, BackendFactory] = {}
 
+# Judges only: an offline stance judge (judge/candidates, e.g. model = "lexicon"), run in
+# this process without any model call. Not a model backend: `get_backend` refuses it.
+OFFLINE_JUDGE_BACKEND = "offline"
 
-def register_backend(name: str, factory: BackendFactory) -> None:
+
+def register_backend(name: str, factory: BackendFactory, options_model: type[BackendOptions] | None = None) -> None:
+    """Add a backend; with `options_model` its `options` table is checked like the built-in ones'."""
     _FACTORIES[name] = factory
+    if options_model is not None:
+        register_options(name, options_model)
 
 
 def known_backends() -> list[str]:
@@ -35,9 +43,20 @@ def get_backend(spec: ModelSpec) -> ModelBackend:
     if spec.backend in _FACTORIES:
         return _FACTORIES[spec.backend](spec)
     target = _LAZY.get(spec.backend)
-    if target is None:
+    if spec.backend == OFFLINE_JUDGE_BACKEND:
         raise BackendError(
-            f"model {spec.name!r}: unknown backend {spec.backend!r}; use one of {', '.join(known_backends())}"
+            f"model {spec.name!r}: backend {OFFLINE_JUDGE_BACKEND!r} is for [[judges]] only (an offline stance judge); "
+            f"use one of {', '.join(known_backends())}"
+        )
+    if target is None:
+        hint = ""
+        if spec.backend == "embedded":
+            hint = (
+                '; the embedded Gemma 3 270M is backend = "llamacpp" with `model` unset, '
+                f'and an offline judge is backend = "{OFFLINE_JUDGE_BACKEND}"'
+            )
+        raise BackendError(
+            f"model {spec.name!r}: unknown backend {spec.backend!r}; use one of {', '.join(known_backends())}{hint}"
         )
     module_name, attr = target.split(":")
     try:

@@ -28,6 +28,7 @@ from culturalign.errors import ConfigError
 if TYPE_CHECKING:
     from culturalign.config import Experiment
     from culturalign.engine.runner import Request
+    from culturalign.estimate import PlannedCalls
     from culturalign.report.sections import ReportSource, Section
     from culturalign.store.db import RunStore
 
@@ -130,10 +131,14 @@ class Probe:
     # and a guess of the follow-up calls (judging) per generation request.
     plan: Callable[[Experiment], list[Request]]
     followup_calls_per_request: float = 0.0
+    # Optional: every call of every stage, counted without building the requests
+    # (estimate.PlannedCalls per stage and model); `culturalign run --dry-run` prefers it.
+    count: Callable[[Experiment, int | None, RunStore | None], list[PlannedCalls]] | None = None
     # After the stages: the analysis into OUTPUT/analysis, and the report's sections of it.
     # A probe without them (a plugin in the making, a test) stops after its stages.
     analyze: Callable[[RunContext], AnalysisSummary] | None = None
     report_sections: Callable[[ReportSource], list[Section]] | None = None
+    report_covariates: bool = False  # its report draws alignment against a user's covariates table
 
 
 _PROBES: dict[str, Probe] = {}

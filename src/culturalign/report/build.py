@@ -119,13 +119,16 @@ def render_report(
     run: RunInfo | None,
     analysis_dir: Path,
     out_dir: Path,
+    closing: list[Section] | None = None,
 ) -> Path:
-    """Write `out_dir`/report.html (and its figures) from a probe's sections; returns the page's path."""
+    """Write `out_dir`/report.html (and its figures) from a probe's sections, then the manifest's
+    definitions, then `closing` (e.g. the run's calls and cost); returns the page's path."""
     figures_dir = out_dir / FIGURES_DIR
     sections = gather_figures(sections, figures_dir)
     extra = definitions_section(manifest)
     if extra is not None:
         sections.append(extra)
+    sections.extend(closing or [])
     page = ReportPage(
         title=f"culturalign report: {probe}" + (f", run {run.name}" if run else ""),
         subtitle=f"What the {probe} probe measured, each number with its uncertainty, and how it was made.",

@@ -25,6 +25,7 @@ class ReportSource:
     figures_dir: Path  # where the sections draw their figures
     store: RunStore | None = None
     run_id: str | None = None  # None: the run the analysis names (manifest), else the store's latest
+    covariates: Path | None = None  # a user's table of model/country traits (probes whose Probe.report_covariates)
 
 
 @dataclass(frozen=True)

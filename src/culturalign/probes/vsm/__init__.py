@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from culturalign.probes.registry import Probe, Stage, register_probe
 from culturalign.probes.vsm import stages
+from culturalign.probes.vsm.counts import count
 from culturalign.probes.vsm.settings import VsmSettings
 
 if TYPE_CHECKING:
@@ -32,8 +33,10 @@ PROBE = register_probe(
             Stage("parse", stages.parse, "read the chosen option 1-5 out of each answer"),
         ),
         plan=stages.plan,
+        count=count,
         analyze=stages.analyze,  # dimension scores, gaps, deviation ratio, rankings, bootstrap
         report_sections=report_sections,
+        report_covariates=True,
     )
 )
 

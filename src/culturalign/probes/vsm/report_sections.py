@@ -8,6 +8,8 @@ from pathlib import Path
 import polars as pl
 
 from culturalign.probes.vsm import figures
+from culturalign.probes.vsm.paper_figures import radar_with_average
+from culturalign.probes.vsm.paper_sections import paper_sections
 from culturalign.report.sections import Example, Figure, LabelledSpan, ReportSource, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.tables import read_table
@@ -47,7 +49,7 @@ def _main_condition(table: pl.DataFrame) -> str:
 
 
 def report_sections(source: ReportSource) -> list[Section]:
-    analysis_dir, figures_dir = Path(source.analysis_dir), Path(source.figures_dir)
+    analysis_dir, figures_dir, covariates = Path(source.analysis_dir), Path(source.figures_dir), source.covariates
     manifest = json.loads((analysis_dir / "manifest.json").read_text(encoding="utf-8"))
     countries = _read(analysis_dir, "country_ranking")
     models = _read(analysis_dir, "model_ranking")
@@ -64,6 +66,7 @@ def report_sections(source: ReportSource) -> list[Section]:
             _read(analysis_dir, "sensitivity_agreement"), _read(analysis_dir, "sensitivity_rankings"), manifest
         ),
         _extraction(failures, _read(analysis_dir, "answers")),
+        *paper_sections(analysis_dir, figures_dir, manifest, condition, covariates),
     ]
 
 
@@ -145,8 +148,9 @@ def _rankings(countries: pl.DataFrame, models: pl.DataFrame, figures_dir: Path, 
 def _dimensions(dims: pl.DataFrame, dim_dr: pl.DataFrame, figures_dir: Path, condition: str) -> Section:
     section = Section(title="Dimension scores")
     if dims.height:
-        section.figures.append(_figure(figures.radar_figure(dims, condition), figures_dir, f"vsm_radar_{condition}",
-                                       "Radar charts", "Black: Hofstede's published score; blue: mean over models."))  # fmt: skip
+        section.figures.append(_figure(radar_with_average(dims, condition), figures_dir, f"vsm_radar_{condition}",
+                                       "Radar charts", "Black: Hofstede's published score; blue: mean over models; "
+                                       "dashed grey: the overall average of the countries shown."))  # fmt: skip
         summary = (
             dims.filter(pl.col("condition") == condition)
             .group_by("country", "dimension")

@@ -11,12 +11,12 @@ from culturalign import __version__
 from culturalign.errors import DataError
 from culturalign.models.base import ModelSpec
 from culturalign.probes.registry import AnalysisSummary, RunContext
-from culturalign.probes.wvs.analysis.from_store import responses_from_store
+from culturalign.probes.wvs.analysis.from_store import nothing_survived, responses_from_store
 from culturalign.probes.wvs.analysis.outputs import write_outputs
 from culturalign.probes.wvs.analysis.pipeline import analyze_responses
 from culturalign.probes.wvs.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
 from culturalign.probes.wvs.judge.quality import default_judge_name
-from culturalign.probes.wvs.judging import EMBEDDED_BACKEND, JudgeResult, quality_summary
+from culturalign.probes.wvs.judging import OFFLINE_JUDGE_BACKEND, JudgeResult, quality_summary
 from culturalign.tables import write_json, write_table_pair
 
 STAGE = "analyze"
@@ -31,14 +31,18 @@ def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
     if recorded:
         return list(recorded["quality"])
     # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
-    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=EMBEDDED_BACKEND)]
+    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=OFFLINE_JUDGE_BACKEND)]
     return [quality_summary(j) for j in judges]
 
 
 def analyze_stage(ctx: RunContext) -> AnalysisSummary:
     """Build the response table from the run, analyse it with the clean definitions, write the tables."""
-    table, counts = responses_from_store(ctx.store, ctx.run_id)
     quality = judge_validation(ctx)
+    empty = nothing_survived(ctx.store, ctx.run_id)
+    if empty is not None:
+        # Nothing to analyse: say why and what to change, in the console and in a report of its own.
+        return _write_responses_only(ctx, pl.DataFrame(), {}, quality, f"nothing to analyse: {empty}", "no responses")
+    table, counts = responses_from_store(ctx.store, ctx.run_id)
     try:
         truth, humans, source = ground_truth_and_humans(ctx.config.ground_truth)
     except DataError as exc:
@@ -76,12 +80,25 @@ def _write_without_ground_truth(
         f"`culturalign groundtruth build`), then run `culturalign analyze --store {store} --output {out}` "
         f"and `culturalign report {out} -o {ctx.output_dir / 'report'}`"
     )
+    return _write_responses_only(ctx, table, counts, quality, note, "unavailable")
+
+
+def _write_responses_only(
+    ctx: RunContext,
+    table: pl.DataFrame,
+    counts: dict[str, int],
+    quality: list[dict[str, Any]],
+    note: str,
+    ground_truth_source: str,
+) -> AnalysisSummary:
+    """An analysis folder without alignment: the responses there are, and a note saying why and what to do."""
+    out = ctx.output_dir / "analysis"
     write_table_pair(table, out, "responses")
     manifest = {
         "probe": "wvs",
         "command": f"culturalign run (stage {STAGE})",
         "seed": ctx.config.seed,
-        "ground_truth_source": "unavailable",
+        "ground_truth_source": ground_truth_source,
         "judge_validation": {"quality": quality} if quality else None,
         "n_responses": table.height,
         "package_version": __version__,

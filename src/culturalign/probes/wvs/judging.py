@@ -7,7 +7,7 @@ labels, n_pro, n_con, n_null, vps, judge, failure. With several judges the label
 per-interviewee majority vote (ties count as null) or, with the setting
 `judge_aggregation = "median"`, the VPS is the median of the judges' VPS.
 
-A judge spec with `backend = "embedded"` names an offline candidate in `model`
+A judge spec with `backend = "offline"` names an offline candidate in `model`
 (e.g. "lexicon"); every other spec is asked through the engine and cached in the store.
 """
 
@@ -20,6 +20,7 @@ from culturalign.judge.aggregate import combine_judges, inter_judge_kappa
 from culturalign.judge.stance import JudgeVerdict, StanceTask
 from culturalign.judge.vps import score_labels
 from culturalign.models.base import ModelSpec
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 from culturalign.probes.registry import StageResult
 from culturalign.probes.wvs.generate import load_experiment_codebook
 from culturalign.probes.wvs.judge.candidates import get_candidate
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext
 
 STAGE = "judge"
-EMBEDDED_BACKEND = "embedded"
 
 Statements = Callable[[str], tuple[str, str]]
 
@@ -46,7 +46,7 @@ class JudgeResult(StageResult):
 
 def judge_stage(ctx: RunContext) -> JudgeResult:
     tasks = kept_tasks(ctx, item_statements(ctx))
-    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=EMBEDDED_BACKEND)]
+    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=OFFLINE_JUDGE_BACKEND)]
     # Every kept response is judged on every run: model calls come from the store's cache,
     # so only new responses, new judges and earlier failures cost anything.
     verdicts = judge_all(ctx, tasks, judges)
@@ -96,9 +96,9 @@ def judge_all(
 ) -> dict[str, dict[str, JudgeVerdict]]:
     prepared: dict[str, Prepared] = {key: prepare(task) for key, task in tasks.items()}
     verdicts: dict[str, dict[str, JudgeVerdict]] = {key: {} for key in tasks}
-    model_judges = [j for j in judges if j.backend != EMBEDDED_BACKEND]
+    model_judges = [j for j in judges if j.backend != OFFLINE_JUDGE_BACKEND]
     for spec in judges:
-        if spec.backend == EMBEDDED_BACKEND:
+        if spec.backend == OFFLINE_JUDGE_BACKEND:
             _run_candidate(spec, prepared, verdicts)
     if model_judges and prepared:
         metas = {key: {"item": t.item, "language": t.language} for key, t in tasks.items()}
@@ -169,4 +169,6 @@ def judged_summary(
 
 def quality_summary(judge: ModelSpec) -> dict[str, Any]:
     """The measured quality of a judge: an embedded candidate by its candidate name, any other by its own."""
-    return judge_quality(judge.model if judge.backend == EMBEDDED_BACKEND and judge.model else judge.name).summary()
+    return judge_quality(
+        judge.model if judge.backend == OFFLINE_JUDGE_BACKEND and judge.model else judge.name
+    ).summary()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from culturalign.probes.registry import AnalysisSummary, Probe, RunContext, Stage, StageResult, register_probe
+from culturalign.probes.wvs.counts import count
 from culturalign.probes.wvs.generate import generate_stage, plan
 from culturalign.probes.wvs.parse import parse_stage
 from culturalign.probes.wvs.settings import WVSSettings
@@ -51,6 +52,7 @@ PROBE = register_probe(
         ),
         plan=plan,
         followup_calls_per_request=JUDGE_CALLS_PER_RESPONSE,
+        count=count,
         analyze=analyze_stage,  # alignment with the survey, consistency, regressions
         report_sections=report_sections,
     )

@@ -36,6 +36,13 @@ EMPTY_SCHEMAS = {
 }
 
 
+NOT_FITTED = (
+    "{name} was not fitted: the paper's regression treats bootstrap rounds as observations, so its p-values "
+    "shrink as rounds are added. Only `culturalign reproduce` runs it (the paper's method); this analysis "
+    "concludes from {table}.\n"
+)
+
+
 def _or_empty(df: pl.DataFrame | None, name: str) -> pl.DataFrame:
     return df if df is not None else pl.DataFrame(schema=EMPTY_SCHEMAS[name])
 
@@ -71,12 +78,12 @@ def regression_text(result: AnalysisResult) -> tuple[str, str]:
             "Standard errors treat bootstrap rounds as independent observations: they shrink with more rounds.\n\n"
             f"{fit.summary}\n"
         )
-    rq1_text = "\n".join(parts) if parts else "RQ1 was not fitted: " + "; ".join(result.notes) + "\n"
+    rq1_text = "\n".join(parts) if parts else NOT_FITTED.format(name="RQ1", table="capability_effect.csv")
     rq2_text = (
         f"== RQ2: alignment ~ us * model:language (reference model: uniform-random baseline)\n"
         f"R^2 = {result.rq2.r_squared:.3f}, n = {result.rq2.n_obs}\n\n{result.rq2.summary}\n"
         if result.rq2 is not None
-        else "RQ2 was not fitted: " + "; ".join(result.notes) + "\n"
+        else NOT_FITTED.format(name="RQ2", table="us_gap.csv")
     )
     return rq1_text, rq2_text
 
@@ -102,6 +109,8 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path) -> Path:
     for name, table in result.extra_tables.items():
         write_table_pair(table, out, name)
     write_table(result.bootstrap, out / "bootstrap.parquet")
+    if result.responses is not None:
+        write_table(result.responses, out / "responses.parquet")
     rq1_text, rq2_text = regression_text(result)
     write_text(out / "rq1_summary.txt", rq1_text)
     write_text(out / "rq2_summary.txt", rq2_text)
