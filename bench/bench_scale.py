@@ -1,5 +1,5 @@
 """Scaling out, measured: endpoints, client CPU per request, memory at a million requests,
-the store's insert cost as it grows, and batch files of 100,000 requests.
+the store's insert cost as it grows, batch files of 100,000 requests, and the Ray engine.
 
     python bench/bench_scale.py                 # everything (several minutes)
     python bench/bench_scale.py --only cpu      # one part: endpoints | cpu | memory | store | files | ray
@@ -197,6 +197,7 @@ def files_child(n: int) -> None:
     emit(
         part="files",
         requests=n,
+        rss_before_export_mib=round(base_mib),
         export_s=round(export_s, 2),
         import_s=round(import_s, 2),
         imported=counts.answered,
@@ -204,9 +205,56 @@ def files_child(n: int) -> None:
     )
 
 
+# -- 6. the Ray engine against the native one --------------------------------------------------------
+def bench_ray(n: int, latency: float, concurrency: int) -> None:
+    """The same requests through the native engine and through a local Ray instance (2 CPUs).
+    Ray's start-up (ray.init) is reported apart; each Ray pass includes its actors' start."""
+    from culturalign.engine.ray_engine import connect, using_cluster
+
+    process, url = start_stub(latency, 0.0)
+    try:
+        warm_up(url)
+        spec = stub_spec([url], concurrency)
+        ideal = n * latency / concurrency
+        wall, cpu, counts = timed_run(spec, n, "native-")
+        emit(
+            part="ray",
+            engine="native",
+            requests=n,
+            answered=counts["answered"],
+            wall_s=round(wall, 2),
+            ideal_s=round(ideal, 2),
+            driver_cpu_s=round(cpu, 2),
+        )
+        started = time.perf_counter()
+        cluster = connect(None)
+        emit(part="ray", step="start-up", ray_init_s=round(time.perf_counter() - started, 2), cpus=cluster.cpus)
+        try:
+            with using_cluster(cluster):
+                for attempt in (1, 2):  # the second pass finds Ray's worker processes already started
+                    wall, cpu, counts = timed_run(spec, n, f"ray{attempt}-")
+                    emit(
+                        part="ray",
+                        engine="ray",
+                        ray_pass=attempt,
+                        requests=n,
+                        answered=counts["answered"],
+                        wall_s=round(wall, 2),
+                        ideal_s=round(ideal, 2),
+                        driver_cpu_s=round(cpu, 2),
+                    )
+        finally:
+            import ray
+
+            ray.shutdown()
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["endpoints", "cpu", "memory", "store", "files"])
+    parser.add_argument("--only", choices=["endpoints", "cpu", "memory", "store", "files", "ray"])
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--files-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--n-cpu", type=int, default=20_000)
@@ -229,6 +277,8 @@ def main() -> None:
         bench_store(100_000, 100)
     if args.only in (None, "files"):
         subprocess.run([sys.executable, __file__, "--files-child", "100000"], check=True)
+    if args.only in (None, "ray"):
+        bench_ray(2000, 0.1, 32)
 
 
 if __name__ == "__main__":

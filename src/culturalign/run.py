@@ -87,12 +87,38 @@ def run_experiment(
     show_progress: bool = True,
     batch: bool = False,
     report: bool = True,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> RunResult:
     """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run.
 
     `batch` sends every openai model and judge through its provider's Batch API; the run is the
     same run as without it (resuming either way), since batching changes no answer. `report=False`
-    stops after the analysis: no figures are drawn (`culturalign report STORE` makes them later)."""
+    stops after the analysis: no figures are drawn (`culturalign report STORE` makes them later).
+    `engine` "ray" asks the models through a Ray cluster (`ray_address`, else RAY_ADDRESS, else
+    a local instance): see engine/ray_engine.py. Only where answers come from changes."""
+    from culturalign.engine.ray_engine import engine_scope
+
+    with engine_scope(engine, ray_address, start=not dry_run):
+        return _run_experiment(
+            path_or_experiment,
+            limit=limit,
+            dry_run=dry_run,
+            show_progress=show_progress,
+            batch=batch,
+            report=report,
+        )
+
+
+def _run_experiment(
+    path_or_experiment: str | Path | Experiment,
+    *,
+    limit: int | None,
+    dry_run: bool,
+    show_progress: bool,
+    batch: bool,
+    report: bool,
+) -> RunResult:
     experiment = (
         path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
     )
@@ -193,7 +219,11 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
 
     `contact` also asks each backend to check itself (server reachable, weights present);
     dry runs skip that, so they never touch a server."""
+    from culturalign.engine.ray_engine import current_cluster, on_vllm_engine
+
     for where, spec in experiment_models(experiment):
+        if on_vllm_engine(spec, current_cluster()):
+            continue  # Ray Data LLM loads the weights on the cluster's GPU nodes, not here
         if where.startswith("judges") and spec.backend == OFFLINE_JUDGE_BACKEND:
             _check_offline_judge(spec, where)
             continue

@@ -1,6 +1,6 @@
 """A run against an OpenAI-compatible stub, as its own process (the SIGKILL test kills it midway).
 
-`python tests/servers/stub_run.py --base-url URL --store PATH --n 200 --concurrency 4 [--batch]`
+`python tests/servers/stub_run.py --base-url URL --store PATH --n 200 --concurrency 4 [--batch] [--engine ray]`
 asks `stub_requests(...)` through the runner into the store and marks the run done.
 """
 
@@ -43,8 +43,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--batch", action="store_true", help="through the Batch API")
     parser.add_argument("--batch-max-requests", type=int, default=50_000)
+    parser.add_argument("--engine", default="local", help="local, or ray (the Ray engine)")
+    parser.add_argument("--ray-address", default=None)
     args = parser.parse_args(argv)
-    with RunStore(args.store) as store:
+    from culturalign.engine.ray_engine import engine_scope
+
+    with engine_scope(args.engine, args.ray_address), RunStore(args.store) as store:
         run_id = store.start_run("stub-run", "test", {"n": args.n})
         run_requests(
             store,

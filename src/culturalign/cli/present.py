@@ -145,7 +145,6 @@ def summary_table(df: pl.DataFrame, run_id: str) -> Table:
             "tok out",
             "cost USD",
             "time s",
-            "batches in flight",
         ],
     )
     for row in df.iter_rows(named=True):
@@ -187,6 +186,7 @@ def endpoints_table(df: pl.DataFrame) -> Table | None:
 
 
 def runs_table(df: pl.DataFrame) -> Table:
+    in_flight = "batches_in_flight" in df.columns and bool(df["batches_in_flight"].fill_null(0).sum())
     table = _table(
         "Runs",
         [
@@ -204,7 +204,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             "tokens out",
             "cost USD",
             "time s",
-            "batches in flight",
+            *(["batches in flight"] if in_flight else []),
         ],
     )
     for row in df.iter_rows(named=True):
@@ -223,7 +223,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             _int(row["output_tokens"]),
             _usd(row["cost_usd"]),
             _secs(row["duration_s"]),
-            _int(row.get("batches_in_flight")) if row.get("batches_in_flight") else "",
+            *([_int(row["batches_in_flight"])] if in_flight else []),
         )
     return table
 
@@ -250,7 +250,7 @@ _TEXT_COLUMNS = frozenset(
 
 
 # Identifiers a reader copies into a command: never broken over lines.
-_UNBROKEN = frozenset({"run"})
+_UNBROKEN = frozenset({"run", "status"})
 
 
 def _int(value: int | None) -> str:

@@ -43,12 +43,23 @@ def run_command(
     no_report: bool = typer.Option(
         False, "--no-report", help="Stop after the analysis (no figures); `culturalign report STORE` makes it later."
     ),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster)."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)."
+    ),
 ) -> None:
     """Run an experiment: its stages (e.g. generate, parse, judge), the analysis, the report. Rerunning resumes it."""
     from culturalign.run import run_experiment
 
     result = run_experiment(
-        experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress, batch=batch, report=not no_report
+        experiment,
+        limit=limit,
+        dry_run=dry_run,
+        show_progress=not no_progress,
+        batch=batch,
+        report=not no_report,
+        engine=engine,
+        ray_address=ray_address,
     )
     if result.dry_run:
         present.print_estimate(result.estimate, result.estimated_cost_usd, result.estimated_batch_cost_usd)

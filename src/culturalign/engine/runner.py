@@ -19,6 +19,7 @@ from typing import Any
 from culturalign.engine.batch_api import ask_through_batch
 from culturalign.engine.batching import current_export, export_pending
 from culturalign.engine.progress import StageProgress
+from culturalign.engine.ray_engine import CHUNK_REQUESTS, ask_on_ray, current_cluster
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
 from culturalign.models.redact import redact
 from culturalign.models.registry import get_backend
@@ -64,15 +65,18 @@ async def execute(
 
     Requests stream through: each chunk is registered, the answered ones are skipped, the
     others go into their model's bounded lane, where `capacity` workers ask and store them.
-    Requests for a Batch API model, and every request while a batch file is being exported,
-    are collected instead (they are sent, or written, together).
+    Requests for a Batch API model, every request while a batch file is being exported, and
+    every other request on the Ray engine (`engine.ray_engine`) are collected instead (they
+    are sent, or written, together).
     Returns counts: total (distinct requests), cached, asked, answered, failed.
     """
     counts = {"total": 0, "cached": 0, "asked": 0, "answered": 0, "failed": 0}
     export = current_export()
+    cluster = current_cluster()
     seen: set[str] = set()
     per_model: dict[str, Counter] = defaultdict(Counter)
     collected: dict[str, list[tuple[str, Request]]] = defaultdict(list)
+    on_ray: dict[str, list[tuple[str, Request]]] = defaultdict(list)
     lanes: dict[str, _Lane] = {}
     with StageProgress(stage, total=0, enabled=show_progress) as progress:
         try:
@@ -95,6 +99,12 @@ async def execute(
                         if export is not None or request.model.batch:
                             collected[name].append((key, request))
                             continue
+                        if cluster is not None:  # a dataset per CHUNK_REQUESTS: memory stays bounded
+                            on_ray[name].append((key, request))
+                            if len(on_ray[name]) == CHUNK_REQUESTS:
+                                items, on_ray[name] = on_ray[name], []
+                                _ask_on_ray(store, run_id, stage, cluster, items, progress, counts)
+                            continue
                         if name not in lanes:
                             lanes[name] = _Lane(store, get_backend(request.model), progress, counts)
                             lanes[name].start(group, begin_stage(store, run_id, stage, name, 0, 0, 0))
@@ -103,6 +113,9 @@ async def execute(
                     export_pending(store, stage, collected, export)  # writes a batch file and stops the run
                 for lane in lanes.values():
                     await lane.close()
+                for items in on_ray.values():  # one model after another, each across the cluster
+                    if items:
+                        _ask_on_ray(store, run_id, stage, cluster, items, progress, counts)
                 for name, items in collected.items():
                     log_id = begin_stage(store, run_id, stage, name, 0, 0, 0)
                     group.create_task(
@@ -111,7 +124,9 @@ async def execute(
         except ExceptionGroup as group_error:
             raise group_error.exceptions[0] from None
     for name, tally in per_model.items():
-        if name not in lanes and name not in collected:  # all answers already stored: log the pass all the same
+        if (
+            name not in lanes and name not in collected and name not in on_ray
+        ):  # all answers already stored: log the pass all the same
             log_id = begin_stage(store, run_id, stage, name, tally["total"], tally["cached"], 0)
             end_stage(store, log_id, 0, 0, 0.0)
     for name, tally in per_model.items():
@@ -159,6 +174,24 @@ async def _ask_batch(
         counts["failed"] += mine["failed"]
         end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started)
         await backend.aclose()
+
+
+def _ask_on_ray(
+    store: RunStore,
+    run_id: str,
+    stage: str,
+    cluster: Any,
+    items: list[tuple[str, Request]],
+    progress: StageProgress,
+    counts: dict[str, int],
+) -> None:
+    log_id = begin_stage(store, run_id, stage, items[0][1].model.name, 0, 0, 0)
+    started = time.perf_counter()
+    mine: dict[str, Any] = {"answered": 0, "failed": 0}
+    try:
+        ask_on_ray(cluster, store, items, progress, counts, mine)
+    finally:
+        end_stage(store, log_id, mine["answered"], mine["failed"], time.perf_counter() - started, mine.get("endpoints"))
 
 
 class _Lane:
