@@ -80,8 +80,8 @@ def test_dry_run_estimate_equals_the_calls_a_run_makes(tmp_path, capsys):
     assert planned == {("generate", "gen-a"): 10, ("generate", "gen-b"): 10, ("judge", "judge-a"): 20}
 
     result = run_experiment(experiment, show_progress=False)
-    kept = result.notes["parse"]["kept"]
-    assert kept == 20, result.notes["parse"]  # every response kept: the judge's upper bound is then exact
+    kept = result.results["parse"].kept
+    assert kept == 20, result.results["parse"]  # every response kept: the judge's upper bound is then exact
     assert _calls_in_store(tmp_path / "runs" / "counted.sqlite") == planned
 
     # What was spent, per stage and model: in the run's summary, `culturalign runs` and the report.

@@ -9,12 +9,12 @@ from culturalign.cli.main import main
 from culturalign.errors import UserError
 from culturalign.models.base import ModelSpec
 from culturalign.paths import cache_subdir
+from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.prompts.translate import clean_translation, translate_missing
 from culturalign.prompts.translations import (
     export_translations,
     import_translations,
     language_prompts,
-    load_default_codebook,
     origins,
     translation_table,
 )
@@ -25,7 +25,7 @@ ECHO = ModelSpec(name="echo-translator", backend="mock", options={"mode": "echo"
 
 @pytest.fixture(scope="module")
 def codebook():
-    return load_default_codebook()
+    return load_codebook()
 
 
 def test_a_new_language_is_missing_until_translated_then_cached(codebook):
@@ -109,7 +109,7 @@ def test_cli_export_and_import_round_trip(tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         main(["translations", "import", str(tmp_path / "pt-edited.csv")])
     assert done.value.code == 0
-    codebook = load_default_codebook()
+    codebook = load_codebook()
     assert translation_table("pt", codebook, codebook.keys())["completion/c02"].text.startswith("Relatório revisto")
 
 

@@ -130,6 +130,12 @@ class ModelSpec(BaseModel):
     def model_id(self) -> str:
         return self.model or self.name
 
+    def cost_usd(self, tokens_in: float, tokens_out: float) -> float | None:
+        """What these tokens cost at the configured prices (None when no price is set)."""
+        if self.price_input_per_mtok is None and self.price_output_per_mtok is None:
+            return None
+        return (tokens_in * (self.price_input_per_mtok or 0.0) + tokens_out * (self.price_output_per_mtok or 0.0)) / 1e6
+
     def identity(self) -> dict[str, Any]:
         """What about this model changes its answers (hashed into the store key)."""
         return {

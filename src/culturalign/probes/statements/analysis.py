@@ -16,6 +16,7 @@ import polars as pl
 from culturalign import __version__
 from culturalign.errors import DataError
 from culturalign.probes.answer_modes import is_tiny, modes_by_model, with_answer_modes
+from culturalign.probes.registry import AnalysisSummary
 from culturalign.probes.statements.evaluate import (
     EVALUATE_STAGE,
     STANCE_SCHEMA,
@@ -211,5 +212,5 @@ def analyze(ctx: RunContext) -> Path:
     return out
 
 
-def analysis_stage(ctx: RunContext) -> None:
-    ctx.notes["analysis"] = analyze(ctx)
+def analysis_stage(ctx: RunContext) -> AnalysisSummary:
+    return AnalysisSummary(folder=analyze(ctx))

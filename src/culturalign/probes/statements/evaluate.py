@@ -21,6 +21,7 @@ from culturalign.probes.answer_modes import (
     modes_by_model,
     raise_on_unserved,
 )
+from culturalign.probes.registry import CallCounts
 from culturalign.probes.statements.answers import (
     evaluation_schema,
     most_frequent,
@@ -193,7 +194,12 @@ def decide_stances(runs: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=STANCE_SCHEMA, orient="row")
 
 
-def evaluate_stage(ctx: RunContext) -> None:
+class EvaluateResult(CallCounts):
+    statements: int = 0
+    stances: int = 0
+
+
+def evaluate_stage(ctx: RunContext) -> EvaluateResult:
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
     labels = current_labels(experiment, ctx.store, ctx.run_id)
@@ -208,8 +214,8 @@ def evaluate_stage(ctx: RunContext) -> None:
         EVALUATE_STAGE,
         (("|".join(str(r[k]) for k in STANCE_KEYS), r) for r in stances.iter_rows(named=True)),
     )
-    ctx.notes[EVALUATE_STAGE] = {
-        **counts,
-        "statements": statements.height,
-        "stances": int(stances["stance"].is_not_null().sum()) if stances.height else 0,
-    }
+    return EvaluateResult(
+        **CallCounts.of(counts).model_dump(),
+        statements=statements.height,
+        stances=int(stances["stance"].is_not_null().sum()) if stances.height else 0,
+    )

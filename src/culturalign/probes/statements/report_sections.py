@@ -21,7 +21,7 @@ from culturalign.probes.statements.figures import profile_figure, scaled_figure
 from culturalign.probes.statements.group_figure import group_figure
 from culturalign.probes.statements.statements import load_frames
 from culturalign.report.provenance import load_manifest
-from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
+from culturalign.report.sections import Example, Figure, LabelledSpan, ReportSource, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.store.db import RunStore
 from culturalign.tables import read_table
@@ -297,12 +297,9 @@ def examples(store: RunStore, run_id: str | None) -> list[Example]:
     return out
 
 
-def report_sections(
-    analysis_dir: Path, store: RunStore | None, figures_dir: Path | None = None, run_id: str | None = None
-) -> list[Section]:
-    analysis_dir = Path(analysis_dir)
+def report_sections(source: ReportSource) -> list[Section]:
+    analysis_dir, figures_dir, store = Path(source.analysis_dir), source.figures_dir, source.store
     manifest = load_manifest(analysis_dir)
-    figures_dir = figures_dir or analysis_dir / "figures"
     sections = [
         summary_section(analysis_dir, manifest),
         profiles_section(analysis_dir, figures_dir),
@@ -311,7 +308,7 @@ def report_sections(
         quality_section(analysis_dir),
     ]
     if store is not None:
-        found = examples(store, run_id or manifest.get("run_id"))
+        found = examples(store, source.run_id or manifest.get("run_id"))
         if found:
             sections.append(Section(title="Example answers", examples=found))
     return sections

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 from scipy import stats
 
-from culturalign.probes.vsm.countries import Country, paper_countries
+from culturalign.analysis.bootstrap import nan_quantile
+from culturalign.probes.vsm.countries import Country, paper_countries, resolve_countries
 from culturalign.probes.vsm.instrument import load_structure
 from culturalign.probes.vsm.metrics import CONDITIONS, Cube, Evaluation, Intervals, evaluate_cube, rank_descending
 from culturalign.probes.vsm.scores import Scaling, sensitivity_scalings
+from culturalign.sources import hofstede
 from culturalign.sources.hofstede import TableRow
 
 ORIGIN_TARGETS = ("united_states", "china")
@@ -44,6 +48,21 @@ def build_cube(
 
 def table_rows(countries: list[Country] | tuple[Country, ...]) -> list[TableRow]:
     return [TableRow(c.key, c.hofstede_code, c.hofstede_name, c.fallback_code) for c in countries]
+
+
+def country_score_table(
+    scores: str, countries: list[str], *, fallback: bool, skip_missing: bool, warn: Callable[[str], None]
+) -> pl.DataFrame:
+    """Each country's six scores (one column per dimension) and the table rows that gave them
+    (`rows`); `countries` are keys or names, empty for the paper's 20."""
+    chosen = resolve_countries(countries) if countries else list(paper_countries())
+    long = hofstede.ground_truth(
+        hofstede.load_scores(scores), table_rows(chosen), fallback=fallback,
+        missing="skip" if skip_missing else "error", warn=warn,
+    )  # fmt: skip
+    wide = long.pivot(on="dimension", index="country", values="value")
+    sources = long.group_by("country").agg(pl.col("source").unique().sort().str.join("+").alias("rows"))
+    return wide.join(sources, on="country")
 
 
 def gt_matrix(gt_long: pl.DataFrame, country_keys: list[str]) -> np.ndarray:
@@ -229,7 +248,7 @@ def _pct(draws: np.ndarray) -> tuple[float | None, float | None]:
     draws = draws[np.isfinite(draws)]
     if not draws.size:
         return None, None
-    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+    return float(nan_quantile(draws, 2.5 / 100)), float(nan_quantile(draws, 97.5 / 100))
 
 
 def _boot_p(diffs: np.ndarray) -> float | None:

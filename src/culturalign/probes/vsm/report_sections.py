@@ -10,7 +10,7 @@ import polars as pl
 from culturalign.probes.vsm import figures
 from culturalign.probes.vsm.paper_figures import radar_with_average
 from culturalign.probes.vsm.paper_sections import paper_sections
-from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
+from culturalign.report.sections import Example, Figure, LabelledSpan, ReportSource, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.tables import read_table
 
@@ -64,11 +64,8 @@ def _main_condition(table: pl.DataFrame) -> str:
     return next((c for c in ("aligned", "average", "english", "chinese") if c in present), "average")
 
 
-def report_sections(
-    analysis_dir: Path, store=None, figures_dir: Path | None = None, covariates: Path | None = None
-) -> list[Section]:
-    analysis_dir = Path(analysis_dir)
-    figures_dir = Path(figures_dir) if figures_dir else analysis_dir / "figures"
+def report_sections(source: ReportSource) -> list[Section]:
+    analysis_dir, figures_dir, covariates = Path(source.analysis_dir), Path(source.figures_dir), source.covariates
     manifest = json.loads((analysis_dir / "manifest.json").read_text(encoding="utf-8"))
     countries = _read(analysis_dir, "country_ranking")
     models = _read(analysis_dir, "model_ranking")

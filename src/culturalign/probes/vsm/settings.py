@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from culturalign.errors import ConfigError
 from culturalign.models.base import ModelSpec
 from culturalign.probes.answer_modes import AnswerMode
+from culturalign.probes.vsm.countries import resolve_countries
 
 DIMENSION_KEYS = ("pdi", "idv", "mas", "uai", "lto", "ivr")
 PAPER_COUNTRY_KEYS = (
@@ -79,8 +80,6 @@ class VsmSettings(BaseModel):
     @field_validator("countries")
     @classmethod
     def _known_countries(cls, value: list[str]) -> list[str]:
-        from culturalign.probes.vsm.countries import resolve_countries
-
         try:
             return [c.key for c in resolve_countries(value)]
         except ConfigError as exc:

@@ -25,7 +25,7 @@ from culturalign.probes.answer_modes import (
     raise_on_unserved,
     with_answer_modes,
 )
-from culturalign.probes.registry import RunContext
+from culturalign.probes.registry import AnalysisSummary, CallCounts, ParseCounts, RunContext, StageResult
 from culturalign.probes.vsm import analysis as an
 from culturalign.probes.vsm.countries import resolve_countries
 from culturalign.probes.vsm.instrument import (
@@ -131,19 +131,23 @@ def plan(experiment) -> list[Request]:
     return build_requests(experiment, wording)
 
 
-def translate(ctx: RunContext) -> None:
-    wording = _wording(ctx)
-    ctx.notes["vsm_languages"] = sorted(wording)
+class WordingResult(StageResult):
+    languages: list[str]  # the prompt languages with a wording
 
 
-def generate(ctx: RunContext) -> None:
+def translate(ctx: RunContext) -> WordingResult:
+    return WordingResult(languages=sorted(_wording(ctx)))
+
+
+def generate(ctx: RunContext) -> CallCounts:
     # Translations are cached by the translate stage; asking here again only fills what it missed.
     requests = build_requests(ctx.experiment, _wording(ctx))
     limit = ctx.limit or ctx.config.limit
     if limit:
         requests = requests[:limit]
-    ctx.notes["generate"] = run_requests(ctx.store, ctx.run_id, GENERATE, requests, show_progress=ctx.show_progress)
+    counts = run_requests(ctx.store, ctx.run_id, GENERATE, requests, show_progress=ctx.show_progress)
     raise_on_unserved(ctx.store, ctx.run_id, GENERATE)
+    return CallCounts.of(counts)
 
 
 def _options_from_prompt(messages_json: str | None) -> tuple[str, ...]:
@@ -159,7 +163,7 @@ def _options_from_prompt(messages_json: str | None) -> tuple[str, ...]:
     return tuple(labels.get(k, "") for k in range(1, 6))
 
 
-def parse(ctx: RunContext) -> None:
+def parse(ctx: RunContext) -> ParseCounts:
     rows = ctx.store.requests_with_meta(ctx.run_id, GENERATE)
     results = []
     for row in rows.iter_rows(named=True):
@@ -174,11 +178,11 @@ def parse(ctx: RunContext) -> None:
         }))  # fmt: skip
     ctx.store.save_results(ctx.run_id, PARSE, results)
     kept = sum(1 for _, r in results if r["choice"] is not None)
-    counts = {"parsed": len(results), "kept": kept, "dropped": len(results) - kept}
+    reasons: dict[str, int] = {}
     for _, r in results:
         if r["choice"] is None:
-            counts[f"dropped_{r['status']}"] = counts.get(f"dropped_{r['status']}", 0) + 1
-    ctx.notes["parse"] = counts
+            reasons[r["status"]] = reasons.get(r["status"], 0) + 1
+    return ParseCounts(parsed=len(results), kept=kept, dropped=len(results) - kept, dropped_by_reason=reasons)
 
 
 def answers_table(ctx: RunContext) -> pl.DataFrame:
@@ -194,7 +198,7 @@ def answers_table(ctx: RunContext) -> pl.DataFrame:
     return answers.with_columns(pl.col("value").cast(pl.Float64))
 
 
-def analyze(ctx: RunContext) -> None:
+def analyze(ctx: RunContext) -> AnalysisSummary:
     settings, config = ctx.settings, ctx.config
     out = Path(ctx.output_dir) / "analysis"
     answers = answers_table(ctx)
@@ -276,5 +280,4 @@ def analyze(ctx: RunContext) -> None:
         "definitions": DEFINITIONS,
     }
     write_json(out / "manifest.json", manifest)
-    ctx.notes["analyze"] = {"tables": len(outputs), "warnings": warnings}
-    ctx.notes["analysis"] = out
+    return AnalysisSummary(folder=out, tables=len(outputs), warnings=warnings)

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
+from culturalign.probes.registry import CallCounts
 from culturalign.probes.wvs.sampling import PromptDraw, sample_prompts
+from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.prompts.translate import translate_missing
 from culturalign.prompts.translations import (
     LanguagePrompts,
@@ -25,8 +27,6 @@ STAGE = "generate"
 
 
 def load_experiment_codebook(experiment: Experiment) -> Any:
-    from culturalign.probes.wvs.sources.codebook import load_codebook
-
     path = experiment.settings.codebook
     if path is not None and not path.is_absolute() and experiment.source is not None:
         path = experiment.source.parent / path
@@ -140,8 +140,7 @@ def plan(experiment: Experiment) -> list[Request]:
     return limit_requests(build_requests(experiment, translate=False), experiment.config.limit)
 
 
-def generate_stage(ctx: RunContext) -> None:
+def generate_stage(ctx: RunContext) -> CallCounts:
     limit = ctx.limit if ctx.limit is not None else ctx.config.limit
     requests = limit_requests(build_requests(ctx.experiment, translate=True), limit)
-    counts = run_requests(ctx.store, ctx.run_id, STAGE, requests, show_progress=ctx.show_progress)
-    ctx.notes[STAGE] = counts
+    return CallCounts.of(run_requests(ctx.store, ctx.run_id, STAGE, requests, show_progress=ctx.show_progress))

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from culturalign.probes.registry import ParseCounts
+
 if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext
 
@@ -222,7 +224,7 @@ def parse_response(
 
 
 # -- the stage --------------------------------------------------------------------------------
-def parse_stage(ctx: RunContext) -> None:
+def parse_stage(ctx: RunContext) -> ParseCounts:
     settings = ctx.settings
     rows = ctx.store.requests_with_meta(ctx.run_id, SOURCE_STAGE)
     candidates = tuple(sorted({*ctx.config.languages, *settings.detector_languages}))
@@ -242,10 +244,10 @@ def parse_stage(ctx: RunContext) -> None:
         )
         results.append((row["key"], parsed.payload()))
     ctx.store.save_results(ctx.run_id, STAGE, results)
-    ctx.notes[STAGE] = summarize_reasons(payload for _, payload in results)
+    return summarize_reasons(payload for _, payload in results)
 
 
-def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> dict[str, int]:
+def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> ParseCounts:
     """kept, dropped and the count per drop reason."""
     counts: Counter[str] = Counter()
     for payload in payloads:
@@ -253,9 +255,9 @@ def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> dict[str, int]:
         counts["kept" if payload["kept"] else "dropped"] += 1
         if not payload["kept"]:
             counts[f"dropped_{payload['reason']}"] += 1
-    return {
-        "parsed": counts["parsed"],
-        "kept": counts["kept"],
-        "dropped": counts["dropped"],
-        **{f"dropped_{r}": counts[f"dropped_{r}"] for r in REASONS},
-    }
+    return ParseCounts(
+        parsed=counts["parsed"],
+        kept=counts["kept"],
+        dropped=counts["dropped"],
+        dropped_by_reason={r: counts[f"dropped_{r}"] for r in REASONS},
+    )

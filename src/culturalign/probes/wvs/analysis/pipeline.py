@@ -34,8 +34,8 @@ from culturalign.probes.wvs.analysis.responses import keep_prompt_language
 from culturalign.probes.wvs.analysis.rq1 import MixedFit
 from culturalign.probes.wvs.analysis.rq2 import OlsFit, us_gap_rounds
 from culturalign.probes.wvs.analysis.truth import comparison_country, coverage_notes, native_countries
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE
 
-DEFAULT_JUDGE_ERROR = 0.045
 DEFINITIONS = {
     "clean": {
         "bootstrap": "resample response rows with replacement; the same draw for every group and level",
@@ -154,7 +154,7 @@ def analyze_responses(
         raise DataError(f"unknown consistency definition {consistency!r}; use clean or released")
     if rounds < 1:
         raise DataError("--rounds must be at least 1")
-    error_rate = DEFAULT_JUDGE_ERROR if judge_error_rate is None else judge_error_rate
+    error_rate = PAPER_ERROR_RATE if judge_error_rate is None else judge_error_rate
     if not 0 <= error_rate < 1:
         raise DataError("the judge error rate must lie in [0, 1)")
     notes: list[str] = judge_warnings(judge_validation)

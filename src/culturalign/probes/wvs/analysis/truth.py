@@ -18,6 +18,7 @@ import polars as pl
 
 from culturalign.errors import DataError
 from culturalign.paths import package_data
+from culturalign.probes.wvs.sources.groundtruth import load_ground_truth, load_human_consistency
 
 LEVELS = ("country", "language", "global")
 TRUTH_COLUMNS = ["population_kind", "population", "item", "vps"]
@@ -25,8 +26,6 @@ TRUTH_COLUMNS = ["population_kind", "population", "item", "vps"]
 
 def load_truth(path_or_dir: str | Path) -> pl.DataFrame:
     """The tidy ground truth (lower-case items), as the ground-truth sources read it."""
-    from culturalign.probes.wvs.sources.groundtruth import load_ground_truth
-
     return tidy_truth(load_ground_truth(path_or_dir))
 
 
@@ -49,11 +48,9 @@ def tidy_truth(df: pl.DataFrame) -> pl.DataFrame:
     return out.select([*TRUTH_COLUMNS, "n_respondents", "weight_sum"])
 
 
-def load_human_consistency(path_or_dir: str | Path) -> pl.DataFrame:
+def human_consistency(path_or_dir: str | Path) -> pl.DataFrame:
     """Human self-consistency per population (resampled survey respondents)."""
-    from culturalign.probes.wvs.sources.groundtruth import load_human_consistency as _load
-
-    df = _load(path_or_dir)
+    df = load_human_consistency(path_or_dir)
     if "population" not in df.columns or "self_consistency" not in df.columns:
         raise DataError("the human self-consistency table needs the columns population, self_consistency")
     return df.select(pl.col("population").cast(pl.Utf8), pl.col("self_consistency").cast(pl.Float64))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from culturalign import tables
 from culturalign.errors import DataError, UserError
 from culturalign.languages import normalise_language_column
 from culturalign.probes.wvs.sources.codebook import CODINGS, Codebook, Coding, Item
@@ -374,8 +375,6 @@ def build_to_files(
     **options,
 ) -> GroundTruth:
     """`build_ground_truth` and write its tables (atomically: a failure leaves no output file)."""
-    from culturalign import tables
-
     output = check_output_path(output)
     if consistency_output is not None:
         consistency_output = check_output_path(consistency_output)
