@@ -64,17 +64,20 @@ prompts_per_language = 24
     return path
 
 
-def _reference_set(tmp_path: Path) -> tuple[Path, Path]:
-    """Three hand-labelled English responses of four interviewees each (our own toy texts)."""
+def _reference_set(tmp_path: Path, n: int = 12) -> tuple[Path, Path]:
+    """Hand-labelled English responses of four interviewees each (our own toy texts); enough of them
+    that the mock judge's random answers give some responses a VPS on both sides."""
     lines = [
-        json.dumps({"topic": "homosexuality", "response": "\n".join(f"{i}. {s}" for i, s in enumerate(SUMMARIES, 1))})
-        for _ in range(3)
+        json.dumps(
+            {"topic": "homosexuality", "response": "\n".join(f"{i}. {s} ({k})" for i, s in enumerate(SUMMARIES, 1))}
+        )
+        for k in range(n)
     ]
     responses = tmp_path / "reference.jsonl"
     responses.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rows = [
         {"line": line, "item": "f118", "language": "en", "interviewee": i, "label": label}
-        for line in range(3)
+        for line in range(n)
         for i, label in enumerate(["pro", "con", "null", "pro"], 1)
     ]
     labels = tmp_path / "labels.csv"
@@ -114,7 +117,7 @@ def test_a_validated_judge_shows_its_figures_in_later_reports(tmp_path, monkeypa
 
     # the same run, resumed: nothing is asked again, and the analysis now knows the judge
     again = run_experiment(experiment, show_progress=False)
-    assert again.notes["generate"]["asked"] == 0
+    assert again.results["generate"].asked == 0
     html = _html(again.report_path)
     assert "mj: not validated" not in html and "newer validation" not in html
     assert "mj: agreement" in html and "Cohen&#39;s kappa" in html and "VPS mean absolute error" in html

@@ -9,12 +9,12 @@ from culturalign.cli.main import main
 from culturalign.errors import UserError
 from culturalign.models.base import ModelSpec
 from culturalign.paths import cache_subdir
+from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.prompts.translate import clean_translation, translate_missing
 from culturalign.prompts.translations import (
     export_translations,
     import_translations,
     language_prompts,
-    load_default_codebook,
     origins,
     translation_table,
 )
@@ -25,31 +25,31 @@ ECHO = ModelSpec(name="echo-translator", backend="mock", options={"mode": "echo"
 
 @pytest.fixture(scope="module")
 def codebook():
-    return load_default_codebook()
+    return load_codebook()
 
 
 def test_a_new_language_is_missing_until_translated_then_cached(codebook):
-    assert set(origins(translation_table("de", codebook, ITEMS))) == {"missing"}
-    report = translate_missing("de", ECHO, codebook, ITEMS)
-    table = translation_table("de", codebook, ITEMS)
+    assert set(origins(translation_table("it", codebook, ITEMS))) == {"missing"}
+    report = translate_missing("it", ECHO, codebook, ITEMS)
+    table = translation_table("it", codebook, ITEMS)
     assert report.failed == [] and report.translated == len(table)
     assert set(origins(table)) == {"machine"}
     # Echo returns the user message: the text alone, never the instructions.
     assert all(entry.text == entry.source for entry in table.values())
-    assert (cache_subdir("translations") / "de.machine.json").exists()
+    assert (cache_subdir("translations") / "it.machine.json").exists()
     # Cached: nothing is missing, so a translator that cannot even be built is never touched.
     broken = ModelSpec(name="gone", backend="no-such-backend")
-    assert translate_missing("de", broken, codebook, ITEMS).translated == 0
-    prompts = language_prompts("de", codebook, ITEMS)
+    assert translate_missing("it", broken, codebook, ITEMS).translated == 0
+    prompts = language_prompts("it", codebook, ITEMS)
     assert len(prompts.templates.chat) == 10 and set(prompts.topics) == set(ITEMS)
 
 
 def test_a_translation_that_loses_a_placeholder_is_not_cached(codebook):
     # The mock's list mode answers with words from the prompt, without the braces.
     mangler = ModelSpec(name="mangler", backend="mock", options={"mode": "list", "items": 1})
-    report = translate_missing("fr", mangler, codebook, ITEMS)
+    report = translate_missing("pl", mangler, codebook, ITEMS)
     assert any(f.startswith("chat/") and "{topic}" in f for f in report.failed)
-    table = translation_table("fr", codebook, ITEMS)
+    table = translation_table("pl", codebook, ITEMS)
     assert all(table[f.split(":")[0]].origin == "missing" for f in report.failed)
 
 
@@ -109,7 +109,7 @@ def test_cli_export_and_import_round_trip(tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         main(["translations", "import", str(tmp_path / "pt-edited.csv")])
     assert done.value.code == 0
-    codebook = load_default_codebook()
+    codebook = load_codebook()
     assert translation_table("pt", codebook, codebook.keys())["completion/c02"].text.startswith("Relatório revisto")
 
 
@@ -130,14 +130,16 @@ def test_a_run_in_a_new_language_translates_once_through_the_configured_translat
         {
             "probe": "wvs",
             "name": "new-language",
-            "languages": ["de"],
+            "languages": ["it"],
             "models": [{"name": "m", "backend": "mock"}],
+            # The offline judge has no Italian cue list: a model judge labels Italian answers.
+            "judges": [{"name": "j", "backend": "mock"}],
             "wvs": {"prompts_per_language": 5, "items": ITEMS, "translator": ECHO.model_dump()},
         }
     )
     requests = build_requests(experiment)
-    assert len(requests) == 5 and {r.meta["language"] for r in requests} == {"de"}
-    machine = cache_subdir("translations") / "de.machine.json"
+    assert len(requests) == 5 and {r.meta["language"] for r in requests} == {"it"}
+    machine = cache_subdir("translations") / "it.machine.json"
     stamp = machine.stat().st_mtime_ns
     assert [r.key for r in build_requests(experiment)] == [r.key for r in requests]
     assert machine.stat().st_mtime_ns == stamp  # the second build translated nothing

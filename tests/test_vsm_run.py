@@ -94,17 +94,17 @@ def test_example_runs_end_to_end_with_the_mock_backend(tmp_path, vsm_data):
 
 def test_rerun_asks_nothing_new(tmp_path, vsm_data):
     experiment = _experiment(tmp_path, vsm_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0)
-    first = run_experiment(experiment, show_progress=False)
-    assert first.notes["generate"]["asked"] == 24 * 3
-    again = run_experiment(experiment, show_progress=False)
-    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 24 * 3
+    first = run_experiment(experiment, show_progress=False, report=False)
+    assert first.results["generate"].asked == 24 * 3
+    again = run_experiment(experiment, show_progress=False, report=False)
+    assert again.results["generate"].asked == 0 and again.results["generate"].cached == 24 * 3
 
 
 def test_failed_calls_are_counted_and_never_become_answers(tmp_path, vsm_data):
     experiment = _experiment(tmp_path, vsm_data, backend_options='options = { mode = "choice", fail_rate = 0.3 }',
                              languages='["en"]', countries='["japan", "spain"]', extra_model=False, rounds=0)  # fmt: skip
-    result = run_experiment(experiment, show_progress=False)
-    failed = result.notes["generate"]["failed"]
+    result = run_experiment(experiment, show_progress=False, report=False)
+    failed = result.results["generate"].failed
     assert failed > 0
     analysis = result.output_dir / "analysis"
     failures = pl.read_parquet(analysis / "failures.parquet")
@@ -117,7 +117,7 @@ def test_translations_are_cached_and_exportable(tmp_path, vsm_data):
     experiment = _experiment(
         tmp_path, vsm_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0
     )
-    run_experiment(experiment, show_progress=False)
+    run_experiment(experiment, show_progress=False, report=False)
     out = tmp_path / "review"
     assert exit_code("vsm", "export-translations", "--out", str(out)) == 0
     files = sorted(out.glob("vsm-de-*.csv"))
@@ -134,7 +134,7 @@ def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, vsm_da
         r'instrument = \[".*?"\]', 'instrument = ["mine.csv"]', experiment.read_text(encoding="utf-8"), count=1
     )
     experiment.write_text(text, encoding="utf-8")
-    result = run_experiment(experiment, show_progress=False)
+    result = run_experiment(experiment, show_progress=False, report=False)
     answers = pl.read_parquet(result.output_dir / "analysis" / "answers.parquet")
     assert answers.height == 24 * 3
     from culturalign.store import RunStore
@@ -186,7 +186,7 @@ def test_small_real_run_through_the_embedded_model(tmp_path, vsm_data):
         text.replace("repeats = 3", "repeats = 1").replace("max_tokens = 32", "max_tokens = 8"), encoding="utf-8"
     )
     result = run_experiment(experiment, show_progress=False)
-    assert result.notes["generate"]["total"] == 2 * 24
+    assert result.results["generate"].total == 2 * 24
     analysis = result.output_dir / "analysis"
     answers = pl.read_parquet(analysis / "answers.parquet")
     assert answers.height == 48 and answers["response"].null_count() == 0

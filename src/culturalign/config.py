@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from culturalign.errors import ConfigError
 from culturalign.languages import check_language
 from culturalign.models.base import ModelSpec
+from culturalign.probes.registry import get_probe
 
 
 class ExperimentConfig(BaseModel):
@@ -116,8 +117,6 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
 
 
 def parse_experiment(data: dict[str, Any], source: Path | None = None) -> Experiment:
-    from culturalign.probes.registry import get_probe
-
     where = str(source) if source else "experiment"
     data = dict(data)
     probe_name = data.get("probe")

@@ -1,1 +1,1 @@
-"""Prompt templates, topic paraphrases, deterministic sampling and translations."""
+"""Prompt templates and their translations (shipped, machine, reviewed), and the translation request."""

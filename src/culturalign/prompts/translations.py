@@ -54,12 +54,6 @@ class LanguagePrompts:
 
 
 # -- the codebook, through the names its module promises --------------------------------
-def load_default_codebook() -> Any:
-    from culturalign.probes.wvs.sources.codebook import load_codebook
-
-    return load_codebook()
-
-
 def codebook_phrases(codebook: Any, item_key: str, language: str) -> list[str]:
     """The item's topic and its paraphrases in a language (empty when the codebook has none)."""
     item = codebook.item(item_key)

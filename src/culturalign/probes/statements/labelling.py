@@ -21,6 +21,7 @@ import polars as pl
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
+from culturalign.probes.registry import CallCounts
 from culturalign.probes.statements.answers import (
     POLARITY_SCHEMA,
     RELEVANCE_SCHEMA,
@@ -241,10 +242,17 @@ def decide_polarity(voters: pl.DataFrame) -> pl.DataFrame:
 
 
 # -- stages --------------------------------------------------------------------------------------
-def relevance_stage(ctx: RunContext) -> None:
+class LabellingResult(CallCounts):
+    """A labelling stage's calls, or (`labels_file`) the labelled set it read instead of asking."""
+
+    labels_file: str | None = None
+    relevant_pairs: int | None = None
+    labelled_pairs: int | None = None
+
+
+def relevance_stage(ctx: RunContext) -> LabellingResult:
     if labels_file(ctx.experiment) is not None:
-        ctx.notes[RELEVANCE_STAGE] = f"labels read from {labels_file(ctx.experiment)}; nothing asked"
-        return
+        return LabellingResult(labels_file=str(labels_file(ctx.experiment)))
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
     statements = run_statements(ctx)
@@ -261,7 +269,7 @@ def relevance_stage(ctx: RunContext) -> None:
         RELEVANCE_STAGE,
         ((f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)),
     )
-    ctx.notes[RELEVANCE_STAGE] = {**counts, "relevant_pairs": int(decided["relevant"].sum() or 0)}
+    return LabellingResult(**CallCounts.of(counts).model_dump(), relevant_pairs=int(decided["relevant"].sum() or 0))
 
 
 def relevant_pairs(store: RunStore, run_id: str) -> set[tuple[str, str]]:
@@ -272,10 +280,9 @@ def relevant_pairs(store: RunStore, run_id: str) -> set[tuple[str, str]]:
     return set(zip(kept["statement_id"].to_list(), kept["dimension"].to_list(), strict=True))
 
 
-def polarity_stage(ctx: RunContext) -> None:
+def polarity_stage(ctx: RunContext) -> LabellingResult:
     if labels_file(ctx.experiment) is not None:
-        ctx.notes[POLARITY_STAGE] = f"labels read from {labels_file(ctx.experiment)}; nothing asked"
-        return
+        return LabellingResult(labels_file=str(labels_file(ctx.experiment)))
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
     statements = run_statements(ctx)
@@ -289,7 +296,9 @@ def polarity_stage(ctx: RunContext) -> None:
         ((f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)),
     )
     export_labelled_set(ctx.store, ctx.run_id, statements, frames, ctx.output_dir / "analysis")
-    ctx.notes[POLARITY_STAGE] = {**counts, "labelled_pairs": int(decided["polarity"].is_not_null().sum())}
+    return LabellingResult(
+        **CallCounts.of(counts).model_dump(), labelled_pairs=int(decided["polarity"].is_not_null().sum())
+    )
 
 
 # -- the labelled set ------------------------------------------------------------------------------

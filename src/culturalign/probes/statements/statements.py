@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from culturalign.tables import read_table
 STARTER_SET = ("statements", "starter.csv")
 DEFAULT_FRAMES = ("statements", "frames.toml")
 TASKS = ("relevance", "polarity", "evaluation")
-KEYWORD_KINDS = ("yes", "no", "agree", "disagree", "final")
+KEYWORD_KINDS = ("yes", "no", "agree", "disagree", "final", "not_stance")
 
 
 def starter_set_path() -> Path:
@@ -96,6 +96,18 @@ class Frames:
     dimensions: dict[str, Dimension]
     prompts: dict[str, dict[str, str]]
     keywords: dict[str, dict[str, tuple[str, ...]]]
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> {"agree": ..., "disagree": ...}
+
+    def require_verdicts(self, language: str) -> tuple[str, str]:
+        """The agree and disagree words of a language, and its verdict frame, for constrained and scored answers."""
+        words = self.choices.get(language, {})
+        agree, disagree = words.get("agree", "").strip(), words.get("disagree", "").strip()
+        if not agree or not disagree or agree == disagree or "verdict" not in self.prompts.get(language, {}):
+            raise ConfigError(
+                f"frames: language {language!r} has no verdict frame or no distinct [choices.{language}] agree and "
+                'disagree words, so its answers cannot be scored; add them to the frames file or use answer_mode = "free"'
+            )
+        return agree, disagree
 
     def require(self, languages: list[str], dimensions: list[str]) -> None:
         """One-line error for a language or dimension the frames do not cover."""
@@ -165,4 +177,9 @@ def _parse_frames(path: Path) -> Frames:
                 raise ConfigError(
                     f"frames file {path.name}: [frames.{lang}] {task} has a bad placeholder ({exc})"
                 ) from None
-    return Frames(dimensions=dimensions, prompts=prompts, keywords=keywords)
+    choices = {
+        lang: {k: str(v) for k, v in words.items() if k in ("agree", "disagree")}
+        for lang, words in data.get("choices", {}).items()
+        if isinstance(words, dict)
+    }
+    return Frames(dimensions=dimensions, prompts=prompts, keywords=keywords, choices=choices)

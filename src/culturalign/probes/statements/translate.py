@@ -15,6 +15,7 @@ import polars as pl
 
 from culturalign.engine.runner import Request, run_requests
 from culturalign.models.base import GenerateConfig
+from culturalign.probes.registry import CallCounts
 from culturalign.prompts.translate import clean_translation, translation_messages
 from culturalign.tables import write_table_pair
 
@@ -96,14 +97,17 @@ def with_translations(statements: pl.DataFrame, store: RunStore, run_id: str) ->
     return statements
 
 
-def translate_stage(ctx: RunContext) -> None:
+class TranslationCounts(CallCounts):
+    untranslated: int = 0
+
+
+def translate_stage(ctx: RunContext) -> TranslationCounts:
     from culturalign.probes.statements.labelling import experiment_statements
 
     statements = experiment_statements(ctx.experiment)
     missing = untranslated(ctx.experiment, statements)
     if ctx.experiment.settings.translator is None:
-        ctx.notes[TRANSLATE_STAGE] = {"untranslated": len(missing)}
-        return
+        return TranslationCounts(untranslated=len(missing))
     counts = run_requests(
         ctx.store,
         ctx.run_id,
@@ -116,4 +120,4 @@ def translate_stage(ctx: RunContext) -> None:
     write_table_pair(
         translations.join(source, on="statement_id", how="left"), ctx.output_dir / "analysis", TRANSLATIONS_STEM
     )
-    ctx.notes[TRANSLATE_STAGE] = {**counts, "untranslated": len(missing) - translations.height}
+    return TranslationCounts(**CallCounts.of(counts).model_dump(), untranslated=len(missing) - translations.height)

@@ -21,6 +21,8 @@ from culturalign.judge.stance import JudgeVerdict, StanceTask
 from culturalign.judge.vps import score_labels
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
+from culturalign.probes.registry import StageResult
+from culturalign.probes.wvs.generate import load_experiment_codebook
 from culturalign.probes.wvs.judge.candidates import get_candidate
 from culturalign.probes.wvs.judge.quality import default_judge_name  # noqa: F401  (the stage's default judge, for callers)
 from culturalign.probes.wvs.judge.run import Prepared, prepare, run_model_judges
@@ -34,8 +36,17 @@ STAGE = "judge"
 Statements = Callable[[str], tuple[str, str]]
 
 
-def judge_stage(ctx: RunContext) -> None:
-    tasks = kept_tasks(ctx, experiment_statements(ctx))
+class JudgeResult(StageResult):
+    judged: int
+    failed: int
+    undefined_vps: int
+    judges: list[str]
+    quality: list[dict[str, Any]]  # judge.quality.JudgeQuality.summary() per judge
+    inter_judge_fleiss_kappa: float | None = None
+
+
+def judge_stage(ctx: RunContext) -> JudgeResult:
+    tasks = kept_tasks(ctx, item_statements(ctx))
     judges = run_judges(ctx.config.judges)
     # Every kept response is judged on every run: model calls come from the store's cache,
     # so only new responses, new judges and earlier failures cost anything.
@@ -46,12 +57,10 @@ def judge_stage(ctx: RunContext) -> None:
         # settled without asking any judge (empty, refusal, stated totals): no judge's failure
         payload["settled"] = prepare(tasks[key]).settled is not None
     ctx.store.save_results(ctx.run_id, STAGE, results)
-    ctx.notes[STAGE] = stage_summary(results, judges, ctx.store, ctx.run_id)
+    return judged_summary(results, judges, ctx.store, ctx.run_id)
 
 
-def experiment_statements(ctx: RunContext) -> Statements:
-    from culturalign.probes.wvs.generate import load_experiment_codebook
-
+def item_statements(ctx: RunContext) -> Statements:
     codebook = load_experiment_codebook(ctx.experiment)
 
     def statements(item: str) -> tuple[str, str]:
@@ -143,18 +152,16 @@ def _scored(labels: tuple[str, ...] | None) -> dict[str, Any]:
     return {"labels": list(labels), **score_labels(labels).as_dict()}
 
 
-def stage_summary(
+def judged_summary(
     results: list[tuple[str, dict[str, Any]]], judges: Sequence[ModelSpec], store: Any = None, run_id: str | None = None
-) -> dict[str, Any]:
+) -> JudgeResult:
     payloads = [p for _, p in results]
     quality = judges_quality(judges, payloads, store, run_id)
-    summary: dict[str, Any] = {
-        "judged": len(payloads),
-        "failed": sum(1 for p in payloads if p["failure"]),
-        "undefined_vps": sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
-        "judges": [j.name for j in judges],
-        "quality": quality["quality"],
-    }
-    if "inter_judge_fleiss_kappa" in quality:
-        summary["inter_judge_fleiss_kappa"] = quality["inter_judge_fleiss_kappa"]
-    return summary
+    return JudgeResult(
+        judged=len(payloads),
+        failed=sum(1 for p in payloads if p["failure"]),
+        undefined_vps=sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
+        judges=[j.name for j in judges],
+        quality=quality["quality"],
+        inter_judge_fleiss_kappa=quality.get("inter_judge_fleiss_kappa"),
+    )

@@ -10,23 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from culturalign.config import load_experiment
 from culturalign.languages import check_language
-from culturalign.prompts.translations import (
-    export_translations,
-    import_translations,
-    load_default_codebook,
-    origins,
-    translation_table,
-)
+from culturalign.probes.wvs.generate import experiment_items, load_experiment_codebook
+from culturalign.probes.wvs.sources.codebook import load_codebook
+from culturalign.prompts.translate import translate_missing
+from culturalign.prompts.translations import export_translations, import_translations, origins, translation_table
 
 
 def _codebook_and_items(experiment_path: str | Path | None) -> tuple[Any, list[str], Any]:
     if experiment_path is None:
-        codebook = load_default_codebook()
+        codebook = load_codebook()
         return codebook, list(codebook.keys()), None
-    from culturalign.config import load_experiment
-    from culturalign.probes.wvs.generate import experiment_items, load_experiment_codebook
-
     experiment = load_experiment(experiment_path)
     codebook = load_experiment_codebook(experiment)
     return codebook, experiment_items(experiment, codebook), getattr(experiment.settings, "translator", None)
@@ -36,8 +31,6 @@ def export_for_review(
     language: str, output: str | Path, experiment_path: str | Path | None = None
 ) -> tuple[Path, dict[str, int]]:
     """Write the review file; returns its path and how many texts come from each origin."""
-    from culturalign.prompts.translate import translate_missing
-
     language = check_language(language)
     codebook, items, translator = _codebook_and_items(experiment_path)
     if translator is not None:
