@@ -192,11 +192,11 @@ def test_vsm_arithmetic_count_equals_the_built_plan(tmp_path, vsm_items, hofsted
     assert counted.select(columns).equals(exact.select(columns))
 
 
-def test_vsm_arithmetic_count_asks_a_scored_model_once(tmp_path, shared_data, monkeypatch):
+def test_vsm_arithmetic_count_asks_a_scored_model_once(tmp_path, vsm_items, hofstede_table, monkeypatch):
     import culturalign.probes.vsm.counts as vsm_counts
     from test_vsm_run import _experiment as vsm_experiment
 
-    experiment = vsm_experiment(tmp_path, shared_data, rounds=0)
+    experiment = vsm_experiment(tmp_path, (vsm_items, hofstede_table), rounds=0)
     text = experiment.read_text(encoding="utf-8")
     experiment.write_text(text.replace("[vsm]", '[vsm]\nanswer_modes = { mock-cn = "scored" }', 1), encoding="utf-8")
     exact = run_experiment(experiment, dry_run=True).estimate
