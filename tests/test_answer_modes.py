@@ -27,6 +27,17 @@ from culturalign.probes.answer_modes import distribution, entropy_bits, expected
 TABLE = "6-dimensions-for-website-2015-08-16.csv"
 
 
+@pytest.fixture
+def shared_data(vsm_items: Path, hofstede_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two published files these tests read, linked in the shared layout: found in the shared
+    folder or the user cache (conftest), else the test is skipped naming the fetch command."""
+    folder = tmp_path_factory.mktemp("published")
+    for link, target in (("vsm2013/hofstede_test.csv", vsm_items), (f"hofstede/{TABLE}", hofstede_table)):
+        (folder / link).parent.mkdir(parents=True, exist_ok=True)
+        (folder / link).symlink_to(target)
+    return folder
+
+
 # -- a loopback OpenAI-compatible server -----------------------------------------------------------
 @dataclass
 class Behaviour:

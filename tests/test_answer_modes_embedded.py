@@ -13,6 +13,17 @@ import pytest
 TABLE = "6-dimensions-for-website-2015-08-16.csv"
 
 
+@pytest.fixture
+def shared_data(vsm_items: Path, hofstede_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two published files these tests read, linked in the shared layout: found in the shared
+    folder or the user cache (conftest), else the test is skipped naming the fetch command."""
+    folder = tmp_path_factory.mktemp("published")
+    for link, target in (("vsm2013/hofstede_test.csv", vsm_items), (f"hofstede/{TABLE}", hofstede_table)):
+        (folder / link).parent.mkdir(parents=True, exist_ok=True)
+        (folder / link).symlink_to(target)
+    return folder
+
+
 @pytest.mark.slow
 def test_embedded_constrained_and_scored_answer_every_item(tmp_path: Path, shared_data: Path) -> None:
     from culturalign.run import run_experiment
