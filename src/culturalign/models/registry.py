@@ -1,24 +1,21 @@
-"""Backends registered by name; each backend's module is imported only when it is used."""
+"""Backends by name: the built-ins and any installed plugin's, through the `culturalign.backends`
+entry points (culturalign.plugins). A backend's module is imported only when a model uses it, so
+`openai`, `llama_cpp` and `vllm` load only for the runs that need them."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from culturalign.errors import BackendError
 from culturalign.models.base import ModelBackend, ModelSpec
+from culturalign.plugins import BACKENDS, plugin_entry_points
 
 BackendFactory = Callable[[ModelSpec], ModelBackend]
 
-# name -> "module:attribute"; the import is deferred so that `openai`, `llama_cpp` and `vllm`
-# load only for the runs that use them.
-_LAZY: dict[str, str] = {
-    "mock": "culturalign.models.mock:MockBackend",
-    "openai": "culturalign.models.openai_backend:OpenAIBackend",
-    "llamacpp": "culturalign.models.llamacpp_backend:LlamaCppBackend",
-    "vllm": "culturalign.models.vllm_backend:VLLMBackend",
-}
+# Factories registered in code (tests, notebooks); they win over entry points of the same name.
 _FACTORIES: dict[str, BackendFactory] = {}
+# The extra that carries a backend's packages, where it differs from the backend's name.
+_EXTRA = {"llamacpp": "embedded"}
 
 
 def register_backend(name: str, factory: BackendFactory) -> None:
@@ -26,23 +23,28 @@ def register_backend(name: str, factory: BackendFactory) -> None:
 
 
 def known_backends() -> list[str]:
-    return sorted(set(_LAZY) | set(_FACTORIES))
+    return sorted(set(plugin_entry_points(BACKENDS)) | set(_FACTORIES))
 
 
 def get_backend(spec: ModelSpec) -> ModelBackend:
     if spec.backend in _FACTORIES:
         return _FACTORIES[spec.backend](spec)
-    target = _LAZY.get(spec.backend)
-    if target is None:
+    entry = plugin_entry_points(BACKENDS).get(spec.backend)
+    if entry is None:
         raise BackendError(
             f"model {spec.name!r}: unknown backend {spec.backend!r}; use one of {', '.join(known_backends())}"
         )
-    module_name, attr = target.split(":")
     try:
-        module = importlib.import_module(module_name)
+        factory = entry.load()
     except ImportError as exc:
+        extra = _EXTRA.get(spec.backend, spec.backend)
         raise BackendError(
             f"model {spec.name!r}: backend {spec.backend!r} needs a package that is not installed ({exc.name}); "
-            f"install it, e.g. pip install 'culturalign[{spec.backend}]'"
+            f"install it with python -m pip install 'culturalign[{extra}]'"
         ) from None
-    return getattr(module, attr)(spec)
+    if not callable(factory):
+        raise BackendError(f"model {spec.name!r}: the plugin entry point {entry.value} is not a backend factory")
+    backend = factory(spec)
+    if not isinstance(backend, ModelBackend):
+        raise BackendError(f"model {spec.name!r}: {entry.value} made a {type(backend).__name__}, not a ModelBackend")
+    return backend
