@@ -8,7 +8,6 @@ the output folder), never another stage's internals, so any stage can be rerun a
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from culturalign.errors import ConfigError
+from culturalign.plugins import PROBES, plugin_entry_points
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
     from culturalign.engine.runner import Request
     from culturalign.store.db import RunStore
+    from culturalign.translation.stage import TranslationJob
 
 
 @dataclass
@@ -62,29 +63,38 @@ class Probe:
     # and a guess of the follow-up calls (judging) per generation request.
     plan: Callable[[Experiment], list[Request]]
     followup_calls_per_request: float = 0.0
+    # The texts an experiment needs translated and its translator, for review export/import.
+    translations: Callable[[Experiment], TranslationJob] | None = None
 
 
 _PROBES: dict[str, Probe] = {}
-# Built-in probes register themselves when their module is imported.
-_BUILTIN = {
-    "wvs": "culturalign.probes.wvs",
-    "vsm": "culturalign.probes.vsm",
-    "statements": "culturalign.probes.statements",
-}
 
 
 def register_probe(probe: Probe) -> Probe:
+    """Register a probe made in code (tests, notebooks); installed probes come by entry point."""
     _PROBES[probe.name] = probe
     return probe
 
 
 def known_probes() -> list[str]:
-    return sorted(set(_PROBES) | set(_BUILTIN))
+    return sorted(set(_PROBES) | set(plugin_entry_points(PROBES)))
 
 
 def get_probe(name: str) -> Probe:
-    if name not in _PROBES and name in _BUILTIN:
-        importlib.import_module(_BUILTIN[name])
-    if name not in _PROBES:
+    """The probe of that name: registered in code, else the `culturalign.probes` entry point's."""
+    if name in _PROBES:
+        return _PROBES[name]
+    entry = plugin_entry_points(PROBES).get(name)
+    if entry is None:
         raise ConfigError(f"unknown probe {name!r}; use one of {', '.join(known_probes())}")
-    return _PROBES[name]
+    try:
+        probe = entry.load()
+    except ImportError as exc:
+        raise ConfigError(
+            f"probe {name!r} cannot be loaded: its plugin needs {exc.name}, which is not installed; install it"
+        ) from None
+    if not isinstance(probe, Probe):
+        raise ConfigError(f"probe {name!r}: the plugin entry point {entry.value} is not a culturalign Probe")
+    if probe.name != name:
+        raise ConfigError(f"probe {name!r}: the plugin entry point {entry.value} gives a probe named {probe.name!r}")
+    return register_probe(probe)
