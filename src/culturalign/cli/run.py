@@ -78,26 +78,26 @@ def runs_command(
 
 @translations_app.command("export")
 def translations_export_command(
-    language: str = typer.Option(..., "--language", help="ISO 639-1 code, e.g. da."),
     output: Path = typer.Option(..., "-o", "--output", help="Output file, .csv or .parquet."),
+    language: str | None = typer.Option(None, "--language", help="ISO 639-1 code, e.g. da; default every language."),
     experiment: Path | None = typer.Option(
-        None, "--experiment", help="Use this experiment's codebook and items, and its translator for gaps."
+        None, "--experiment", help="This experiment's texts (any probe), with the translations its runs made."
     ),
 ) -> None:
-    """Write a language's prompt texts for review; edit the `text` column and import the file."""
-    from culturalign.prompts.review import export_for_review
+    """Write translations for review; edit the `text` column (or set `origin` to reviewed) and import the file."""
+    from culturalign.review import export_for_review
 
-    path, counts = export_for_review(language, output, experiment)
-    console.print(f"Wrote {path} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
+    path, counts = export_for_review(output, language=language, experiment_path=experiment)
+    console.print(f"Wrote {path} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'no texts'})")
 
 
 @translations_app.command("import")
 def translations_import_command(
     file: Path = typer.Argument(..., help="A reviewed file written by `translations export`."),
-    experiment: Path | None = typer.Option(None, "--experiment", help="Use this experiment's codebook and items."),
+    experiment: Path | None = typer.Option(None, "--experiment", help="The experiment the file was exported for."),
 ) -> None:
-    """Store reviewed translations; they override shipped and machine translations."""
-    from culturalign.prompts.review import import_reviewed
+    """Store reviewed translations; they win over shipped and machine translations."""
+    from culturalign.review import import_reviewed
 
     counts = import_reviewed(file, experiment)
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")

@@ -21,7 +21,7 @@ from culturalign.probes.statements.labelling import (
     relevance_stage,
 )
 from culturalign.probes.statements.settings import StatementsSettings
-from culturalign.probes.statements.translate import translate_stage
+from culturalign.probes.statements.translate import translate_stage, translation_job
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -61,6 +61,7 @@ PROBE = register_probe(
             Stage("report", _report_stage, "figures and the HTML report"),
         ),
         plan=plan,
+        translations=translation_job,
     )
 )
 

@@ -68,7 +68,7 @@ def run_statements(ctx: RunContext) -> pl.DataFrame:
     """The experiment's statements with this run's translations filled in."""
     from culturalign.probes.statements.translate import with_translations
 
-    return with_translations(experiment_statements(ctx.experiment), ctx.store, ctx.run_id)
+    return with_translations(ctx.experiment, experiment_statements(ctx.experiment), ctx.store, ctx.run_id)
 
 
 def experiment_frames(experiment: Experiment) -> Frames:

@@ -29,9 +29,10 @@ from culturalign.probes.vsm.instrument import (
 from culturalign.probes.vsm.metrics import bootstrap, evaluate_cube, neutral_dr
 from culturalign.probes.vsm.prompts import frame_for, messages_for
 from culturalign.probes.vsm.scores import scaling_from_settings
-from culturalign.probes.vsm.translate import complete_wording
+from culturalign.probes.vsm.translate import complete_wording, translation_job
 from culturalign.sources import hofstede
 from culturalign.tables import write_json
+from culturalign.translation.stage import TranslationJob
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,17 @@ def _instrument_files(experiment) -> list[str]:
     return [beside_experiment(experiment, f) for f in experiment.settings.instrument]
 
 
-def _wording(ctx: RunContext, *, ask: bool = True) -> Wording:
+def _wording(ctx: RunContext, *, ask: bool) -> Wording:
     settings, languages = ctx.settings, ctx.config.languages
     for lang in languages:
         frame_for(lang)  # an unsupported prompt language fails before any call
     wording = load_wording(_instrument_files(ctx.experiment))
-    return complete_wording(
+    wording, counts = complete_wording(
         wording, languages, settings.translator, ctx.store, ctx.run_id, show_progress=ctx.show_progress, ask=ask
     )
+    if ask and counts:
+        ctx.notes["translate"] = counts
+    return wording
 
 
 def build_requests(experiment, wording: Wording) -> list[Request]:
@@ -101,14 +105,20 @@ def plan(experiment) -> list[Request]:
     return build_requests(experiment, wording)
 
 
+def translations(experiment) -> TranslationJob:
+    """The wording texts the experiment needs translated (for review export and import)."""
+    wording = load_wording(_instrument_files(experiment))
+    return translation_job(wording, experiment.config.languages, experiment.settings.translator)
+
+
 def translate(ctx: RunContext) -> None:
-    wording = _wording(ctx)
+    wording = _wording(ctx, ask=True)
     ctx.notes["vsm_languages"] = sorted(wording)
 
 
 def generate(ctx: RunContext) -> None:
-    # Translations are cached by the translate stage; asking here again only fills what it missed.
-    requests = build_requests(ctx.experiment, _wording(ctx))
+    # The translate stage has asked for every translation; here they are only read back.
+    requests = build_requests(ctx.experiment, _wording(ctx, ask=False))
     limit = ctx.limit or ctx.config.limit
     if limit:
         requests = requests[:limit]

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 
 from culturalign.probes.registry import Probe, RunContext, Stage, register_probe
-from culturalign.probes.wvs.generate import generate_stage, plan
+from culturalign.probes.wvs.generate import generate_stage, plan, translation_job
 from culturalign.probes.wvs.parse import parse_stage
 from culturalign.probes.wvs.settings import WVSSettings
 
@@ -53,6 +53,7 @@ PROBE = register_probe(
         ),
         plan=plan,
         followup_calls_per_request=JUDGE_CALLS_PER_RESPONSE,
+        translations=translation_job,
     )
 )
 
