@@ -9,6 +9,7 @@ import pytest
 
 from culturalign.config import parse_experiment
 from culturalign.probes.wvs.generate import build_requests, plan
+from culturalign.probes.wvs.translations import language_prompts, load_default_codebook
 from culturalign.prompts.sampling import sample_prompts
 from culturalign.prompts.templates import (
     SOURCE_LANGUAGE,
@@ -16,7 +17,6 @@ from culturalign.prompts.templates import (
     shipped_template_texts,
     source_templates,
 )
-from culturalign.prompts.translations import language_prompts, load_default_codebook
 
 SHIPPED = ["da", "en", "nl", "pt"]
 

@@ -11,7 +11,7 @@ from culturalign.models.base import ModelSpec
 from culturalign.probes import registry
 from culturalign.probes.registry import Probe
 from culturalign.probes.wvs import PROBE as WVS
-from culturalign.prompts.translations import (
+from culturalign.probes.wvs.translations import (
     language_prompts,
     load_default_codebook,
     prompt_texts,

@@ -16,7 +16,7 @@ from culturalign.config import load_experiment
 from culturalign.errors import UserError
 from culturalign.languages import check_language
 from culturalign.probes.registry import get_probe
-from culturalign.prompts.translations import load_default_codebook, prompt_texts
+from culturalign.probes.wvs.translations import load_default_codebook, prompt_texts
 from culturalign.store.db import RunStore
 from culturalign.tables import read_table, require_columns
 from culturalign.translation.review import export_review_file, import_review_file

@@ -1,1 +1,1 @@
-"""Prompt templates, topic paraphrases, deterministic sampling and translations."""
+"""Prompt templates and deterministic sampling from the seed (translations: culturalign.translation)."""

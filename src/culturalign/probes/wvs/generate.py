@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError, DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
-from culturalign.prompts.sampling import PromptDraw, sample_prompts
-from culturalign.prompts.translations import (
+from culturalign.probes.wvs.translations import (
     LanguagePrompts,
     prompt_texts,
     prompts_from_table,
     source_fallback_prompts,
 )
+from culturalign.prompts.sampling import PromptDraw, sample_prompts
 from culturalign.translation.stage import TranslationJob, Translator, translate
 from culturalign.translation.texts import Resolved, SourceText, resolve
 
