@@ -11,6 +11,9 @@ runs again), and a test keeps the two in step.
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from culturalign.errors import ConfigError
 
 BACKENDS = "culturalign.backends"
 PROBES = "culturalign.probes"
@@ -28,6 +31,37 @@ BUILTIN: dict[str, dict[str, str]] = {
         "statements": "culturalign.probes.statements:PROBE",
     },
 }
+
+
+# Objects registered in code (tests, notebooks) by group and name; they win over entry points.
+# The probe registry keeps its probes here, so that config.py, which validates the probe's
+# section of an experiment, finds them without importing the probes layer above it.
+_IN_CODE: dict[str, dict[str, Any]] = {BACKENDS: {}, PROBES: {}}
+
+
+def in_code(group: str) -> dict[str, Any]:
+    return _IN_CODE[group]
+
+
+def plugin_names(group: str) -> list[str]:
+    return sorted(set(_IN_CODE[group]) | set(plugin_entry_points(group)))
+
+
+def load_plugin(group: str, name: str, kind: str) -> Any:
+    """The object registered in code under `name`, else its entry point's, loaded (imported).
+
+    `kind` names it in the one-line errors: an unknown name, or a plugin whose imports fail."""
+    if name in _IN_CODE[group]:
+        return _IN_CODE[group][name]
+    entry = plugin_entry_points(group).get(name)
+    if entry is None:
+        raise ConfigError(f"unknown {kind} {name!r}; use one of {', '.join(plugin_names(group))}")
+    try:
+        return entry.load()
+    except ImportError as exc:
+        raise ConfigError(
+            f"{kind} {name!r} cannot be loaded: it needs {exc.name}, which is not installed; install it"
+        ) from None
 
 
 def plugin_entry_points(group: str) -> dict[str, EntryPoint]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from culturalign.errors import ConfigError
-from culturalign.plugins import PROBES, plugin_entry_points
+from culturalign.plugins import PROBES, in_code, load_plugin, plugin_names
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -67,7 +67,7 @@ class Probe:
     translations: Callable[[Experiment], TranslationJob] | None = None
 
 
-_PROBES: dict[str, Probe] = {}
+_PROBES: dict[str, Probe] = in_code(PROBES)
 
 
 def register_probe(probe: Probe) -> Probe:
@@ -77,24 +77,14 @@ def register_probe(probe: Probe) -> Probe:
 
 
 def known_probes() -> list[str]:
-    return sorted(set(_PROBES) | set(plugin_entry_points(PROBES)))
+    return plugin_names(PROBES)
 
 
 def get_probe(name: str) -> Probe:
     """The probe of that name: registered in code, else the `culturalign.probes` entry point's."""
-    if name in _PROBES:
-        return _PROBES[name]
-    entry = plugin_entry_points(PROBES).get(name)
-    if entry is None:
-        raise ConfigError(f"unknown probe {name!r}; use one of {', '.join(known_probes())}")
-    try:
-        probe = entry.load()
-    except ImportError as exc:
-        raise ConfigError(
-            f"probe {name!r} cannot be loaded: its plugin needs {exc.name}, which is not installed; install it"
-        ) from None
+    probe = load_plugin(PROBES, name, "probe")
     if not isinstance(probe, Probe):
-        raise ConfigError(f"probe {name!r}: the plugin entry point {entry.value} is not a culturalign Probe")
+        raise ConfigError(f"probe {name!r}: its plugin entry point does not give a culturalign Probe")
     if probe.name != name:
-        raise ConfigError(f"probe {name!r}: the plugin entry point {entry.value} gives a probe named {probe.name!r}")
+        raise ConfigError(f"probe {name!r}: its plugin entry point gives a probe named {probe.name!r}")
     return register_probe(probe)
