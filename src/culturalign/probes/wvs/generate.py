@@ -14,6 +14,7 @@ from culturalign.probes.wvs.translations import (
     source_fallback_prompts,
 )
 from culturalign.prompts.sampling import PromptDraw, sample_prompts
+from culturalign.prompts.templates import TemplateKind
 from culturalign.translation.stage import TranslationJob, Translator, translate
 from culturalign.translation.texts import Resolved, SourceText, resolve
 
@@ -127,7 +128,7 @@ def build_requests(
 
 
 def _request(draw: PromptDraw, prompts: LanguagePrompts, model: ModelSpec, n: int, defaults: GenerateConfig) -> Request:
-    kind = "completion" if model.prompt_style == "completion" else "chat"
+    kind: TemplateKind = "completion" if model.prompt_style == "completion" else "chat"
     choices = prompts.templates.of_kind(kind)
     template = choices[draw.template_index % len(choices)]
     topic = prompts.templates.adapt_topic(prompts.topics[draw.item][draw.paraphrase_id])

@@ -85,9 +85,12 @@ def prompt_texts(language: str, codebook: Any, items: Sequence[str]) -> list[Sou
                     given[topic_key(item, index)] = (phrase, "codebook")
     texts = []
     for key, source in sources.items():
-        text, origin = given.get(key, (None, "shipped"))
         kept = tuple(p for p in PLACEHOLDERS if p in source)
-        texts.append(SourceText(PROBE, language, key, source, text, origin, kept))
+        if key in given:
+            text, origin = given[key]
+            texts.append(SourceText(PROBE, language, key, source, text, origin, kept))
+        else:
+            texts.append(SourceText(PROBE, language, key, source, placeholders=kept))
     return texts
 
 
