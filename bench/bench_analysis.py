@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from culturalign.analysis import baselines as bl  # noqa: E402
 from culturalign.analysis.bootstrap import resample_indices  # noqa: E402
-from culturalign.analysis.capability import load_capability  # noqa: E402
-from culturalign.analysis.pipeline import analyze_responses  # noqa: E402
-from culturalign.analysis.responses import keep_prompt_language, load_response_table  # noqa: E402
-from culturalign.analysis.rq1 import fit_rq1_variants, rq1_rows  # noqa: E402
-from culturalign.analysis.rq2 import fit_rq2, rq2_rows  # noqa: E402
-from culturalign.analysis.truth import comparison_country, load_truth, native_countries  # noqa: E402
+from culturalign.probes.wvs.analysis import baselines as bl  # noqa: E402
+from culturalign.probes.wvs.analysis.capability import load_capability  # noqa: E402
+from culturalign.probes.wvs.analysis.pipeline import analyze_responses  # noqa: E402
+from culturalign.probes.wvs.analysis.responses import keep_prompt_language, load_response_table  # noqa: E402
+from culturalign.probes.wvs.analysis.rq1 import fit_rq1_variants, rq1_rows  # noqa: E402
+from culturalign.probes.wvs.analysis.rq2 import fit_rq2, rq2_rows  # noqa: E402
+from culturalign.probes.wvs.analysis.truth import comparison_country, load_truth, native_countries  # noqa: E402
 
 KEYS = ["model", "family", "language", "population_kind", "population"]
 ERROR = 0.045

@@ -28,8 +28,8 @@ import json, resource, sys, time
 task, path = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 if task == "build" or task == "build+consistency":
-    from culturalign.sources.codebook import load_codebook
-    from culturalign.sources.survey import build_ground_truth
+    from culturalign.probes.wvs.sources.codebook import load_codebook
+    from culturalign.probes.wvs.sources.survey import build_ground_truth
     result = build_ground_truth(path, load_codebook(), consistency=task != "build")
     rows = result.vps.height
 elif path.endswith(".csv"):
@@ -50,7 +50,7 @@ print(json.dumps({"seconds": elapsed, "cpu_seconds": usage.ru_utime + usage.ru_s
 def synthetic_survey(rows: int, columns: int, seed: int = 0) -> pl.DataFrame:
     """Countries, languages, weights, the 37 codebook items on their scales with negative
     missing codes, and filler answer columns up to `columns`."""
-    from culturalign.sources.codebook import load_codebook
+    from culturalign.probes.wvs.sources.codebook import load_codebook
 
     rng = np.random.default_rng(seed)
     countries = [f"C{i:02d}" for i in range(90)]

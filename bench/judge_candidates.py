@@ -22,9 +22,9 @@ from pathlib import Path
 
 import polars as pl
 
-from culturalign.judge.benchmark import validate_judge
-from culturalign.judge.candidates import known_candidates
 from culturalign.paths import package_data
+from culturalign.probes.wvs.judge.benchmark import validate_judge
+from culturalign.probes.wvs.judge.candidates import known_candidates
 from culturalign.tables import write_table
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from scipy.stats import spearmanr
 
-from culturalign.analysis.alignment import Domain, PairSet, bootstrap_domain, join_truth
 from culturalign.analysis.bootstrap import PairDesign, SpearmanDesign, draw_counts, resample_indices
+from culturalign.probes.wvs.analysis.alignment import Domain, PairSet, bootstrap_domain, join_truth
 
 
 def _expand(counts: np.ndarray) -> np.ndarray:
@@ -133,7 +133,7 @@ def test_bootstrap_domain_same_draw_for_every_group_and_seeded() -> None:
 
 
 def test_summarise_gives_mean_and_percentile_interval_ignoring_empty_rounds() -> None:
-    from culturalign.analysis.alignment import summarise
+    from culturalign.probes.wvs.analysis.alignment import summarise
 
     keys = pl.DataFrame({"model": ["a", "b"]})
     rounds = np.array([[0.1, np.nan], [0.3, np.nan], [0.5, np.nan], [np.nan, np.nan]])
@@ -145,7 +145,7 @@ def test_summarise_gives_mean_and_percentile_interval_ignoring_empty_rounds() ->
 
 
 def test_stability_shares_per_term() -> None:
-    from culturalign.analysis.stability import summarise_reruns
+    from culturalign.probes.wvs.analysis.stability import summarise_reruns
 
     per_run = pl.DataFrame(
         {

@@ -9,12 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from culturalign.analysis.from_store import responses_from_store
-from culturalign.analysis.outputs import write_outputs
-from culturalign.analysis.pipeline import analyze_responses
-from culturalign.analysis.responses import load_response_table
 from culturalign.cli.main import main
 from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis.from_store import responses_from_store
+from culturalign.probes.wvs.analysis.outputs import write_outputs
+from culturalign.probes.wvs.analysis.pipeline import analyze_responses
+from culturalign.probes.wvs.analysis.responses import load_response_table
 from culturalign.store.db import RunStore
 
 ITEMS = [f"q{i}" for i in range(8)]
@@ -267,7 +267,7 @@ def test_released_consistency_is_inflated_by_population_copies(table_file: Path)
 
 
 def test_analysis_of_a_stored_run_carries_its_judges_measured_quality(tmp_path):
-    from culturalign.analysis.run_analysis import judge_validation_of_run
+    from culturalign.probes.wvs.analysis.run_analysis import judge_validation_of_run
     from culturalign.store import RunStore
 
     with RunStore(tmp_path / "s.sqlite") as store:

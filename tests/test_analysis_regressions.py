@@ -7,11 +7,11 @@ import polars as pl
 import pytest
 import statsmodels.formula.api as smf
 
-from culturalign.analysis.baselines import UNIFORM
-from culturalign.analysis.capability import capability_from_benchmarks, load_aliases, load_capability
-from culturalign.analysis.consistency import attenuation_corrected, cross_language_consistency
-from culturalign.analysis.rq1 import classify, fit_rq1
-from culturalign.analysis.rq2 import fit_rq2, summarise_us_gap, us_gap_rounds
+from culturalign.probes.wvs.analysis.baselines import UNIFORM
+from culturalign.probes.wvs.analysis.capability import capability_from_benchmarks, load_aliases, load_capability
+from culturalign.probes.wvs.analysis.consistency import attenuation_corrected, cross_language_consistency
+from culturalign.probes.wvs.analysis.rq1 import classify, fit_rq1
+from culturalign.probes.wvs.analysis.rq2 import fit_rq2, summarise_us_gap, us_gap_rounds
 
 LANGS = ["da", "en"]
 FAMILIES = {"g1": "gemma", "g2": "gemma", "g3": "gemma", "o1": "olmo", "o2": "olmo", "o3": "olmo"}

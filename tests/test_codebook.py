@@ -8,7 +8,7 @@ import pytest
 
 from culturalign.errors import ConfigError, UserError
 from culturalign.paths import package_data
-from culturalign.sources.codebook import load_codebook, released_rule_is_pro
+from culturalign.probes.wvs.sources.codebook import load_codebook, released_rule_is_pro
 
 PAPER_KEYS = [
     "c001_01",

@@ -13,8 +13,8 @@ from matplotlib.figure import Figure as MplFigure
 from PIL import Image
 
 from culturalign.errors import DataError
-from culturalign.report import figures as F
-from culturalign.report import supplement_figures as S
+from culturalign.probes.wvs.report import figures as F
+from culturalign.probes.wvs.report import supplement_figures as S
 from culturalign.report.style import (
     OKABE_ITO,
     family_colours,

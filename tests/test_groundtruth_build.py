@@ -16,13 +16,13 @@ import pytest
 
 from cli_helpers import run_cli
 from culturalign.errors import DataError, UserError
-from culturalign.sources.codebook import load_codebook
-from culturalign.sources.groundtruth import (
+from culturalign.probes.wvs.sources.codebook import load_codebook
+from culturalign.probes.wvs.sources.groundtruth import (
     GT_COLUMNS,
     load_ground_truth,
     load_human_consistency,
 )
-from culturalign.sources.survey import (
+from culturalign.probes.wvs.sources.survey import (
     _draw_without_replacement,
     _pairwise_spearman,
     build_ground_truth,
@@ -310,7 +310,7 @@ def test_invalid_codebook_through_the_command(tmp_path: Path, capsys):
 
 def test_wrong_output_suffix_is_refused_before_work(tmp_path: Path):
     survey = _write_survey(PLANTED, tmp_path / "survey.csv")
-    from culturalign.sources.survey import build_to_files
+    from culturalign.probes.wvs.sources.survey import build_to_files
 
     with pytest.raises(UserError, match=r"\.csv or \.parquet"):
         build_to_files(survey, tmp_path / "gt.xlsx", load_codebook())

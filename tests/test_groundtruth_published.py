@@ -10,14 +10,14 @@ import pytest
 
 from cli_helpers import run_cli
 from culturalign.errors import DataError
-from culturalign.sources import published
-from culturalign.sources.download import sha256_of
-from culturalign.sources.groundtruth import (
+from culturalign.probes.wvs.sources import published
+from culturalign.probes.wvs.sources.groundtruth import (
     GT_COLUMNS,
     load_ground_truth,
     load_human_consistency,
     select_population,
 )
+from culturalign.sources.download import sha256_of
 
 
 def _vps(gt: pl.DataFrame, kind: str, population: str, item: str) -> float:

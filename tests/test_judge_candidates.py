@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from culturalign.cli.main import main
-from culturalign.judge.benchmark import validate_judge
-from culturalign.judge.candidates import get_candidate, known_candidates
-from culturalign.judge.candidates.lexicon import LexiconJudge, approval_means_pro, polarity
-from culturalign.judge.quality import default_judge_name, judge_quality
-from culturalign.judge.reference import load_reference_labels
 from culturalign.judge.stance import LABELS, StanceTask
+from culturalign.probes.wvs.judge.benchmark import validate_judge
+from culturalign.probes.wvs.judge.candidates import get_candidate, known_candidates
+from culturalign.probes.wvs.judge.candidates.lexicon import LexiconJudge, approval_means_pro, polarity
+from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
+from culturalign.probes.wvs.judge.reference import load_reference_labels
 
 LABELS_FILE = Path(__file__).parent / "data" / "judge_reference_labels.csv"
 
@@ -152,7 +152,7 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.Captur
 def test_gemma_logit_judge_returns_calibrated_labels() -> None:
     import llama_cpp
 
-    from culturalign.judge.candidates.logits import LogitJudge, gemma_270m_path
+    from culturalign.probes.wvs.judge.candidates.logits import LogitJudge, gemma_270m_path
 
     judge = LogitJudge("gemma-270m-fewshot", gemma_270m_path())
     task = _task(

@@ -14,15 +14,15 @@ from culturalign.judge.aggregate import (
     majority_vote,
     median_label,
 )
-from culturalign.judge.quality import PAPER_ERROR_RATE, JudgeQuality, error_rate_for, judge_quality
-from culturalign.judge.validate import (
+from culturalign.judge.vps import score_labels, vps_from_counts
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE, JudgeQuality, error_rate_for, judge_quality
+from culturalign.probes.wvs.judge.validate import (
     agreement,
     cohen_kappa,
     confusion_matrix,
     response_vps_errors,
     validate_aligned,
 )
-from culturalign.judge.vps import score_labels, vps_from_counts
 
 REF = ["pro", "pro", "con", "con", "null", "null"]
 PRED = ["pro", "con", "con", "con", "null", "pro"]

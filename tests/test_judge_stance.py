@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from culturalign.judge.run import prepare
 from culturalign.judge.stance import (
     StanceTask,
     build_messages,
@@ -14,8 +13,9 @@ from culturalign.judge.stance import (
     labels_from_counts,
     parse_reply,
 )
-from culturalign.judge.summaries import split_summaries
-from culturalign.judge.totals import parse_totals
+from culturalign.probes.wvs.judge.run import prepare
+from culturalign.probes.wvs.judge.summaries import split_summaries
+from culturalign.probes.wvs.judge.totals import parse_totals
 
 
 def _task(summaries: tuple[str, ...] = ("a", "b", "c"), text: str = "", language: str = "en") -> StanceTask:

@@ -9,8 +9,8 @@ import pytest
 
 from culturalign.config import parse_experiment
 from culturalign.probes.wvs.generate import build_requests, plan
+from culturalign.probes.wvs.sampling import sample_prompts
 from culturalign.probes.wvs.translations import language_prompts, load_default_codebook
-from culturalign.prompts.sampling import sample_prompts
 from culturalign.prompts.templates import (
     SOURCE_LANGUAGE,
     shipped_languages,

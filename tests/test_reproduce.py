@@ -13,8 +13,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from culturalign.analysis.paper import acceptance_checks
-from culturalign.analysis.run_analysis import reproduce
+from culturalign.probes.wvs.analysis.paper import acceptance_checks
+from culturalign.probes.wvs.analysis.run_analysis import reproduce
 
 SEED = 0
 
@@ -102,8 +102,8 @@ def test_reproduction_tables(reproduction) -> None:
 
 
 def test_fresh_baselines_replace_the_released_draws(paper_data: Path) -> None:
-    from culturalign.analysis.baselines import FIFTY, UNIFORM, redraw_released_baselines
-    from culturalign.analysis.reproduce import load_released_responses
+    from culturalign.probes.wvs.analysis.baselines import FIFTY, UNIFORM, redraw_released_baselines
+    from culturalign.probes.wvs.analysis.reproduce import load_released_responses
 
     released = load_released_responses(paper_data)
     fresh = redraw_released_baselines(released, np.random.default_rng(0))

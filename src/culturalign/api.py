@@ -12,14 +12,14 @@ subclass, with a one-line message, for input a user can fix.
 
 from __future__ import annotations
 
-from culturalign.analysis.run_analysis import analyze, reproduce
 from culturalign.config import load_experiment
 from culturalign.engine.summary import export_run, list_runs
+from culturalign.probes.wvs.analysis.run_analysis import analyze, reproduce
+from culturalign.probes.wvs.sources.codebook import load_codebook
+from culturalign.probes.wvs.sources.groundtruth import build_ground_truth, load_ground_truth, load_human_consistency
+from culturalign.probes.wvs.sources.published import fetch_published
 from culturalign.report.build import build_report
 from culturalign.run import run_experiment
-from culturalign.sources.codebook import load_codebook
-from culturalign.sources.groundtruth import build_ground_truth, load_ground_truth, load_human_consistency
-from culturalign.sources.published import fetch_published
 from culturalign.store.db import RunStore
 
 __all__ = [

@@ -48,8 +48,8 @@ def analyze_command(
     ),
 ) -> None:
     """Alignment, self-consistency, RQ1 and RQ2 of a wvs run or a response table (clean definitions by default)."""
-    from culturalign.analysis.outputs import print_summary
-    from culturalign.analysis.run_analysis import analyze
+    from culturalign.probes.wvs.analysis.outputs import print_summary
+    from culturalign.probes.wvs.analysis.run_analysis import analyze
 
     result = analyze(
         output=output,
@@ -81,7 +81,7 @@ def reproduce_multilingual_multicultural(
     ),
 ) -> None:
     """Rystrom, Kirk, Hale: 'Multilingual != Multicultural', rebuilt from its released responses."""
-    from culturalign.analysis.run_analysis import reproduce
+    from culturalign.probes.wvs.analysis.run_analysis import reproduce
 
     reproduce(
         data=data, output=output, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=_command_line()

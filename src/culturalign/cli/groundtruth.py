@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from culturalign.sources import groundtruth as gt
-from culturalign.sources.codebook import load_codebook
-from culturalign.sources.published import fetch_published
-from culturalign.sources.survey import build_to_files, parse_levels, split_names
+from culturalign.probes.wvs.sources import groundtruth as gt
+from culturalign.probes.wvs.sources.codebook import load_codebook
+from culturalign.probes.wvs.sources.published import fetch_published
+from culturalign.probes.wvs.sources.survey import build_to_files, parse_levels, split_names
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()

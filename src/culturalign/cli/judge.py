@@ -29,7 +29,7 @@ def validate(
     seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
 ) -> None:
     """Agreement, Cohen's kappa, confusion matrix and per-response VPS error of a judge on hand labels."""
-    from culturalign.judge.benchmark import validate_judge
+    from culturalign.probes.wvs.judge.benchmark import validate_judge
 
     outcome = validate_judge(
         labels, responses, judge, experiment_path=experiment, output_dir=output, rounds=rounds, seed=seed
@@ -57,8 +57,8 @@ def validate(
 @app.command("candidates")
 def candidates() -> None:
     """The offline judge candidates and what validation measured for each."""
-    from culturalign.judge.candidates import known_candidates
-    from culturalign.judge.quality import default_judge_name, judge_quality
+    from culturalign.probes.wvs.judge.candidates import known_candidates
+    from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
 
     table = Table(title="offline stance judges")
     for column in ("candidate", "default", "summaries", "agreement", "kappa", "VPS MAE", "interpretable"):

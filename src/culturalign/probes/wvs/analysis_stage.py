@@ -8,12 +8,12 @@ from typing import Any
 import polars as pl
 
 from culturalign import __version__
-from culturalign.analysis.from_store import responses_from_store
-from culturalign.analysis.outputs import write_outputs
-from culturalign.analysis.pipeline import analyze_responses
-from culturalign.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
 from culturalign.errors import DataError
 from culturalign.probes.registry import RunContext
+from culturalign.probes.wvs.analysis.from_store import responses_from_store
+from culturalign.probes.wvs.analysis.outputs import write_outputs
+from culturalign.probes.wvs.analysis.pipeline import analyze_responses
+from culturalign.probes.wvs.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
 from culturalign.tables import write_json, write_table_pair
 
 STAGE = "analyze"
@@ -28,7 +28,7 @@ def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
     if recorded:
         return list(recorded["quality"])
     # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
-    from culturalign.judge.quality import default_judge_name, judge_quality
+    from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
     from culturalign.probes.wvs.judging import EMBEDDED_BACKEND
 
     names = [j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name for j in ctx.config.judges]

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError, DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
+from culturalign.probes.wvs.sampling import PromptDraw, sample_prompts
 from culturalign.probes.wvs.translations import (
     LanguagePrompts,
     prompt_texts,
     prompts_from_table,
     source_fallback_prompts,
 )
-from culturalign.prompts.sampling import PromptDraw, sample_prompts
 from culturalign.prompts.templates import TemplateKind
 from culturalign.translation.stage import TranslationJob, Translator, translate
 from culturalign.translation.texts import Resolved, SourceText, resolve
@@ -26,7 +26,7 @@ STAGE = "generate"
 
 
 def load_experiment_codebook(experiment: Experiment) -> Any:
-    from culturalign.sources.codebook import load_codebook
+    from culturalign.probes.wvs.sources.codebook import load_codebook
 
     path = experiment.settings.codebook
     if path is not None and not path.is_absolute() and experiment.source is not None:

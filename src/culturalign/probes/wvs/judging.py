@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from culturalign.judge.aggregate import combine_judges, inter_judge_kappa
-from culturalign.judge.candidates import get_candidate
-from culturalign.judge.quality import default_judge_name, judge_quality
-from culturalign.judge.run import Prepared, prepare, run_model_judges
 from culturalign.judge.stance import JudgeVerdict, StanceTask
 from culturalign.judge.vps import score_labels
 from culturalign.models.base import ModelSpec
+from culturalign.probes.wvs.judge.candidates import get_candidate
+from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
+from culturalign.probes.wvs.judge.run import Prepared, prepare, run_model_judges
 
 if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext

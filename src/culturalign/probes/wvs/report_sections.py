@@ -14,9 +14,9 @@ import polars as pl
 from matplotlib.figure import Figure as MplFigure
 
 from culturalign.errors import DataError
-from culturalign.report import figures as fig
-from culturalign.report import supplement_figures as supplement
-from culturalign.report.examples import examples_from_store
+from culturalign.probes.wvs.report import figures as fig
+from culturalign.probes.wvs.report import supplement_figures as supplement
+from culturalign.probes.wvs.report.examples import examples_from_store
 from culturalign.report.provenance import judge_summary, load_manifest
 from culturalign.report.sections import Figure, Section, Table
 from culturalign.report.style import save_figure

@@ -40,7 +40,7 @@ class LanguagePrompts:
 
 # -- the codebook, through the names its module promises --------------------------------
 def load_default_codebook() -> Any:
-    from culturalign.sources.codebook import load_codebook
+    from culturalign.probes.wvs.sources.codebook import load_codebook
 
     return load_codebook()
 

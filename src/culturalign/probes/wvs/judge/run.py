@@ -21,8 +21,8 @@ from culturalign.judge.stance import (
     labels_from_counts,
     parse_reply,
 )
-from culturalign.judge.totals import parse_totals
 from culturalign.models.base import GenerateConfig, ModelSpec
+from culturalign.probes.wvs.judge.totals import parse_totals
 from culturalign.store.db import RunStore
 
 DEFAULT_MAX_ATTEMPTS = 3

@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 
 from culturalign.errors import DataError, UserError
-from culturalign.sources.codebook import CODINGS, Codebook, Coding, Item
-from culturalign.sources.groundtruth import GLOBAL_POPULATION, GT_SCHEMA, GroundTruth, as_tidy
+from culturalign.probes.wvs.sources.codebook import CODINGS, Codebook, Coding, Item
+from culturalign.probes.wvs.sources.groundtruth import GLOBAL_POPULATION, GT_SCHEMA, GroundTruth, as_tidy
 
 SURVEY_SUFFIXES = (".csv", ".sav", ".zsav", ".dta")
 DEFAULT_LEVELS: tuple[tuple[str, ...], ...] = (("country",), ("language",), ())

@@ -15,8 +15,9 @@ import numpy as np
 import polars as pl
 
 from culturalign import __version__
-from culturalign.analysis import baselines as bl
-from culturalign.analysis.alignment import (
+from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis import baselines as bl
+from culturalign.probes.wvs.analysis.alignment import (
     Domain,
     DomainRounds,
     GroupRounds,
@@ -27,12 +28,11 @@ from culturalign.analysis.alignment import (
     rounds_long,
     summarise,
 )
-from culturalign.analysis.consistency import cross_language_consistency
-from culturalign.analysis.responses import keep_prompt_language
-from culturalign.analysis.rq1 import MixedFit, fit_rq1_variants, rq1_rows
-from culturalign.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
-from culturalign.analysis.truth import comparison_country, native_countries
-from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis.consistency import cross_language_consistency
+from culturalign.probes.wvs.analysis.responses import keep_prompt_language
+from culturalign.probes.wvs.analysis.rq1 import MixedFit, fit_rq1_variants, rq1_rows
+from culturalign.probes.wvs.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
+from culturalign.probes.wvs.analysis.truth import comparison_country, native_countries
 
 DEFAULT_JUDGE_ERROR = 0.045
 DEFINITIONS = {

@@ -148,7 +148,7 @@ def load_ground_truth(path: str | Path | None = None) -> pl.DataFrame:
     """The tidy ground-truth table from a tidy CSV/Parquet, a released table, a folder of
     released tables, or (None) the published tables in the user cache, fetched if missing."""
     if path is None:
-        from culturalign.sources.published import fetch_published
+        from culturalign.probes.wvs.sources.published import fetch_published
 
         folder = fetch_published()
         return _check_unique(_load_folder(folder), "the published ground truth")
@@ -169,7 +169,7 @@ def load_human_consistency(path_or_dir: str | Path | None = None) -> pl.DataFram
     uncertainty columns a built table carries). Accepts the released gt_self_consistency.csv,
     a table written by `build`, a folder holding either, or None for the published table."""
     if path_or_dir is None:
-        from culturalign.sources.published import fetch_published
+        from culturalign.probes.wvs.sources.published import fetch_published
 
         path = fetch_published() / RELEASED_CONSISTENCY_FILE
     else:
@@ -218,8 +218,8 @@ def require_items(gt: pl.DataFrame, items: list[str]) -> None:
 
 
 def build_ground_truth(*args, **kwargs) -> GroundTruth:
-    """See `culturalign.sources.survey.build_ground_truth` (imported lazily: it needs the survey readers)."""
-    from culturalign.sources.survey import build_ground_truth as build
+    """See `culturalign.probes.wvs.sources.survey.build_ground_truth` (imported lazily: it needs the survey readers)."""
+    from culturalign.probes.wvs.sources.survey import build_ground_truth as build
 
     return build(*args, **kwargs)
 

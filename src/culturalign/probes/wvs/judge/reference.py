@@ -18,7 +18,7 @@ import polars as pl
 
 from culturalign.errors import DataError
 from culturalign.judge.stance import LABELS, JudgeVerdict, StanceTask
-from culturalign.judge.summaries import split_summaries
+from culturalign.probes.wvs.judge.summaries import split_summaries
 from culturalign.tables import read_table, require_columns, write_table
 from culturalign.tables import write_json as write_json_file
 

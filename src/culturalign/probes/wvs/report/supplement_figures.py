@@ -11,7 +11,7 @@ import math
 import polars as pl
 from matplotlib.figure import Figure as MplFigure
 
-from culturalign.report.plot_helpers import (
+from culturalign.probes.wvs.report.plot_helpers import (
     families_of,
     finite,
     interval_error,

@@ -16,10 +16,10 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from culturalign.analysis.consistency import within_between_summary
-from culturalign.analysis.pipeline import AnalysisResult
-from culturalign.analysis.rq1 import RQ1_COLUMNS, classify
-from culturalign.analysis.rq2 import US_BIAS_COLUMNS
+from culturalign.probes.wvs.analysis.consistency import within_between_summary
+from culturalign.probes.wvs.analysis.pipeline import AnalysisResult
+from culturalign.probes.wvs.analysis.rq1 import RQ1_COLUMNS, classify
+from culturalign.probes.wvs.analysis.rq2 import US_BIAS_COLUMNS
 from culturalign.tables import write_table, write_table_pair, write_text
 
 EMPTY_SCHEMAS = {

@@ -1,6 +1,6 @@
 """Ground truth and reference tables as the analysis needs them.
 
-Ground truth comes through `culturalign.sources.groundtruth` (tidy: population_kind,
+Ground truth comes through `culturalign.probes.wvs.sources.groundtruth` (tidy: population_kind,
 population, item, vps, n_respondents, weight_sum). Which countries count as native to a
 prompt language is package data (data/paper/native_countries.toml).
 """
@@ -22,7 +22,7 @@ TRUTH_COLUMNS = ["population_kind", "population", "item", "vps"]
 
 def load_truth(path_or_dir: str | Path) -> pl.DataFrame:
     """The tidy ground truth (lower-case items), as the ground-truth sources read it."""
-    from culturalign.sources.groundtruth import load_ground_truth
+    from culturalign.probes.wvs.sources.groundtruth import load_ground_truth
 
     return tidy_truth(load_ground_truth(path_or_dir))
 
@@ -48,7 +48,7 @@ def tidy_truth(df: pl.DataFrame) -> pl.DataFrame:
 
 def load_human_consistency(path_or_dir: str | Path) -> pl.DataFrame:
     """Human self-consistency per population (resampled survey respondents)."""
-    from culturalign.sources.groundtruth import load_human_consistency as _load
+    from culturalign.probes.wvs.sources.groundtruth import load_human_consistency as _load
 
     df = _load(path_or_dir)
     if "population" not in df.columns or "self_consistency" not in df.columns:

@@ -22,7 +22,7 @@ class Candidate(Protocol):
 
 def _always(label: str) -> Callable[[], Candidate]:
     def make() -> Candidate:
-        from culturalign.judge.candidates.baseline import ConstantJudge
+        from culturalign.probes.wvs.judge.candidates.baseline import ConstantJudge
 
         return ConstantJudge(label)
 
@@ -30,25 +30,25 @@ def _always(label: str) -> Callable[[], Candidate]:
 
 
 def _lexicon() -> Candidate:
-    from culturalign.judge.candidates.lexicon import LexiconJudge
+    from culturalign.probes.wvs.judge.candidates.lexicon import LexiconJudge
 
     return LexiconJudge()
 
 
 def _gemma() -> Candidate:
-    from culturalign.judge.candidates.logits import LogitJudge, gemma_270m_path
+    from culturalign.probes.wvs.judge.candidates.logits import LogitJudge, gemma_270m_path
 
     return LogitJudge("gemma-270m-fewshot", gemma_270m_path())
 
 
 def _smollm() -> Candidate:
-    from culturalign.judge.candidates.logits import LogitJudge, smollm2_path
+    from culturalign.probes.wvs.judge.candidates.logits import LogitJudge, smollm2_path
 
     return LogitJudge("smollm2-135m-fewshot", smollm2_path())
 
 
 def _minilm() -> Candidate:
-    from culturalign.judge.candidates.embedding import EmbeddingJudge
+    from culturalign.probes.wvs.judge.candidates.embedding import EmbeddingJudge
 
     return EmbeddingJudge()
 

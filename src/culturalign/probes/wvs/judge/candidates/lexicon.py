@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from culturalign.judge.stance import JudgeVerdict, StanceTask, labels_from_counts
-from culturalign.judge.totals import parse_totals
 from culturalign.paths import package_data
+from culturalign.probes.wvs.judge.totals import parse_totals
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 

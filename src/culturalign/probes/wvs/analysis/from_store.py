@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from culturalign.analysis.responses import normalise_responses
 from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis.responses import normalise_responses
 from culturalign.store.db import RunStore
 
 GENERATE, PARSE, JUDGE = "generate", "parse", "judge"

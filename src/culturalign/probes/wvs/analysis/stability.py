@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from culturalign.analysis.paper import compare_with_paper
+from culturalign.probes.wvs.analysis.paper import compare_with_paper
 
 STABILITY_COLUMNS = [
     "section",
@@ -44,8 +44,8 @@ def stability_table(
 ) -> pl.DataFrame:
     """With `fresh_baselines`, every re-run also draws new baseline pseudo-models, so the
     US-bias classes show how much they owe to one baseline draw."""
-    from culturalign.analysis.baselines import redraw_released_baselines
-    from culturalign.analysis.reproduce import run_released
+    from culturalign.probes.wvs.analysis.baselines import redraw_released_baselines
+    from culturalign.probes.wvs.analysis.reproduce import run_released
 
     frames = []
     for index, child in enumerate(seed_sequence.spawn(reruns)):

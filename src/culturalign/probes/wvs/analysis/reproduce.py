@@ -18,8 +18,9 @@ import numpy as np
 import polars as pl
 
 from culturalign import __version__
-from culturalign.analysis import baselines as bl
-from culturalign.analysis.alignment import (
+from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis import baselines as bl
+from culturalign.probes.wvs.analysis.alignment import (
     Domain,
     DomainRounds,
     PairSet,
@@ -28,13 +29,22 @@ from culturalign.analysis.alignment import (
     join_truth,
     rounds_long,
 )
-from culturalign.analysis.capability import load_capability
-from culturalign.analysis.pipeline import AnalysisResult, alignment_rounds, alignment_table, consistency_table
-from culturalign.analysis.responses import IMPORT_COLUMNS, normalise_responses
-from culturalign.analysis.rq1 import MixedFit, fit_rq1, fit_rq1_variants, rq1_rows
-from culturalign.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
-from culturalign.analysis.truth import comparison_country, load_human_consistency, load_truth, native_countries
-from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis.capability import load_capability
+from culturalign.probes.wvs.analysis.pipeline import (
+    AnalysisResult,
+    alignment_rounds,
+    alignment_table,
+    consistency_table,
+)
+from culturalign.probes.wvs.analysis.responses import IMPORT_COLUMNS, normalise_responses
+from culturalign.probes.wvs.analysis.rq1 import MixedFit, fit_rq1, fit_rq1_variants, rq1_rows
+from culturalign.probes.wvs.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
+from culturalign.probes.wvs.analysis.truth import (
+    comparison_country,
+    load_human_consistency,
+    load_truth,
+    native_countries,
+)
 from culturalign.tables import read_table
 
 RELEASED_ERROR_RATE = 0.045
@@ -140,8 +150,8 @@ def reproduce_paper(
     data_dir: str | Path, *, seed: int = 0, reruns: int = 0, fresh_baselines: bool = False, command: str = ""
 ) -> AnalysisResult:
     """Everything `reproduce multilingual-multicultural` writes, as an AnalysisResult."""
-    from culturalign.analysis.paper import compare_with_paper
-    from culturalign.analysis.stability import stability_table
+    from culturalign.probes.wvs.analysis.paper import compare_with_paper
+    from culturalign.probes.wvs.analysis.stability import stability_table
 
     folder = Path(data_dir)
     if not folder.is_dir():

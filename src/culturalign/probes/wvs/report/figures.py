@@ -17,7 +17,7 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
 from culturalign.errors import DataError
-from culturalign.report.plot_helpers import (
+from culturalign.probes.wvs.report.plot_helpers import (
     families_of,
     finite,
     interval_error,

@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 import statsmodels.api as sm
 
-from culturalign.analysis.baselines import UNIFORM
 from culturalign.errors import DataError
+from culturalign.probes.wvs.analysis.baselines import UNIFORM
 
 US_BIAS_COLUMNS = ["model", "language", "coef", "se", "p"]
 

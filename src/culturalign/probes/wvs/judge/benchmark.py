@@ -10,8 +10,11 @@ from pathlib import Path
 import polars as pl
 
 from culturalign.errors import UserError
-from culturalign.judge.candidates import get_candidate, known_candidates
-from culturalign.judge.reference import (
+from culturalign.judge.stance import JudgeVerdict
+from culturalign.models.base import ModelSpec
+from culturalign.paths import cache_subdir
+from culturalign.probes.wvs.judge.candidates import get_candidate, known_candidates
+from culturalign.probes.wvs.judge.reference import (
     ReferenceResponse,
     align,
     load_reference_labels,
@@ -20,11 +23,8 @@ from culturalign.judge.reference import (
     write_aligned,
     write_json,
 )
-from culturalign.judge.run import prepare, run_model_judges
-from culturalign.judge.stance import JudgeVerdict
-from culturalign.judge.validate import ValidationReport, confusion_table, validate_aligned
-from culturalign.models.base import ModelSpec
-from culturalign.paths import cache_subdir
+from culturalign.probes.wvs.judge.run import prepare, run_model_judges
+from culturalign.probes.wvs.judge.validate import ValidationReport, confusion_table, validate_aligned
 from culturalign.store.db import RunStore
 
 Statements = Callable[[str], tuple[str, str]]
@@ -39,7 +39,7 @@ class ValidationOutcome:
 
 def codebook_statements(codebook_path: Path | None = None) -> Statements:
     """The English pro/con statements of each item (the judge prompt is English throughout)."""
-    from culturalign.sources.codebook import load_codebook
+    from culturalign.probes.wvs.sources.codebook import load_codebook
 
     codebook = load_codebook(codebook_path)
 

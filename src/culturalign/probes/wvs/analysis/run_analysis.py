@@ -7,19 +7,19 @@ from typing import Any
 
 import polars as pl
 
-from culturalign.analysis.capability import load_capability
-from culturalign.analysis.from_store import responses_from_store
-from culturalign.analysis.outputs import write_outputs
-from culturalign.analysis.pipeline import AnalysisResult, analyze_responses
-from culturalign.analysis.responses import load_response_table
-from culturalign.analysis.truth import load_human_consistency, tidy_truth
 from culturalign.errors import DataError, UserError
+from culturalign.probes.wvs.analysis.capability import load_capability
+from culturalign.probes.wvs.analysis.from_store import responses_from_store
+from culturalign.probes.wvs.analysis.outputs import write_outputs
+from culturalign.probes.wvs.analysis.pipeline import AnalysisResult, analyze_responses
+from culturalign.probes.wvs.analysis.responses import load_response_table
+from culturalign.probes.wvs.analysis.truth import load_human_consistency, tidy_truth
 from culturalign.store.db import RunStore
 
 
 def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl.DataFrame | None, str]:
     """Ground truth from a table or folder (None or "published": the published tables)."""
-    from culturalign.sources.groundtruth import load_ground_truth
+    from culturalign.probes.wvs.sources.groundtruth import load_ground_truth
 
     path = None if source in (None, "", "published") else Path(source)
     truth = tidy_truth(load_ground_truth(path))
@@ -32,7 +32,7 @@ def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl
 
 def judge_validation_of_run(store: RunStore, run_id: str) -> dict[str, Any] | None:
     """The measured quality of the judges that labelled this run (what the run stage reports too)."""
-    from culturalign.judge.quality import judge_quality
+    from culturalign.probes.wvs.judge.quality import judge_quality
 
     judged = store.results(run_id, "judge")
     if "judge" not in judged.columns:
@@ -106,9 +106,9 @@ def reproduce(
     side-by-side comparison with the paper printed to the console."""
     from rich.console import Console
 
-    from culturalign.analysis.outputs import print_summary
-    from culturalign.analysis.paper import print_comparison
-    from culturalign.analysis.reproduce import reproduce_paper
+    from culturalign.probes.wvs.analysis.outputs import print_summary
+    from culturalign.probes.wvs.analysis.paper import print_comparison
+    from culturalign.probes.wvs.analysis.reproduce import reproduce_paper
 
     if reruns < 0:
         raise DataError("--reruns must be 0 or more")

@@ -9,9 +9,9 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from culturalign.analysis.rq1 import MixedFit, classify
-from culturalign.analysis.rq2 import OlsFit
 from culturalign.paths import package_data
+from culturalign.probes.wvs.analysis.rq1 import MixedFit, classify
+from culturalign.probes.wvs.analysis.rq2 import OlsFit
 
 COMPARISON_SCHEMA = {
     "section": pl.Utf8,

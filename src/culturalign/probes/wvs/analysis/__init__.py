@@ -1,0 +1,1 @@
+"""The `wvs` analysis: alignment with the survey, self-consistency, regressions, the paper's reproduction."""

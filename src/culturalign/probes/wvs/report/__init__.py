@@ -1,0 +1,1 @@
+"""The `wvs` report's figures and examples."""

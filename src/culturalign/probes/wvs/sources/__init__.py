@@ -1,0 +1,1 @@
+"""The `wvs` ground truth: the codebook, survey files and the published tables."""
