@@ -10,6 +10,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    Task,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -23,7 +24,7 @@ console = Console(stderr=True)
 class RateColumn(ProgressColumn):
     """Answers per second, computed when the bar is drawn (a few times a second), not per answer."""
 
-    def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+    def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:.1f}/s" if speed else "")
 

@@ -64,7 +64,7 @@ def disable_extra_buffer_types() -> None:
     if getattr(current, "_extra_bufts_disabled", False):
         return
 
-    def default_params_without_extra_bufts():  # type: ignore[no-untyped-def]
+    def default_params_without_extra_bufts() -> Any:
         params = current()
         params.use_extra_bufts = False
         return params
@@ -103,7 +103,7 @@ def _wants_embedded(spec: ModelSpec) -> bool:
 def resolve_model_path(spec: ModelSpec) -> Path:
     if _wants_embedded(spec):
         return embedded_model_path()
-    path = Path(spec.model).expanduser()
+    path = Path(spec.model_id).expanduser()
     if not path.is_file():
         raise BackendError(
             f"model {spec.name!r}: GGUF file {spec.model} not found; give the path of a .gguf file,"

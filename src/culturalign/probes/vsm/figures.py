@@ -86,7 +86,7 @@ def dimension_dr_figure(dimension_dr: pl.DataFrame) -> MplFigure:
     x = np.arange(len(DIMENSIONS))
     for i, cond in enumerate(conditions):
         sub = {r["dimension"]: r["dr"] for r in dimension_dr.filter(pl.col("condition") == cond).iter_rows(named=True)}
-        values = [sub.get(d) if sub.get(d) is not None and math.isfinite(sub.get(d)) else 0.0 for d in DIMENSIONS]
+        values = [float(v) if (v := sub.get(d)) is not None and math.isfinite(v) else 0.0 for d in DIMENSIONS]
         ax.bar(x + i * width, values, width, label=cond)
     ax.set_xticks(x + width * (len(conditions) - 1) / 2, [d.upper() for d in DIMENSIONS])
     ax.set_ylabel("mean deviation ratio")

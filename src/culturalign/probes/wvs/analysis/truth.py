@@ -46,7 +46,7 @@ def tidy_truth(df: pl.DataFrame) -> pl.DataFrame:
     return out.select([*TRUTH_COLUMNS, "n_respondents", "weight_sum"])
 
 
-def load_human_consistency(path_or_dir: str | Path) -> pl.DataFrame:
+def load_human_consistency(path_or_dir: str | Path | None) -> pl.DataFrame:
     """Human self-consistency per population (resampled survey respondents)."""
     from culturalign.probes.wvs.sources.groundtruth import load_human_consistency as _load
 
