@@ -115,9 +115,10 @@ def test_runs_overview_and_export(tmp_path) -> None:
         store.finish_run(run_id)
         open_run = store.start_run("exp2", "test", {"k": 2})
         run_requests(store, open_run, "generate", _requests(_spec(), 7), show_progress=False)
+        assert list_runs(path)["status"].to_list() == ["done", "running"]  # held by this process
     runs = list_runs(path)
     assert runs["run_id"].to_list() == [run_id, open_run]
-    assert runs["status"].to_list() == ["done", "running"]
+    assert runs["status"].to_list() == ["done", "interrupted"]  # given up unfinished: nobody runs it
     assert runs["requests"].to_list() == [5, 7] and runs["answered"].to_list() == [5, 7]
     assert runs["missing"].to_list() == [0, 0] and runs["duration_s"].null_count() == 0
     assert list_runs(tmp_path).height == 2  # a folder of stores works too

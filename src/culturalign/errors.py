@@ -7,7 +7,10 @@ class UserError(Exception):
     exit_code = 2
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+        # Messages often quote a server or an SDK, which may quote the API key: mask it.
+        from culturalign.models.redact import redact
+
+        super().__init__(redact(" ".join(message.split())))
 
 
 class ConfigError(UserError):

@@ -104,7 +104,8 @@ def run_experiment(
         except KeyboardInterrupt:
             store.finish_run(run_id, status="interrupted")
             raise
-        except BaseException:
+        except BaseException as exc:
+            store.failed(exc)  # a damaged store gets no "failed" mark: nothing more is written to it
             store.finish_run(run_id, status="failed")
             raise
         store.finish_run(run_id, status="incomplete" if result.unavailable else "done")

@@ -3,6 +3,7 @@ every user-fixable problem is a UserError, printed as one line with exit code 2.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import typer
@@ -49,6 +50,13 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except sqlite3.DatabaseError as exc:
+        from culturalign.store.schema import is_store_failure, store_failure_line
+
+        if not is_store_failure(exc):
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(store_failure_line(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("stopped. Every stored answer is kept: run the same command again to resume.")
         sys.exit(130)

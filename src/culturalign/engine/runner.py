@@ -18,6 +18,7 @@ from typing import Any
 
 from culturalign.engine.progress import StageProgress
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
+from culturalign.models.redact import redact
 from culturalign.models.registry import get_backend
 from culturalign.models.retry import BACKEND
 from culturalign.store.db import CallRecord, RunStore
@@ -107,10 +108,13 @@ async def _ask_model(
 
     async def ask(key: str, request: Request) -> None:
         async with gate:
+            store.check_hold()  # a run taken over by another process (lost lease) asks nothing more
             try:
                 output = await backend.generate(list(request.messages), request.params)
             except Exception as exc:  # a backend bug must not lose the rest of the run
                 output = ModelOutput(error=f"{BACKEND}: {type(exc).__name__}: {exc}")
+        if output.error is not None:  # servers and SDKs may quote the API key
+            output = output.model_copy(update={"error": redact(output.error)})
         await writer.save((key, request.model, request.params, request.messages, request.sample_index, output))
         outcome = "answered" if output.ok else "failed"
         counts[outcome] += 1

@@ -9,7 +9,9 @@ gives the same text. Modes (option `mode`):
 - json: a value that satisfies the request's JSON schema;
 - echo: the last user message.
 Option `latency_s` sleeps before answering; `fail_rate` turns that share of requests
-(chosen by hash, so reproducibly) into errors.
+(chosen by hash, so reproducibly) into errors. With the environment variable
+CULTURALIGN_MOCK_CALL_LOG set to a file, every call appends a line "pid, model name, request
+hash" to it, so that a test can count what several processes asked.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import random
 import re
 import time
@@ -29,10 +32,12 @@ class MockBackend(ModelBackend):
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         started = time.perf_counter()
         options = self.spec.options
+        seed = _request_seed(messages, config, options)
+        _log_call(self.spec.name, seed)
         latency = float(options.get("latency_s", 0.0))
         if latency:
             await asyncio.sleep(latency)
-        rng = random.Random(_request_seed(messages, config, options))
+        rng = random.Random(seed)
         prompt = "\n".join(m.content for m in messages)
         n_in = len(prompt.split())
         if rng.random() < float(options.get("fail_rate", 0.0)):
@@ -50,6 +55,14 @@ class MockBackend(ModelBackend):
             latency_s=time.perf_counter() - started,
             finish_reason="stop",
         )
+
+
+def _log_call(model_name: str, seed: int) -> None:
+    log = os.environ.get("CULTURALIGN_MOCK_CALL_LOG")
+    if log:
+        # One short write in append mode: lines from concurrent processes do not interleave.
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\t{model_name}\t{seed:x}\n")
 
 
 def _request_seed(messages: list[ChatMessage], config: GenerateConfig, options: dict[str, Any]) -> int:

@@ -35,6 +35,7 @@ from culturalign.models.base import (
     render_completion_prompt,
 )
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
+from culturalign.models.redact import remember_secret
 
 # Structured-output levels, strongest first; a server that rejects one gets the next.
 # "json_object_schema" is json_object carrying the schema, which llama-cpp-python's server
@@ -71,6 +72,7 @@ def read_api_key(spec: ModelSpec) -> str:
     if env is None:
         return "EMPTY"
     value = os.environ.get(env, "").strip()
+    remember_secret(value)
     if not value:
         raise BackendError(
             f"model {spec.name!r}: environment variable {env} (api_key_env) is not set; export it with the API key"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from culturalign.errors import BackendError
 from culturalign.models.base import ModelBackend, ModelSpec
+from culturalign.models.redact import remember_env
 from culturalign.plugins import BACKENDS, plugin_entry_points
 
 BackendFactory = Callable[[ModelSpec], ModelBackend]
@@ -27,6 +28,7 @@ def known_backends() -> list[str]:
 
 
 def get_backend(spec: ModelSpec) -> ModelBackend:
+    remember_env(spec.api_key_env)  # from here on, the key is masked in every stored or printed text
     if spec.backend in _FACTORIES:
         return _FACTORIES[spec.backend](spec)
     entry = plugin_entry_points(BACKENDS).get(spec.backend)

@@ -8,6 +8,7 @@ stages computed from the calls, as JSON payloads per run, stage and key).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import uuid
@@ -22,7 +23,9 @@ import polars as pl
 from culturalign import __version__
 from culturalign.errors import DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
-from culturalign.store.migrations import MIGRATIONS
+from culturalign.models.redact import redact_optional
+from culturalign.store.lease import Lease, acquire, is_held
+from culturalign.store.schema import is_store_failure, open_store, store_error
 
 
 def _now() -> str:
@@ -59,72 +62,100 @@ class StoredCall:
 
 
 class RunStore:
+    """A run store; opening checks that the file is one, current and whole (store.schema)."""
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as exc:
-            raise DataError(f"{self.path} is not a culturalign run store ({exc})") from None
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self.conn = open_store(self.path)
+        self._leases: dict[str, Lease] = {}
+        self.damaged = False
 
     # -- lifecycle -------------------------------------------------------------------
-    def _migrate(self) -> None:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
-        done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
-        for version, script in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
-                self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, _now()))
-
     def close(self) -> None:
+        """Give up the runs this store holds and close it (a damaged store gets no last write)."""
+        leases, self._leases = list(self._leases.values()), {}
+        for lease in leases:
+            with contextlib.suppress(sqlite3.DatabaseError):  # it has stopped renewing before it writes
+                lease.release(None if self.damaged else self.conn)
         self.conn.close()
 
     def __enter__(self) -> RunStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        failure = exc is not None and is_store_failure(exc)
+        if failure:
+            self.damaged = True
         self.close()
+        if failure:
+            assert isinstance(exc, sqlite3.DatabaseError)
+            raise store_error(self.path, exc) from None
+
+    def failed(self, exc: BaseException) -> bool:
+        """Note an error met while using the store: True (and nothing more is written) if it is the store's."""
+        if is_store_failure(exc):
+            self.damaged = True
+        return self.damaged
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.conn)
 
     # -- runs ------------------------------------------------------------------------
     def start_run(self, name: str, probe: str, config: dict[str, Any], run_id: str | None = None) -> str:
-        """Open a run, or reopen the unfinished run of the same name and config (resume)."""
+        """Open a run, or reopen the run of the same name and config (resume), and hold it for this
+        process; RunHeld (nothing changed) when another live process holds it (store.lease)."""
         config_json = json.dumps(config, sort_keys=True, default=str)
-        if run_id is None:
-            row = self.conn.execute(
-                "SELECT run_id FROM runs WHERE name = ? AND config_json = ? ORDER BY started_at DESC LIMIT 1",
-                (name, config_json),
-            ).fetchone()
+        # One transaction: two processes starting together cannot both find no run and open two.
+        with self.transaction():
+            row = None
+            if run_id is None:
+                row = self.conn.execute(
+                    "SELECT run_id FROM runs WHERE name = ? AND config_json = ? ORDER BY started_at DESC LIMIT 1",
+                    (name, config_json),
+                ).fetchone()
+                run_id = row[0] if row else f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
             if row:
-                self.conn.execute("UPDATE runs SET status = 'running', ended_at = NULL WHERE run_id = ?", (row[0],))
-                return row[0]
-            run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-        self.conn.execute(
-            "INSERT OR IGNORE INTO runs (run_id, name, probe, config_json, package_version, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (run_id, name, probe, config_json, __version__, _now()),
-        )
+                self.conn.execute("UPDATE runs SET status = 'running', ended_at = NULL WHERE run_id = ?", (run_id,))
+            else:
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO runs (run_id, name, probe, config_json, package_version, started_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, name, probe, config_json, __version__, _now()),
+                )
+            holder = acquire(self.conn, run_id)
+        previous = self._leases.pop(run_id, None)
+        if previous is not None:
+            previous.release(None)
+        self._leases[run_id] = Lease(self.path, holder)
         return run_id
 
     def finish_run(self, run_id: str, status: str = "done") -> None:
-        self.conn.execute("UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?", (_now(), status, run_id))
+        """Record how the run ended and give it up (nothing is written into a damaged store)."""
+        lease = self._leases.pop(run_id, None)
+        if self.damaged or (lease is not None and lease.lost):  # damaged, or another process holds the run now
+            if lease is not None:
+                lease.release(None)
+            return
+        with self.transaction():
+            self.conn.execute("UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?", (_now(), status, run_id))
+            if lease is not None:
+                lease.release(self.conn)
+
+    def check_hold(self) -> None:
+        """RunHeld if a run this store holds was taken over by another process (stop asking)."""
+        for lease in self._leases.values():
+            lease.check()
 
     def runs(self) -> list[RunInfo]:
+        """Every run, oldest first. A run marked running that no live process holds (killed, crashed)
+        is reported as interrupted."""
         rows = self.conn.execute(
             "SELECT run_id, name, probe, config_json, package_version, started_at, ended_at, status"
             " FROM runs ORDER BY started_at"
         ).fetchall()
-        return [RunInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
+        return [
+            RunInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], _status(self.conn, r[0], r[7])) for r in rows
+        ]
 
     def run(self, run_id: str | None = None) -> RunInfo:
         """One run by id; without an id, the latest. A one-line error when there is none."""
@@ -337,7 +368,7 @@ def _call_row(
         output.output_tokens,
         output.latency_s,
         output.retries,
-        output.error,
+        redact_optional(output.error),  # a server may quote the API key back
         output.finish_reason,
         now,
         now,
@@ -354,6 +385,10 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _status(conn: sqlite3.Connection, run_id: str, stored: str) -> str:
+    return "interrupted" if stored == "running" and not is_held(conn, run_id) else stored
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -67,4 +67,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX stage_runs_run ON stage_runs(run_id, stage);
     """,
+    # 3: who holds each run (one process per run: pid, host and a lease renewed by a heartbeat),
+    # and which culturalign applied each migration, so that an older one can say which it needs.
+    """
+    CREATE TABLE run_holders (
+        run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+        token TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        pid_started TEXT,
+        since TEXT NOT NULL,
+        heartbeat REAL NOT NULL,
+        expires REAL NOT NULL
+    );
+    ALTER TABLE schema_migrations ADD COLUMN package_version TEXT;
+    """,
 ]
