@@ -18,9 +18,9 @@ from typing import Any
 
 from culturalign.engine.progress import StageProgress
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
-from culturalign.models.redact import redact
 from culturalign.models.registry import get_backend
 from culturalign.models.retry import BACKEND
+from culturalign.redact import redact
 from culturalign.store.db import CallRecord, RunStore
 from culturalign.store.keys import request_key
 from culturalign.store.stats import begin_stage, end_stage

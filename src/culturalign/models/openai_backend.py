@@ -35,7 +35,7 @@ from culturalign.models.base import (
     render_completion_prompt,
 )
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
-from culturalign.models.redact import remember_secret
+from culturalign.redact import remember_secret
 
 # Structured-output levels, strongest first; a server that rejects one gets the next.
 # "json_object_schema" is json_object carrying the schema, which llama-cpp-python's server

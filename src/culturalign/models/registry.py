@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from culturalign.errors import BackendError
 from culturalign.models.base import ModelBackend, ModelSpec
-from culturalign.models.redact import remember_env
 from culturalign.plugins import BACKENDS, plugin_entry_points
+from culturalign.redact import remember_env
 
 BackendFactory = Callable[[ModelSpec], ModelBackend]
 
