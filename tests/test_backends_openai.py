@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ValidationError
 
 from culturalign.errors import BackendError
 from culturalign.models import openai_backend
@@ -188,5 +189,6 @@ def test_rate_limits_are_applied_per_backend(server: FaultyServer) -> None:
 
 
 def test_unknown_transport_is_a_one_line_error() -> None:
-    with pytest.raises(BackendError, match="http_client must be auto, aiohttp or httpx"):
-        get_backend(_spec("http://127.0.0.1:9/v1", options={"http_client": "curl"}))
+    # The typed options (models/options.py) refuse it when the spec is read, before any backend exists.
+    with pytest.raises(ValidationError, match="openai option 'http_client'.*'auto', 'aiohttp' or 'httpx'"):
+        _spec("http://127.0.0.1:9/v1", options={"http_client": "curl"})

@@ -7,6 +7,7 @@ the probe registers (probes/registry.py).
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -33,7 +34,7 @@ class ExperimentConfig(BaseModel):
     output: Path | None = Field(default=None, description="analysis and report folder; default culturalign-runs/NAME")
     ground_truth: str = Field(default="published", description="'published' (fetched tables) or a table path")
     judge_error_rate: float | None = Field(default=None, ge=0, lt=1, description="measured judge error for attenuation")
-    limit: int | None = Field(default=None, gt=0, description="at most this many generation requests")
+    limit: int | None = Field(default=None, gt=0, le=100_000_000, description="at most this many generation requests")
 
     @field_validator("languages")
     @classmethod
@@ -50,7 +51,23 @@ class ExperimentConfig(BaseModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {', '.join(dupes)}")
+        first_of: dict[str, str] = {}
+        for spec in value:
+            # Entries that ask exactly the same questions share every store key, so the second
+            # would only ever see the first one's answers under another name.
+            same = first_of.setdefault(_output_signature(spec), spec.name)
+            if same != spec.name:
+                raise ValueError(
+                    f"{spec.name!r} and {same!r} would ask exactly the same requests (same backend, model, "
+                    "prompt_style, options and params) and so share every answer; remove one, or make them differ "
+                    "in what changes the output (e.g. prompt_style or params)"
+                )
         return value
+
+
+def _output_signature(spec: ModelSpec) -> str:
+    data = {"identity": spec.identity(), "params": spec.params.model_dump(exclude_none=True)}
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 class Experiment(BaseModel):
@@ -89,6 +106,12 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field; check its spelling or remove it"
+    elif first["type"] in ("less_than_equal", "less_than") and "ctx" in first:
+        bound = next(iter(first["ctx"].values()))
+        limit = "at most" if first["type"] == "less_than_equal" else "below"
+        message = (
+            f"{first.get('input')!r} is too large: it must be {limit} {bound} (a guard against typos and runaway bills)"
+        )
     extra = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
     return f"{where}: field {loc}: {message}{extra}"
 

@@ -20,16 +20,14 @@ from typing import Any
 import polars as pl
 
 from culturalign.config import Experiment, load_experiment
-from culturalign.engine.summary import run_summary as engine_run_summary
+from culturalign.engine.summary import run_usage
 from culturalign.errors import BackendError, UserError
+from culturalign.estimate import estimate_run
 from culturalign.models.base import ModelSpec
-from culturalign.models.registry import get_backend
-from culturalign.probes.registry import Probe, RunContext, get_probe
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND, get_backend
+from culturalign.paths import check_output_dir, check_output_file
+from culturalign.probes.registry import RunContext, get_probe
 from culturalign.store.db import RunStore
-
-# A judge's reply (a short JSON list of labels) and its prompt beyond the response itself.
-JUDGE_OUTPUT_TOKENS = 60
-JUDGE_PROMPT_OVERHEAD_TOKENS = 250
 
 
 class StageUnavailable(UserError):
@@ -45,8 +43,8 @@ class RunResult:
     stages: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)  # "stage: why" for stages that could not run
     notes: dict[str, Any] = field(default_factory=dict)
-    summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_summary
-    estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.estimate, plus judge rows
+    summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_usage: tokens and cost
+    estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # estimate.estimate_run: per stage and model
     report_path: Path | None = None
 
     @property
@@ -72,6 +70,7 @@ def run_experiment(
         raise UserError(f"--limit must be a positive number of requests, got {limit}")
     probe = get_probe(experiment.config.probe)
     result = RunResult(store_path=experiment.store_path, output_dir=experiment.output_dir, dry_run=dry_run)
+    check_locations(experiment)  # a store or output that cannot be written stops here, before any call
     if dry_run:
         check_backends(experiment, contact=False)
         result.estimate = estimate_run(experiment, probe, limit)
@@ -109,12 +108,22 @@ def run_experiment(
             store.finish_run(run_id, status="failed")
             raise
         store.finish_run(run_id, status="incomplete" if result.unavailable else "done")
-        result.summary = engine_run_summary(store, run_id)
+        result.summary = run_usage(store, run_id)
     result.report_path = _report_path(result)
     return result
 
 
 # -- checks before a run ------------------------------------------------------------------
+def check_locations(experiment: Experiment) -> None:
+    """The store must be a file that can be created or opened, the output a folder that can be
+    written; a problem is one UserError naming the field. Creates nothing."""
+    store = experiment.store_path
+    if store.is_dir():
+        raise UserError(f"store {store} is a folder; give the run store a file name, e.g. {store / 'run.sqlite'}")
+    check_output_file(store, "store")
+    check_output_dir(experiment.output_dir, "output")
+
+
 def experiment_models(experiment: Experiment) -> Iterator[tuple[str, ModelSpec]]:
     """Every model an experiment may call, with the field that configures it."""
     for i, spec in enumerate(experiment.config.models):
@@ -132,6 +141,9 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
     `contact` also asks each backend to check itself (server reachable, weights present);
     dry runs skip that, so they never touch a server."""
     for where, spec in experiment_models(experiment):
+        if where.startswith("judges") and spec.backend == OFFLINE_JUDGE_BACKEND:
+            _check_offline_judge(spec, where)
+            continue
         try:
             backend = get_backend(spec)
         except BackendError as exc:
@@ -145,6 +157,16 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
             asyncio.run(_check_one(backend, where))
 
 
+def _check_offline_judge(spec: ModelSpec, where: str) -> None:
+    from culturalign.probes.wvs.judge.candidates import known_candidates
+
+    if spec.model not in known_candidates():
+        raise BackendError(
+            f"{where}.model: an offline judge needs `model` = one of {', '.join(known_candidates())}"
+            f"{'' if spec.model is None else f', not {spec.model!r}'}"
+        )
+
+
 async def _check_one(backend: Any, where: str) -> None:
     try:
         await backend.check()
@@ -154,55 +176,6 @@ async def _check_one(backend: Any, where: str) -> None:
         raise BackendError(f"{where}: the backend check failed ({type(exc).__name__}: {exc})") from None
     finally:
         await backend.aclose()
-
-
-# -- dry-run estimate ------------------------------------------------------------------------
-def estimate_run(experiment: Experiment, probe: Probe, limit: int | None = None) -> pl.DataFrame:
-    """Calls, tokens and (where prices are set) cost per model, before anything is asked.
-
-    Generation requests are counted by the engine's estimate (answers already in the store
-    count as cached); each judge adds one call per generated response, sized by that
-    response's output bound plus the judge's prompt, assuming every response is kept (an
-    upper bound, like the output tokens)."""
-    from culturalign.engine.summary import estimate
-
-    requests = probe.plan(experiment)
-    if limit is not None:
-        requests = requests[:limit]
-    store = RunStore(experiment.store_path) if experiment.store_path.exists() else None
-    try:
-        generation = estimate(requests, 0.0, store)
-    finally:
-        if store is not None:
-            store.close()
-    asked = int(generation["calls"].sum()) if generation.height else 0
-    output_bound = int(generation["output_tokens_max"].sum()) if generation.height else 0
-    judge_rows = []
-    for judge in experiment.config.judges:
-        calls = round(asked * probe.followup_calls_per_request)
-        tokens_in = output_bound + calls * JUDGE_PROMPT_OVERHEAD_TOKENS
-        tokens_out = calls * (judge.params.max_tokens or JUDGE_OUTPUT_TOKENS)
-        judge_rows.append(
-            {
-                "model": judge.name,
-                "backend": judge.backend,
-                "requests": calls,
-                "cached": 0,
-                "calls": calls,
-                "input_tokens_est": tokens_in,
-                "output_tokens_max": tokens_out,
-                "cost_usd_est": _cost(judge, tokens_in, tokens_out),
-            }
-        )
-    if not judge_rows:
-        return generation
-    return pl.concat([generation, pl.DataFrame(judge_rows, schema=generation.schema)], how="vertical")
-
-
-def _cost(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
-    if spec.price_input_per_mtok is None and spec.price_output_per_mtok is None:
-        return None
-    return (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
 
 
 # -- after a run ---------------------------------------------------------------------------------

@@ -92,7 +92,9 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pl.DataFra
             return df.select(columns) if columns else df
     except pl.exceptions.ColumnNotFoundError as exc:
         raise DataError(f"{path.name} misses a needed column ({exc}); check its header") from None
-    except (pl.exceptions.ComputeError, OSError) as exc:
+    except pl.exceptions.NoDataError:
+        raise DataError(f"{path} is empty; give a table with a header row and data") from None
+    except (pl.exceptions.PolarsError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"cannot read {path.name} as a table: {first}") from None
     raise DataError(f"cannot read {path.name}: expected a .csv or .parquet file")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from culturalign.cli.checks import output_folder
+
 reproduce_app = typer.Typer(no_args_is_help=True, help="Reproduce a paper's analysis from its released data.")
 
 
@@ -15,7 +17,9 @@ def _command_line() -> str:
 
 
 def analyze_command(
-    output: Path = typer.Option(..., "--output", "-o", help="folder for the tables, summaries and manifest"),
+    output: Path = typer.Option(
+        ..., "--output", "-o", callback=output_folder, help="folder for the tables, summaries and manifest"
+    ),
     store: Path | None = typer.Option(None, "--store", help="SQLite run store of a wvs run"),
     run: str | None = typer.Option(None, "--run", help="run id or name in the store (default: the latest)"),
     responses: Path | None = typer.Option(
@@ -28,7 +32,7 @@ def analyze_command(
         None, "--ground-truth", help="ground-truth table or folder of released tables (default: the published tables)"
     ),
     rounds: int = typer.Option(
-        1000, "--rounds", min=1, help="bootstrap rounds for the intervals (regressions use the first 100)"
+        1000, "--rounds", min=1, max=100_000, help="bootstrap rounds for the intervals (regressions use the first 100)"
     ),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap and baseline draws"),
     capability: Path | None = typer.Option(
@@ -71,9 +75,13 @@ def analyze_command(
 @reproduce_app.command("multilingual-multicultural")
 def reproduce_multilingual_multicultural(
     data: Path = typer.Option(..., "--data", help="folder of the paper's released tables"),
-    output: Path = typer.Option(..., "--output", "-o", help="folder for the tables and the comparison"),
+    output: Path = typer.Option(
+        ..., "--output", "-o", callback=output_folder, help="folder for the tables and the comparison"
+    ),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap (the baseline draws are the released ones)"),
-    reruns: int = typer.Option(0, "--reruns", min=0, help="re-run bootstrap and regressions K times: stability.csv"),
+    reruns: int = typer.Option(
+        0, "--reruns", min=0, max=1000, help="re-run bootstrap and regressions K times: stability.csv"
+    ),
     fresh_baselines: bool = typer.Option(
         False,
         "--fresh-baselines",

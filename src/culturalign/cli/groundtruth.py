@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from culturalign.cli.checks import output_table
 from culturalign.probes.wvs.sources import groundtruth as gt
 from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.probes.wvs.sources.published import fetch_published
@@ -30,7 +31,9 @@ def _print_frame(df: pl.DataFrame, title: str) -> None:
 @app.command("build")
 def build(
     survey: Path = typer.Option(..., "--survey", help="respondent file: .csv, .sav or .dta"),
-    output: Path = typer.Option(..., "--output", help="tidy VPS table to write (.csv or .parquet)"),
+    output: Path = typer.Option(
+        ..., "--output", callback=output_table, help="tidy VPS table to write (.csv or .parquet)"
+    ),
     codebook: Path | None = typer.Option(None, "--codebook", help="codebook TOML (default: the shipped WVS codebook)"),
     items: str | None = typer.Option(None, "--items", help="comma-separated item keys (default: every codebook item)"),
     country_column: str = typer.Option("cntry_AN", "--country-column"),
@@ -47,7 +50,7 @@ def build(
         "explicit", "--coding", help="explicit (codebook's pro answers) or released (the paper's rule)"
     ),
     consistency_output: Path | None = typer.Option(
-        None, "--consistency-output", help="also write human self-consistency here"
+        None, "--consistency-output", callback=output_table, help="also write human self-consistency here"
     ),
     seed: int = typer.Option(0, "--seed", help="seed of the self-consistency resampling"),
 ) -> None:

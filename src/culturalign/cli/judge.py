@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from culturalign.cli.checks import output_folder
+
 app = typer.Typer(no_args_is_help=True)
 console = Console()
 
@@ -23,9 +25,9 @@ def validate(
         None, "--experiment", help="experiment TOML whose judges/models define MODEL"
     ),
     output: Path = typer.Option(
-        Path("judge-validation"), "--output", help="folder for the JSON summary and CSV tables"
+        Path("judge-validation"), "--output", callback=output_folder, help="folder for the JSON summary and CSV tables"
     ),
-    rounds: int = typer.Option(1000, "--rounds", min=10, help="bootstrap rounds (responses resampled)"),
+    rounds: int = typer.Option(1000, "--rounds", min=10, max=100_000, help="bootstrap rounds (responses resampled)"),
     seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
 ) -> None:
     """Agreement, Cohen's kappa, confusion matrix and per-response VPS error of a judge on hand labels."""

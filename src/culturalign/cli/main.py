@@ -33,6 +33,13 @@ analyze.register(app)
 report.register(app)
 
 err_console = Console(stderr=True)
+# The exceptions of the click that typer runs on: newer typer releases vendor their own copy.
+try:
+    from typer._click import exceptions as _click
+except ImportError:  # typer on the installed click
+    from click import exceptions as _click  # type: ignore[no-redef]
+_ABORTS = tuple({typer.Abort, getattr(_click, "Abort", typer.Abort)})
+_NoArgsIsHelp: type[Exception] = getattr(_click, "NoArgsIsHelpError", type("_Never", (Exception,), {}))
 
 
 @app.callback(invoke_without_command=True)
@@ -46,7 +53,25 @@ def _root(
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, standalone_mode=False, prog_name="culturalign")
+    except _NoArgsIsHelp as exc:
+        exc.show()  # type: ignore[attr-defined]  # a command given nothing to do shows its help
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except _click.UsageError as exc:
+        # A bad option or argument: one line naming it and where the help is, like every other bad input.
+        command = exc.ctx.command_path if exc.ctx is not None else "culturalign"
+        err_console.print(
+            f"[bold red]error:[/] {escape(exc.format_message())} (see `{escape(command)} --help`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(exc.exit_code)
+    except _click.ClickException as exc:
+        err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except _ABORTS:
+        err_console.print("stopped. Every stored answer is kept: run the same command again to resume.")
+        sys.exit(130)
     except UserError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -57,9 +82,20 @@ def main(argv: list[str] | None = None) -> None:
             raise
         err_console.print(f"[bold red]error:[/] {escape(store_failure_line(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as exc:
+        # A file system refusal the checks before the work did not foresee (a disk that filled
+        # up, a folder removed meanwhile): still one line, not a traceback.
+        where = f" {exc.filename}" if exc.filename else ""
+        err_console.print(
+            f"[bold red]error:[/] {escape(f'cannot use{where}: {exc.strerror or exc}')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("stopped. Every stored answer is kept: run the same command again to resume.")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)  # as a console script does, success included
 
 
 if __name__ == "__main__":

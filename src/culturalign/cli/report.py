@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from culturalign.cli.checks import output_folder
+
 
 def register(app: typer.Typer) -> None:
     app.command("report")(report_command)
@@ -17,7 +19,9 @@ def report_command(
         metavar="RUN_OR_ANALYSIS",
         help="An analysis folder (holds manifest.json) or a run store (.sqlite).",
     ),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for report.html and figures/."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", callback=output_folder, help="Folder for report.html and figures/."
+    ),
     run: str | None = typer.Option(None, "--run", help="Run id or name in the store (default: the latest run)."),
 ) -> None:
     """Write one self-contained HTML report (figures, tables, example responses) and print its path."""

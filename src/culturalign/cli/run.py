@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from culturalign.cli.checks import output_table
 from culturalign.errors import UserError
 
 translations_app = typer.Typer(no_args_is_help=True)
@@ -28,7 +29,7 @@ def run_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
-    from culturalign.engine.summary import estimate_table, summary_table
+    from culturalign.engine.summary import estimate_table, summary_table, total_cost
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
@@ -38,11 +39,15 @@ def run_command(
         cost = result.estimated_cost_usd
         console.print(
             f"Estimated cost: {'$' + format(cost, '.2f') if cost is not None else 'no prices configured'}"
-            " (output tokens are an upper bound: max_tokens per call; judge calls assume every response is kept)."
+            " (output tokens are an upper bound: max_tokens per call; stages that depend on earlier answers,"
+            " such as judging, are counted as if every answer were kept)."
         )
         return
     with RunStore(result.store_path) as store:
         console.print(summary_table(store, result.run_id))
+    spent = total_cost(result.summary)
+    if spent is not None:
+        console.print(f"Cost: ${spent:,.4f} at the prices the experiment sets (answers reused from the cache included)")
     parsed = result.notes.get("parse")
     if isinstance(parsed, dict):
         console.print(kept_line(parsed))
@@ -59,7 +64,9 @@ def run_command(
 def runs_command(
     args: list[str] = typer.Argument(None, metavar="[STORE] | export STORE", help="A run store, or `export STORE`."),
     run: str | None = typer.Option(None, "--run", help="export: run id or name; default the latest run."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="export: output file, .parquet or .csv."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", callback=output_table, help="export: output file, .parquet or .csv."
+    ),
 ) -> None:
     """List the runs of a store (default: every store in culturalign-runs/), or export one run:
     `culturalign runs export STORE --run ID -o FILE.parquet`."""
@@ -78,7 +85,7 @@ def runs_command(
 
 @translations_app.command("export")
 def translations_export_command(
-    output: Path = typer.Option(..., "-o", "--output", help="Output file, .csv or .parquet."),
+    output: Path = typer.Option(..., "-o", "--output", callback=output_table, help="Output file, .csv or .parquet."),
     language: str | None = typer.Option(None, "--language", help="ISO 639-1 code, e.g. da; default every language."),
     experiment: Path | None = typer.Option(
         None, "--experiment", help="This experiment's texts (any probe), with the translations its runs made."

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from culturalign.cli.checks import output_file, output_table
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -18,9 +20,13 @@ def qc(
         ..., "--labels", help="labelled-set file, or an analysis folder holding statement_labels"
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="write the table here (.csv/.parquet); ANALYSIS/qc.csv puts it in the report"
+        None,
+        "--output",
+        "-o",
+        callback=output_table,
+        help="write the table here (.csv/.parquet); ANALYSIS/qc.csv puts it in the report",
     ),
-    rounds: int = typer.Option(1000, help="bootstrap rounds for the MAE intervals"),
+    rounds: int = typer.Option(1000, min=10, max=100_000, help="bootstrap rounds for the MAE intervals"),
     seed: int = typer.Option(0, help="seed of the bootstrap"),
 ) -> None:
     """Relevance precision and polarity MAE of the labels against human annotators (Table 2 layout)."""
@@ -36,7 +42,9 @@ def qc(
 @app.command("export-labels")
 def export_labels(
     store: Path = typer.Argument(..., help="the run store (.sqlite) of a statements run"),
-    output: Path = typer.Option(..., "--output", "-o", help="labelled-set file to write (.csv or .parquet)"),
+    output: Path = typer.Option(
+        ..., "--output", "-o", callback=output_table, help="labelled-set file to write (.csv or .parquet)"
+    ),
     run_id: str | None = typer.Option(None, "--run", help="run id or name; default the latest run"),
 ) -> None:
     """Export a run's labelled set (every pair with its relevance votes and polarity label) and its votes."""
@@ -48,7 +56,9 @@ def export_labels(
 
 @app.command("starter")
 def starter(
-    output: Path | None = typer.Option(None, "--output", "-o", help="copy the starter statements here to edit them"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", callback=output_file, help="copy the starter statements here to edit them"
+    ),
     min_votes: int = typer.Option(3, help="vote threshold to count kept statements"),
 ) -> None:
     """Show (or copy out) the shipped starter set of debate statements."""

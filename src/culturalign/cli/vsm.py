@@ -8,6 +8,8 @@ import polars as pl
 import typer
 from rich.console import Console
 
+from culturalign.cli.checks import output_table
+
 app = typer.Typer(no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
 
@@ -72,7 +74,9 @@ def scores_command(
         False, "--no-fallback", help="Do not fill empty dimensions from the regional row."
     ),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip (with a warning) countries the table lacks."),
-    out: Path | None = typer.Option(None, "--out", help="Also write the table here (.csv or .parquet)."),
+    out: Path | None = typer.Option(
+        None, "--out", callback=output_table, help="Also write the table here (.csv or .parquet)."
+    ),
 ) -> None:
     """Show the ground truth the probe would use: each country's six scores and which table row gave them."""
     from culturalign import tables

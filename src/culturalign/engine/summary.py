@@ -97,9 +97,11 @@ def estimate(
 
 
 def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
+    staged = "stage" in df.columns
     table = _table(
         title,
         [
+            *(["stage"] if staged else []),
             "model",
             "backend",
             "requests",
@@ -113,6 +115,7 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
     for row in df.iter_rows(named=True):
         cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
         table.add_row(
+            *([row["stage"]] if staged else []),
             row["model"],
             row["backend"],
             _int(row["requests"]),
@@ -131,8 +134,43 @@ def run_summary(store: RunStore, run_id: str) -> pl.DataFrame:
     return stage_summary(store, run_id)
 
 
-def summary_table(store: RunStore, run_id: str) -> Table:
+def model_prices(config: dict) -> dict[str, tuple[float | None, float | None]]:
+    """USD per million input and output tokens of every model a run's config names (models, judges, translator)."""
+    specs = list(config.get("models") or []) + list(config.get("judges") or [])
+    probe_section = config.get(str(config.get("probe")))
+    if isinstance(probe_section, dict) and isinstance(probe_section.get("translator"), dict):
+        specs.append(probe_section["translator"])
+    return {
+        str(s.get("name")): (s.get("price_input_per_mtok"), s.get("price_output_per_mtok"))
+        for s in specs
+        if isinstance(s, dict)
+    }
+
+
+def run_usage(store: RunStore, run_id: str) -> pl.DataFrame:
+    """The run summary plus `cost_usd` per stage and model: the tokens of the answers the run holds at
+    the prices its config sets (null without prices). An answer reused from the cache was paid
+    for when it was first asked."""
     df = run_summary(store, run_id)
+    prices = model_prices(store.run(run_id).config)
+    costs: list[float | None] = []
+    for row in df.iter_rows(named=True):
+        price_in, price_out = prices.get(row["model"], (None, None))
+        if price_in is None and price_out is None:
+            costs.append(None)
+            continue
+        tokens_in, tokens_out = row["input_tokens"] or 0, row["output_tokens"] or 0
+        costs.append((tokens_in * (price_in or 0.0) + tokens_out * (price_out or 0.0)) / 1e6)
+    return df.with_columns(pl.Series("cost_usd", costs, dtype=pl.Float64))
+
+
+def total_cost(usage: pl.DataFrame) -> float | None:
+    priced = usage["cost_usd"].drop_nulls() if "cost_usd" in usage.columns else pl.Series([], dtype=pl.Float64)
+    return float(priced.sum()) if priced.len() else None
+
+
+def summary_table(store: RunStore, run_id: str) -> Table:
+    df = run_usage(store, run_id)
     table = _table(
         f"Run {run_id}",
         [
@@ -147,6 +185,7 @@ def summary_table(store: RunStore, run_id: str) -> Table:
             "retries",
             "tok in",
             "tok out",
+            "cost USD",
             "time s",
         ],
     )
@@ -163,6 +202,7 @@ def summary_table(store: RunStore, run_id: str) -> Table:
             _int(row["retries"]),
             _int(row["input_tokens"]),
             _int(row["output_tokens"]),
+            _usd(row["cost_usd"]),
             _secs(row["wall_s"]),
         )
     return table
@@ -200,7 +240,13 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
     frames = []
     for store_path in find_stores(path):
         with open_existing_store(store_path) as store:
-            frames.append(runs_overview(store).with_columns(pl.lit(str(store_path)).alias("store")))
+            overview = runs_overview(store)
+            costs = [total_cost(run_usage(store, run_id)) for run_id in overview["run_id"]]
+            frames.append(
+                overview.with_columns(
+                    pl.lit(str(store_path)).alias("store"), pl.Series("cost_usd", costs, dtype=pl.Float64)
+                )
+            )
     return pl.concat(frames, how="vertical")
 
 
@@ -220,6 +266,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             "missing",
             "tokens in",
             "tokens out",
+            "cost USD",
             "time s",
         ],
     )
@@ -237,6 +284,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             _int(row["missing"]),
             _int(row["input_tokens"]),
             _int(row["output_tokens"]),
+            _usd(row["cost_usd"]),
             _secs(row["duration_s"]),
         )
     return table
@@ -269,7 +317,7 @@ def _table(title: str, columns: list[str]) -> Table:
         table.add_column(
             name,
             justify="left" if text else "right",
-            no_wrap=not text,
+            no_wrap=not text or name in _UNBROKEN,
             overflow="fold",
             min_width=min(len(name), 8) if text else None,
         )
@@ -281,8 +329,16 @@ _TEXT_COLUMNS = frozenset(
 )
 
 
+# Identifiers a reader copies into a command: never broken over lines.
+_UNBROKEN = frozenset({"run"})
+
+
 def _int(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
+
+
+def _usd(value: float | None) -> str:
+    return "no price" if value is None else f"{value:,.4f}"
 
 
 def _secs(value: float | None) -> str:

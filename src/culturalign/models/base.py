@@ -12,7 +12,7 @@ import abc
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class ChatMessage(BaseModel):
@@ -29,7 +29,7 @@ class GenerateConfig(BaseModel):
 
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    max_tokens: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0, le=1_048_576)
     seed: int | None = None
     stop: list[str] | None = None
     # JSON schema the answer must follow: structured output on OpenAI-compatible servers,
@@ -54,7 +54,8 @@ class ModelSpec(BaseModel):
     backend: str = Field(description="openai, llamacpp, vllm or mock")
     model: str | None = Field(
         default=None,
-        description="backend model id or GGUF path; defaults to `name` (llamacpp: the embedded Gemma 3 270M)",
+        description="backend model id or GGUF path; defaults to `name`. llamacpp: unset (or one of the names in "
+        "llamacpp_backend.EMBEDDED_NAMES, e.g. gemma-3-270m) means the embedded Gemma 3 270M",
     )
     family: str | None = None
     origin: str | None = Field(default=None, description="who made it, e.g. US or CN (group comparisons)")
@@ -66,12 +67,24 @@ class ModelSpec(BaseModel):
     max_concurrency: int = Field(default=8, ge=1, le=1024)
     requests_per_minute: float | None = Field(default=None, gt=0)
     tokens_per_minute: float | None = Field(default=None, gt=0)
-    timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0, le=86_400)
     max_retries: int = Field(default=6, ge=0, le=50)
     price_input_per_mtok: float | None = Field(default=None, ge=0, description="USD per million input tokens")
     price_output_per_mtok: float | None = Field(default=None, ge=0, description="USD per million output tokens")
     params: GenerateConfig = Field(default_factory=GenerateConfig)
-    options: dict[str, Any] = Field(default_factory=dict, description="backend-specific settings")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="backend-specific settings, checked by the backend's model in options.py"
+    )
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from culturalign.models.options import check_options
+
+        backend = info.data.get("backend")
+        if isinstance(backend, str):
+            check_options(backend, value)
+        return value
 
     @property
     def model_id(self) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from culturalign.errors import BackendError
 from culturalign.models.base import ModelBackend, ModelSpec
+from culturalign.models.options import BackendOptions, register_options
 from culturalign.plugins import BACKENDS, plugin_entry_points
 from culturalign.redact import remember_env
 
@@ -18,9 +19,16 @@ _FACTORIES: dict[str, BackendFactory] = {}
 # The extra that carries a backend's packages, where it differs from the backend's name.
 _EXTRA = {"llamacpp": "embedded"}
 
+# Judges only: an offline stance judge (judge/candidates, e.g. model = "lexicon"), run in
+# this process without any model call. Not a model backend: `get_backend` refuses it.
+OFFLINE_JUDGE_BACKEND = "offline"
 
-def register_backend(name: str, factory: BackendFactory) -> None:
+
+def register_backend(name: str, factory: BackendFactory, options_model: type[BackendOptions] | None = None) -> None:
+    """Add a backend; with `options_model` its `options` table is checked like the built-in ones'."""
     _FACTORIES[name] = factory
+    if options_model is not None:
+        register_options(name, options_model)
 
 
 def known_backends() -> list[str]:
@@ -32,9 +40,20 @@ def get_backend(spec: ModelSpec) -> ModelBackend:
     if spec.backend in _FACTORIES:
         return _FACTORIES[spec.backend](spec)
     entry = plugin_entry_points(BACKENDS).get(spec.backend)
-    if entry is None:
+    if spec.backend == OFFLINE_JUDGE_BACKEND:
         raise BackendError(
-            f"model {spec.name!r}: unknown backend {spec.backend!r}; use one of {', '.join(known_backends())}"
+            f"model {spec.name!r}: backend {OFFLINE_JUDGE_BACKEND!r} is for [[judges]] only (an offline stance judge); "
+            f"use one of {', '.join(known_backends())}"
+        )
+    if entry is None:
+        hint = ""
+        if spec.backend == "embedded":
+            hint = (
+                '; the embedded Gemma 3 270M is backend = "llamacpp" with `model` unset, '
+                f'and an offline judge is backend = "{OFFLINE_JUDGE_BACKEND}"'
+            )
+        raise BackendError(
+            f"model {spec.name!r}: unknown backend {spec.backend!r}; use one of {', '.join(known_backends())}{hint}"
         )
     try:
         factory = entry.load()

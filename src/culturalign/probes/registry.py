@@ -21,6 +21,7 @@ from culturalign.plugins import PROBES, in_code, load_plugin, plugin_names
 if TYPE_CHECKING:
     from culturalign.config import Experiment
     from culturalign.engine.runner import Request
+    from culturalign.estimate import PlannedCalls
     from culturalign.store.db import RunStore
     from culturalign.translation.stage import TranslationJob
 
@@ -63,6 +64,9 @@ class Probe:
     # and a guess of the follow-up calls (judging) per generation request.
     plan: Callable[[Experiment], list[Request]]
     followup_calls_per_request: float = 0.0
+    # Optional: every call of every stage, counted without building the requests
+    # (estimate.PlannedCalls per stage and model); `culturalign run --dry-run` prefers it.
+    count: Callable[[Experiment, int | None, RunStore | None], list[PlannedCalls]] | None = None
     # The texts an experiment needs translated and its translator, for review export/import.
     translations: Callable[[Experiment], TranslationJob] | None = None
 

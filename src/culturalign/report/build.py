@@ -144,6 +144,35 @@ def definitions_section(manifest: dict[str, Any]) -> Section | None:
     return Section(title="Definitions", tables=[Table(title="How each number is defined", data=table)])
 
 
+def usage_section(store: RunStore, run: RunInfo) -> Section:
+    """Calls, tokens and money per stage and model, from what the store recorded."""
+    from culturalign.engine.summary import run_usage, total_cost
+
+    usage = run_usage(store, run.run_id)
+    cost = total_cost(usage)
+    table = usage.select(
+        "stage",
+        "model",
+        "requests",
+        "cached",
+        "asked",
+        "answered",
+        "failed",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+    )
+    spent = "no prices set in the experiment" if cost is None else f"${cost:,.4f} at the prices the experiment sets"
+    return Section(
+        title="Calls, tokens and cost",
+        paragraphs=[
+            f"Tokens as the servers reported them; cost {spent}. An answer reused from the store's cache "
+            "was paid for when it was first asked."
+        ],
+        tables=[Table(title="Per stage and model", data=table)],
+    )
+
+
 def provenance_rows(manifest: dict[str, Any], run: RunInfo | None, analysis_dir: Path) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if run is not None:
@@ -245,6 +274,8 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
     extra = definitions_section(manifest)
     if extra is not None:
         sections.append(extra)
+    if store is not None and run is not None:
+        sections.append(usage_section(store, run))
     page = ReportPage(
         title=f"culturalign report: {probe}" + (f", run {run.name}" if run else ""),
         subtitle=f"What the {probe} probe measured, each number with its uncertainty, and how it was made.",

@@ -53,6 +53,14 @@ class Translated:
         return {r.text.id: r for r in self.resolved}
 
 
+def pending_requests(job: TranslationJob) -> list[Request]:
+    """The translator's requests for the texts that no reviewed or given translation covers
+    (what a run asks unless the store already holds the answers; also what a dry run counts)."""
+    if job.translator is None:
+        return []
+    return [job.translator.request(r.text) for r in resolve(job.texts) if r.origin == "missing"]
+
+
 def translate(
     store: RunStore,
     run_id: str,
@@ -69,7 +77,7 @@ def translate(
         return Translated(first)
     counts: dict[str, int] = {}
     if ask:
-        requests = [translator.request(t) for t in wanted]
+        requests = pending_requests(TranslationJob(translator, list(texts)))
         counts = run_requests(store, run_id, STAGE, requests, show_progress=show_progress)
     machine, failed = stored_translations(store, translator, wanted)
     return Translated(resolve(texts, machine), failed, counts)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from culturalign.probes.registry import Probe, Stage, register_probe
 from culturalign.probes.statements.analysis import analysis_stage
+from culturalign.probes.statements.counts import count
 from culturalign.probes.statements.evaluate import evaluate_stage, evaluation_requests
 from culturalign.probes.statements.labelling import (
     experiment_frames,
@@ -61,6 +62,7 @@ PROBE = register_probe(
             Stage("report", _report_stage, "figures and the HTML report"),
         ),
         plan=plan,
+        count=count,
         translations=translation_job,
     )
 )

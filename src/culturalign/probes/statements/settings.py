@@ -22,8 +22,12 @@ class StatementsSettings(BaseModel):
     statements: Path | None = Field(
         default=None, description="CSV with id, text, votes[, language]; default the starter set"
     )
-    min_votes: int = Field(default=3, ge=0, description="keep statements with at least this many votes (paper: 3)")
-    max_statements: int | None = Field(default=None, gt=0, description="use only the first N kept statements")
+    min_votes: int = Field(
+        default=3, ge=0, le=1000, description="keep statements with at least this many votes (paper: 3)"
+    )
+    max_statements: int | None = Field(
+        default=None, gt=0, le=100_000, description="use only the first N kept statements"
+    )
     dimensions: list[str] = Field(default_factory=lambda: list(DIMENSIONS), min_length=1)
     translator: ModelSpec | None = Field(
         default=None, description="model that translates statements into the languages they are not written in"
@@ -52,9 +56,11 @@ class StatementsSettings(BaseModel):
     structured_output: bool = Field(
         default=False, description="ask for JSON answers through a schema (grammar on llama.cpp) instead of free text"
     )
-    argument_chars: int = Field(default=400, ge=10, description="longest argument text in a structured answer")
+    argument_chars: int = Field(
+        default=400, ge=10, le=20_000, description="longest argument text in a structured answer"
+    )
     bootstrap_rounds: int = Field(
-        default=1000, ge=100, description="bootstrap rounds for intervals and the language test"
+        default=1000, ge=100, le=100_000, description="bootstrap rounds for intervals and the language test"
     )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level of the language-effect test")
     group_by: Literal["origin", "family", "model"] = Field(

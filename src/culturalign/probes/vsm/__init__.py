@@ -4,6 +4,7 @@ languages, scored into six dimensions and compared with Hofstede's published cou
 
 from culturalign.probes.registry import Probe, RunContext, Stage, register_probe
 from culturalign.probes.vsm import stages
+from culturalign.probes.vsm.counts import count
 from culturalign.probes.vsm.settings import VsmSettings
 
 
@@ -27,6 +28,7 @@ PROBE = register_probe(
             Stage("report", _report, "figures and the HTML report"),
         ),
         plan=stages.plan,
+        count=count,
         translations=stages.translations,
     )
 )

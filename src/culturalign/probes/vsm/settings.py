@@ -34,7 +34,7 @@ class VsmSettings(BaseModel):
     )
     repeats: int = Field(default=3, ge=1, le=100, description="calls per (model, country, language, item)")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=64, gt=0, description="room for the number and a short explanation")
+    max_tokens: int = Field(default=64, gt=0, le=32_768, description="room for the number and a short explanation")
     constants: dict[str, float] = Field(
         default_factory=lambda: {d: 50.0 for d in DIMENSION_KEYS},
         description="constant C per index (pdi idv mas uai lto ivr); the manual leaves it to the user",

@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 
 from culturalign.probes.registry import Probe, RunContext, Stage, register_probe
+from culturalign.probes.wvs.counts import count
 from culturalign.probes.wvs.generate import generate_stage, plan, translation_job
 from culturalign.probes.wvs.parse import parse_stage
 from culturalign.probes.wvs.settings import WVSSettings
@@ -53,6 +54,7 @@ PROBE = register_probe(
         ),
         plan=plan,
         followup_calls_per_request=JUDGE_CALLS_PER_RESPONSE,
+        count=count,
         translations=translation_job,
     )
 )

@@ -10,7 +10,7 @@ import polars as pl
 from culturalign import __version__
 from culturalign.errors import DataError
 from culturalign.probes.registry import RunContext
-from culturalign.probes.wvs.analysis.from_store import responses_from_store
+from culturalign.probes.wvs.analysis.from_store import nothing_survived, responses_from_store
 from culturalign.probes.wvs.analysis.outputs import write_outputs
 from culturalign.probes.wvs.analysis.pipeline import analyze_responses
 from culturalign.probes.wvs.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
@@ -28,17 +28,22 @@ def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
     if recorded:
         return list(recorded["quality"])
     # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
+    from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
     from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
-    from culturalign.probes.wvs.judging import EMBEDDED_BACKEND
 
-    names = [j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name for j in ctx.config.judges]
+    names = [j.model if j.backend == OFFLINE_JUDGE_BACKEND and j.model else j.name for j in ctx.config.judges]
     return [judge_quality(name).summary() for name in (names or [default_judge_name()])]
 
 
 def analyze_stage(ctx: RunContext) -> None:
     """Build the response table from the run, analyse it with the clean definitions, write the tables."""
-    table, counts = responses_from_store(ctx.store, ctx.run_id)
     quality = judge_validation(ctx)
+    empty = nothing_survived(ctx.store, ctx.run_id)
+    if empty is not None:
+        # Nothing to analyse: say why and what to change, in the console and in a report of its own.
+        _write_responses_only(ctx, pl.DataFrame(), {}, quality, f"nothing to analyse: {empty}", "no responses")
+        return
+    table, counts = responses_from_store(ctx.store, ctx.run_id)
     try:
         truth, humans, source = ground_truth_and_humans(ctx.config.ground_truth)
     except DataError as exc:
@@ -80,12 +85,25 @@ def _write_without_ground_truth(
         f"`culturalign groundtruth build`), then run `culturalign analyze --store {store} --output {out}` "
         f"and `culturalign report {out} -o {ctx.output_dir / 'report'}`"
     )
+    _write_responses_only(ctx, table, counts, quality, note, "unavailable")
+
+
+def _write_responses_only(
+    ctx: RunContext,
+    table: pl.DataFrame,
+    counts: dict[str, int],
+    quality: list[dict[str, Any]],
+    note: str,
+    ground_truth_source: str,
+) -> None:
+    """An analysis folder without alignment: the responses there are, and a note saying why and what to do."""
+    out = ctx.output_dir / "analysis"
     write_table_pair(table, out, "responses")
     manifest = {
         "probe": "wvs",
         "command": f"culturalign run (stage {STAGE})",
         "seed": ctx.config.seed,
-        "ground_truth_source": "unavailable",
+        "ground_truth_source": ground_truth_source,
         "judge_validation": {"quality": quality} if quality else None,
         "n_responses": table.height,
         "package_version": __version__,

@@ -7,7 +7,7 @@ labels, n_pro, n_con, n_null, vps, judge, failure. With several judges the label
 per-interviewee majority vote (ties count as null) or, with the setting
 `judge_aggregation = "median"`, the VPS is the median of the judges' VPS.
 
-A judge spec with `backend = "embedded"` names an offline candidate in `model`
+A judge spec with `backend = "offline"` names an offline candidate in `model`
 (e.g. "lexicon"); every other spec is asked through the engine and cached in the store.
 """
 
@@ -20,6 +20,7 @@ from culturalign.judge.aggregate import combine_judges, inter_judge_kappa
 from culturalign.judge.stance import JudgeVerdict, StanceTask
 from culturalign.judge.vps import score_labels
 from culturalign.models.base import ModelSpec
+from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
 from culturalign.probes.wvs.judge.candidates import get_candidate
 from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
 from culturalign.probes.wvs.judge.run import Prepared, prepare, run_model_judges
@@ -28,14 +29,13 @@ if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext
 
 STAGE = "judge"
-EMBEDDED_BACKEND = "embedded"
 
 Statements = Callable[[str], tuple[str, str]]
 
 
 def judge_stage(ctx: RunContext) -> None:
     tasks = kept_tasks(ctx, experiment_statements(ctx))
-    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=EMBEDDED_BACKEND)]
+    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=OFFLINE_JUDGE_BACKEND)]
     # Every kept response is judged on every run: model calls come from the store's cache,
     # so only new responses, new judges and earlier failures cost anything.
     verdicts = judge_all(ctx, tasks, judges)
@@ -87,9 +87,9 @@ def judge_all(
 ) -> dict[str, dict[str, JudgeVerdict]]:
     prepared: dict[str, Prepared] = {key: prepare(task) for key, task in tasks.items()}
     verdicts: dict[str, dict[str, JudgeVerdict]] = {key: {} for key in tasks}
-    model_judges = [j for j in judges if j.backend != EMBEDDED_BACKEND]
+    model_judges = [j for j in judges if j.backend != OFFLINE_JUDGE_BACKEND]
     for spec in judges:
-        if spec.backend == EMBEDDED_BACKEND:
+        if spec.backend == OFFLINE_JUDGE_BACKEND:
             _run_candidate(spec, prepared, verdicts)
     if model_judges and prepared:
         metas = {key: {"item": t.item, "language": t.language} for key, t in tasks.items()}
@@ -149,7 +149,8 @@ def stage_summary(
         "undefined_vps": sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
         "judges": [j.name for j in judges],
         "quality": [
-            judge_quality(j.model if j.backend == EMBEDDED_BACKEND and j.model else j.name).summary() for j in judges
+            judge_quality(j.model if j.backend == OFFLINE_JUDGE_BACKEND and j.model else j.name).summary()
+            for j in judges
         ],
     }
     if len(judges) > 1:

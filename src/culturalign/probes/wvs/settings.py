@@ -17,7 +17,9 @@ DEFAULT_DETECTOR_EXTRAS = ["en", "de", "fr", "es", "it", "sv", "nb"]
 class WVSSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompts_per_language: int = Field(default=300, gt=0, description="prompts drawn per language (paper: 300)")
+    prompts_per_language: int = Field(
+        default=300, gt=0, le=100_000, description="prompts drawn per language (paper: 300)"
+    )
     interviewees: int = Field(default=10, ge=2, le=50, description="N, the interviews each prompt asks for")
     items: list[str] | None = Field(default=None, description="codebook items to ask about; default all")
     codebook: Path | None = Field(default=None, description="a codebook TOML file; default the shipped one")
@@ -29,7 +31,7 @@ class WVSSettings(BaseModel):
         default=None, description="model that translates templates and topics into languages without a translation"
     )
     min_summaries: int | None = Field(
-        default=None, ge=1, description="fewest interview summaries a kept response has; default half of N"
+        default=None, ge=1, le=50, description="fewest interview summaries a kept response has; default half of N"
     )
     detector_languages: list[str] = Field(
         default_factory=lambda: list(DEFAULT_DETECTOR_EXTRAS),

@@ -49,6 +49,8 @@ def file_url(pins: PublishedTables, pinned: PinnedFile, base_url: str | None = N
     """Upstream: {base}/{commit}/{repository path}. An override base serves the files by name,
     which is what a mirror folder or a test server holding the released files looks like."""
     override = base_url or os.environ.get(BASE_URL_ENV)
+    if override and not override.startswith(("http://", "https://", "file://")):
+        raise ConfigError(f"base URL {override!r} is not a URL; give one that starts with http://, https:// or file://")
     if override:
         return f"{override.rstrip('/')}/{pinned.name}"
     return f"{pins.source.base_url.rstrip('/')}/{pins.source.commit}/{pinned.path}"
