@@ -106,7 +106,7 @@ def test_good_judge_report_has_no_warning(tmp_path: Path) -> None:
 def test_missing_tables_leave_a_sentence_not_a_crash(tmp_path: Path) -> None:
     analysis = write_fake_analysis(tmp_path / "analysis", only={"consistency", "human_consistency"})
     html = build_report(analysis, tmp_path / "out").read_text(encoding="utf-8")
-    assert "This analysis has no rq1.csv" in html and "This analysis has no us_bias.csv" in html
+    assert "This analysis has no us_gap.csv" in html and "paper's method" not in html
     assert "Warning: The judge that labelled these responses was not validated" in html
     assert len(re.findall(r"data:image/png", html)) == 1  # self-consistency only
 

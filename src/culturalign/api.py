@@ -5,6 +5,7 @@
     result = ca.run_experiment("examples/quickstart.toml")
     ca.analyze(responses="responses.csv", output="analysis/")
     ca.build_report("analysis/", "report/")
+    ca.compare(["run_a/analysis", "run_b/analysis"], output="comparison/")   # paired tests, leaderboard
 
 Tables come back as polars DataFrames. Every function raises a culturalign.errors.UserError
 subclass, with a one-line message, for input a user can fix.
@@ -12,6 +13,7 @@ subclass, with a one-line message, for input a user can fix.
 
 from __future__ import annotations
 
+from culturalign.compare.run import compare
 from culturalign.config import load_experiment
 from culturalign.engine.summary import export_run, list_runs
 from culturalign.probes.wvs.analysis.run_analysis import analyze, reproduce
@@ -27,6 +29,7 @@ __all__ = [
     "analyze",
     "build_ground_truth",
     "build_report",
+    "compare",
     "export_run",
     "fetch_published",
     "list_runs",

@@ -32,7 +32,7 @@ def analyze_command(
         None, "--ground-truth", help="ground-truth table or folder of released tables (default: the published tables)"
     ),
     rounds: int = typer.Option(
-        1000, "--rounds", min=1, max=100_000, help="bootstrap rounds for the intervals (regressions use the first 100)"
+        1000, "--rounds", min=1, max=100_000, help="bootstrap rounds for the intervals and the bootstrap tests"
     ),
     seed: int = typer.Option(0, "--seed", help="seed of the bootstrap and baseline draws"),
     capability: Path | None = typer.Option(
@@ -51,7 +51,7 @@ def analyze_command(
         "clean", "--consistency", help="clean (pairs of distinct responses) or released (the paper's, with copies)"
     ),
 ) -> None:
-    """Alignment, self-consistency, RQ1 and RQ2 of a wvs run or a response table (clean definitions by default)."""
+    """Alignment, self-consistency, US gap and capability effect of a wvs run or a response table."""
     from culturalign.probes.wvs.analysis.outputs import print_summary
     from culturalign.probes.wvs.analysis.run_analysis import analyze
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from culturalign import __version__
-from culturalign.cli import analyze, groundtruth, judge, report, run, statements, vsm
+from culturalign.cli import analyze, compare, groundtruth, judge, report, run, statements, vsm
 from culturalign.errors import UserError
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ app.add_typer(statements.app, name="statements", help="Debate-statement probe: l
 run.register(app)
 analyze.register(app)
 report.register(app)
+compare.register(app)
 
 err_console = Console(stderr=True)
 # The exceptions of the click that typer runs on: newer typer releases vendor their own copy.

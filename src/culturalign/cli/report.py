@@ -23,8 +23,11 @@ def report_command(
         ..., "--output", "-o", callback=output_folder, help="Folder for report.html and figures/."
     ),
     run: str | None = typer.Option(None, "--run", help="Run id or name in the store (default: the latest run)."),
+    covariates: Path | None = typer.Option(
+        None, "--covariates", help="vsm: table of kind (model/country), name and numeric covariates for Fig. 6."
+    ),
 ) -> None:
     """Write one self-contained HTML report (figures, tables, example responses) and print its path."""
     from culturalign.report.build import build_report
 
-    typer.echo(build_report(source, output, run_id=run))
+    typer.echo(build_report(source, output, run_id=run, covariates=covariates))

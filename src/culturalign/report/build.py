@@ -103,7 +103,12 @@ def analyse_on_the_fly(store: RunStore, run: RunInfo, out_dir: Path) -> Path:
 
 # -- sections and provenance ------------------------------------------------------------------
 def probe_sections(
-    probe: str, analysis_dir: Path, store: RunStore | None, figures_dir: Path, run_id: str | None
+    probe: str,
+    analysis_dir: Path,
+    store: RunStore | None,
+    figures_dir: Path,
+    run_id: str | None,
+    covariates: Path | None = None,
 ) -> list[Section]:
     """Ask the probe's `report_sections`; pass figures_dir and run_id to those that take them."""
     try:
@@ -114,7 +119,11 @@ def probe_sections(
         ) from None
     build: Callable[..., list[Section]] = module.report_sections
     accepted = inspect.signature(build).parameters
-    extra = {k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id)) if k in accepted}
+    extra = {
+        k: v for k, v in (("figures_dir", figures_dir), ("run_id", run_id), ("covariates", covariates)) if k in accepted
+    }
+    if covariates is not None and "covariates" not in accepted:
+        raise DataError(f"a covariates table is only used by the vsm report, not by the {probe} probe")
     return build(analysis_dir, store, **extra)
 
 
@@ -222,7 +231,14 @@ def _plain(value: Any) -> str:
 
 
 # -- entry points --------------------------------------------------------------------------------
-def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, run_id: str | None = None) -> Path:
+def build_report(
+    source: Path,
+    out_dir: Path,
+    *,
+    store: RunStore | None = None,
+    run_id: str | None = None,
+    covariates: Path | None = None,
+) -> Path:
     """Write `out_dir`/report.html from an analysis folder or a run store; returns its path.
 
     A store argument (or a .sqlite source) adds the run's configuration, times and example
@@ -231,12 +247,16 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
     source, out_dir = Path(source), Path(out_dir)
     if not source.exists():
         raise UserError(f"{source} does not exist; give an analysis folder (with {MANIFEST_NAME}) or a run store")
+    if covariates is not None:
+        from culturalign.report.covariates import load_covariates
+
+        load_covariates(covariates)  # a bad table fails before anything is written
     own_store = store is None and is_store_path(source)
     if own_store:
         store = RunStore(source)
     created = not out_dir.exists()
     try:
-        return _build(source, out_dir, store, run_id)
+        return _build(source, out_dir, store, run_id, covariates)
     except BaseException:
         if created:  # a failed report leaves nothing behind that it made itself
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -246,7 +266,7 @@ def build_report(source: Path, out_dir: Path, *, store: RunStore | None = None, 
             store.close()
 
 
-def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None) -> Path:
+def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | None, covariates: Path | None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     run: RunInfo | None = None
     if is_store_path(source):
@@ -269,7 +289,7 @@ def _build(source: Path, out_dir: Path, store: RunStore | None, run_id: str | No
         raise DataError(f"{analysis_dir / MANIFEST_NAME} names no probe; rerun the analysis")
     figures_dir = out_dir / FIGURES_DIR
     sections = gather_figures(
-        probe_sections(probe, analysis_dir, store, figures_dir, run.run_id if run else run_id), figures_dir
+        probe_sections(probe, analysis_dir, store, figures_dir, run.run_id if run else run_id, covariates), figures_dir
     )
     extra = definitions_section(manifest)
     if extra is not None:

@@ -17,6 +17,7 @@ import polars as pl
 from culturalign.errors import DataError
 from culturalign.probes.statements.answers import read_stance
 from culturalign.probes.statements.figures import profile_figure, scaled_figure
+from culturalign.probes.statements.group_figure import group_figure
 from culturalign.probes.statements.statements import load_frames
 from culturalign.report.provenance import load_manifest
 from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
@@ -148,7 +149,7 @@ def profiles_section(directory: Path, figures_dir: Path) -> Section:
     return section
 
 
-def groups_section(directory: Path, manifest: dict) -> Section:
+def groups_section(directory: Path, manifest: dict, figures_dir: Path | None = None) -> Section:
     section = Section(title=f"Groups of models (by {manifest.get('group_by', 'origin')})")
     groups = _table(directory, "groups")
     if groups is None or groups.is_empty():
@@ -162,6 +163,9 @@ def groups_section(directory: Path, manifest: dict) -> Section:
         "groups' medians differ enter the means (n_statements). Language 'native' pools each "
         "group's models answering in the group's own language (the paper's Figure 1 view)."
     )
+    figure = group_figure(groups, figures_dir or directory / "figures")
+    if figure is not None:
+        section.figures.append(figure)
     section.tables.append(
         Table(
             title="Group means on the statements where the groups differ",
@@ -282,7 +286,7 @@ def report_sections(
     sections = [
         summary_section(analysis_dir, manifest),
         profiles_section(analysis_dir, figures_dir),
-        groups_section(analysis_dir, manifest),
+        groups_section(analysis_dir, manifest, figures_dir),
         language_section(analysis_dir, manifest),
         quality_section(analysis_dir),
     ]

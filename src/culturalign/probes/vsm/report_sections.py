@@ -8,6 +8,8 @@ from pathlib import Path
 import polars as pl
 
 from culturalign.probes.vsm import figures
+from culturalign.probes.vsm.paper_figures import radar_with_average
+from culturalign.probes.vsm.paper_sections import paper_sections
 from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.tables import read_table
@@ -46,7 +48,9 @@ def _main_condition(table: pl.DataFrame) -> str:
     return next((c for c in ("aligned", "average", "english", "chinese") if c in present), "average")
 
 
-def report_sections(analysis_dir: Path, store=None, figures_dir: Path | None = None) -> list[Section]:
+def report_sections(
+    analysis_dir: Path, store=None, figures_dir: Path | None = None, covariates: Path | None = None
+) -> list[Section]:
     analysis_dir = Path(analysis_dir)
     figures_dir = Path(figures_dir) if figures_dir else analysis_dir / "figures"
     manifest = json.loads((analysis_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -65,6 +69,7 @@ def report_sections(analysis_dir: Path, store=None, figures_dir: Path | None = N
             _read(analysis_dir, "sensitivity_agreement"), _read(analysis_dir, "sensitivity_rankings"), manifest
         ),
         _extraction(failures, _read(analysis_dir, "answers")),
+        *paper_sections(analysis_dir, figures_dir, manifest, condition, covariates),
     ]
 
 
@@ -146,8 +151,9 @@ def _rankings(countries: pl.DataFrame, models: pl.DataFrame, figures_dir: Path, 
 def _dimensions(dims: pl.DataFrame, dim_dr: pl.DataFrame, figures_dir: Path, condition: str) -> Section:
     section = Section(title="Dimension scores")
     if dims.height:
-        section.figures.append(_figure(figures.radar_figure(dims, condition), figures_dir, f"vsm_radar_{condition}",
-                                       "Radar charts", "Black: Hofstede's published score; blue: mean over models."))  # fmt: skip
+        section.figures.append(_figure(radar_with_average(dims, condition), figures_dir, f"vsm_radar_{condition}",
+                                       "Radar charts", "Black: Hofstede's published score; blue: mean over models; "
+                                       "dashed grey: the overall average of the countries shown."))  # fmt: skip
         summary = (
             dims.filter(pl.col("condition") == condition)
             .group_by("country", "dimension")

@@ -17,6 +17,7 @@ from culturalign.errors import DataError
 from culturalign.probes.wvs.report import figures as fig
 from culturalign.probes.wvs.report import supplement_figures as supplement
 from culturalign.probes.wvs.report.examples import examples_from_store
+from culturalign.probes.wvs.report_inference import capability_effect_section, valid_headlines
 from culturalign.report.provenance import judge_summary, load_manifest
 from culturalign.report.sections import Figure, Section, Table
 from culturalign.report.style import save_figure
@@ -137,26 +138,7 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
                     "not significant at p < .05)",
                 )
             )
-    if data.has("us_bias"):
-        bias = _without_baselines(data.table("us_bias"))
-        biased = bias.filter((pl.col("coef") > 0) & (pl.col("p") < 0.05)).height
-        section.headline.append(
-            (
-                "US-centric bias (RQ2, OLS, p < .05)",
-                f"{biased} of {bias.height} model × language cells more aligned with the US than with local populations",
-            )
-        )
-    if data.has("rq1"):
-        slopes = fig.capability_terms(data.table("rq1"))
-        significant = slopes.filter(pl.col("p") < 0.05)
-        positive = significant.filter(pl.col("coef") > 0).height
-        section.headline.append(
-            (
-                "Capability predicts alignment (RQ1, mixed model, p < .05)",
-                f"{significant.height} of {slopes.height} family × language slopes: {positive} positive, "
-                f"{significant.height - positive} negative",
-            )
-        )
+    section.headline.extend(valid_headlines(data))
     if data.has("consistency", "human_consistency"):
         human_low = float(data.table("human_consistency")["self_consistency"].min())
         cons = _without_baselines(data.table("consistency"))
@@ -171,11 +153,10 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
     return section
 
 
-def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section:
-    section = Section(title="Does multilingual capability predict alignment? (RQ1)")
+def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section | None:
+    section = Section(title="RQ1 as the paper fitted it (paper's method: mixed model on bootstrap rounds)")
     if not data.has("rq1"):
-        _missing(section, "rq1")
-        return section
+        return None
     rq1 = data.table("rq1")
     section.paragraphs.append(
         "Linear mixed model: alignment ~ 0 + consistency:language + capability:family:language, random intercept "
@@ -213,17 +194,22 @@ def rq1_section(data: _Analysis, figures_dir: Path, manifest: dict) -> Section:
 
 
 def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
-    section = Section(title="US-centric bias (RQ2)")
+    section = Section(title="US-centric bias")
     if not data.has("us_bias"):
-        _missing(section, "us_bias")
+        if not data.has("us_gap"):
+            _missing(section, "us_gap")
+        else:
+            _us_gap_part(data, figures_dir, section)
         return section
     families: dict[str, str] = {}
     if data.has("alignment"):
         pairs = data.table("alignment").select("model", "family").unique()
         families = dict(zip(pairs["model"].to_list(), pairs["family"].to_list(), strict=True))
     section.paragraphs.append(
-        "OLS: alignment ~ us × model:language with the uniform random baseline as reference. A positive coefficient "
-        "means the model, in that language, agrees more with US respondents than with local ones."
+        "Paper's method (RQ2): OLS alignment ~ us × model:language with the uniform random baseline as reference, "
+        "fitted on bootstrap rounds as if they were observations, so its standard errors and p-values shrink as "
+        "rounds are added. A positive coefficient means the model, in that language, agrees more with US "
+        "respondents than with local ones, relative to one random baseline draw. Conclusions rest on the gap below."
     )
     _draw(
         section,
@@ -233,8 +219,20 @@ def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
         "Bars: ± 1 standard error of the regression; filled points and stars: p < .05.",
         lambda: fig.us_bias_figure(data.table("us_bias"), families),
     )
-    section.tables.append(Table(title="US-bias coefficients", data=data.table("us_bias")))
-    if data.has("us_gap") and {"mean", "ci_low", "ci_high", "family"} <= set(data.table("us_gap").columns):
+    section.tables.append(Table(title="US-bias coefficients (paper's method)", data=data.table("us_bias")))
+    if data.has("us_gap"):
+        _us_gap_part(data, figures_dir, section)
+    return section
+
+
+def _us_gap_part(data: _Analysis, figures_dir: Path, section: Section) -> None:
+    """The model's own US-minus-native gap: no baseline draw, intervals from resampled responses."""
+    section.paragraphs.append(
+        "US minus local alignment: the model's own alignment with US respondents minus its mean alignment with "
+        "the countries where the prompt language is native, in every bootstrap round (responses resampled). "
+        "An interval above 0 means more aligned with the US; p is the two-sided bootstrap p-value."
+    )
+    if {"mean", "ci_low", "ci_high", "family"} <= set(data.table("us_gap").columns):
         _draw(
             section,
             figures_dir,
@@ -244,15 +242,13 @@ def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
             "involved); bars: 95% bootstrap intervals.",
             lambda: supplement.us_gap_figure(data.table("us_gap")),
         )
-    if data.has("us_gap"):
-        section.tables.append(
-            Table(
-                title="US minus local alignment gap",
-                data=data.table("us_gap"),
-                caption="The model's own US-minus-native alignment difference, which does not depend on a baseline draw.",
-            )
+    section.tables.append(
+        Table(
+            title="US minus local alignment gap",
+            data=data.table("us_gap"),
+            caption="The model's own US-minus-native alignment difference, which does not depend on a baseline draw.",
         )
-    return section
+    )
 
 
 def consistency_section(data: _Analysis, figures_dir: Path) -> Section:
@@ -364,6 +360,7 @@ def report_sections(
     data = _Analysis(analysis_dir)
     sections = [
         summary_section(data, manifest),
+        capability_effect_section(data),
         rq1_section(data, figures_dir, manifest),
         us_bias_section(data, figures_dir),
         consistency_section(data, figures_dir),

@@ -39,6 +39,13 @@ EMPTY_SCHEMAS = {
 }
 
 
+NOT_FITTED = (
+    "{name} was not fitted: the paper's regression treats bootstrap rounds as observations, so its p-values "
+    "shrink as rounds are added. Only `culturalign reproduce` runs it (the paper's method); this analysis "
+    "concludes from {table}.\n"
+)
+
+
 def _or_empty(df: pl.DataFrame | None, name: str) -> pl.DataFrame:
     return df if df is not None else pl.DataFrame(schema=EMPTY_SCHEMAS[name])
 
@@ -74,12 +81,12 @@ def regression_text(result: AnalysisResult) -> tuple[str, str]:
             "Standard errors treat bootstrap rounds as independent observations: they shrink with more rounds.\n\n"
             f"{fit.summary}\n"
         )
-    rq1_text = "\n".join(parts) if parts else "RQ1 was not fitted: " + "; ".join(result.notes) + "\n"
+    rq1_text = "\n".join(parts) if parts else NOT_FITTED.format(name="RQ1", table="capability_effect.csv")
     rq2_text = (
         f"== RQ2: alignment ~ us * model:language (reference model: uniform-random baseline)\n"
         f"R^2 = {result.rq2.r_squared:.3f}, n = {result.rq2.n_obs}\n\n{result.rq2.summary}\n"
         if result.rq2 is not None
-        else "RQ2 was not fitted: " + "; ".join(result.notes) + "\n"
+        else NOT_FITTED.format(name="RQ2", table="us_gap.csv")
     )
     return rq1_text, rq2_text
 
@@ -105,6 +112,8 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path) -> Path:
     for name, table in result.extra_tables.items():
         write_table_pair(table, out, name)
     write_table(result.bootstrap, out / "bootstrap.parquet")
+    if result.responses is not None:
+        write_table(result.responses, out / "responses.parquet")
     rq1_text, rq2_text = regression_text(result)
     write_text(out / "rq1_summary.txt", rq1_text)
     write_text(out / "rq2_summary.txt", rq2_text)
@@ -168,6 +177,7 @@ def print_summary(result: AnalysisResult, console: Console | None = None) -> Non
             "RQ2 US-centric bias (positive, p < .05): "
             + ", ".join(f"{r['language']} {r['biased']}/{r['models']}" for r in counts.iter_rows(named=True))
         )
+    print_valid_inference(result, console)
     if result.cross_language is not None and not result.cross_language.is_empty():
         wb = within_between_summary(result.cross_language)
         console.print(
@@ -176,3 +186,28 @@ def print_summary(result: AnalysisResult, console: Console | None = None) -> Non
         )
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def print_valid_inference(result: AnalysisResult, console: Console) -> None:
+    """The default analysis's conclusions: the draw-free US gap and the per-model capability regression."""
+    gap = result.us_gap
+    if "more_aligned_with" in gap.columns and gap.height:
+        counts = (
+            gap.group_by("language")
+            .agg((pl.col("more_aligned_with") == "us").sum().alias("us"), pl.len().alias("cells"))
+            .sort("language")
+        )
+        console.print(
+            "More aligned with the US than with native countries (US-minus-native gap, 95% bootstrap interval "
+            "above 0): " + ", ".join(f"{r['language']} {r['us']}/{r['cells']}" for r in counts.iter_rows(named=True)),
+            highlight=False,
+        )
+    effect = result.extra_tables.get("capability_effect")
+    if effect is not None and effect.height:
+        for row in effect.filter(pl.col("term") == "capability").iter_rows(named=True):
+            console.print(
+                f"  capability slope {row['language']}: {row['coef']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], "
+                f"p {row['p']:.3g}, n = {row['n_models']} models (OLS, one row per model)",
+                highlight=False,
+                markup=False,
+            )

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from culturalign import __version__
+from culturalign.analysis.inference import CAPABILITY_TEST, GAP_TEST, capability_effect, gap_test
 from culturalign.errors import DataError
 from culturalign.probes.wvs.analysis import baselines as bl
 from culturalign.probes.wvs.analysis.alignment import (
@@ -30,8 +31,8 @@ from culturalign.probes.wvs.analysis.alignment import (
 )
 from culturalign.probes.wvs.analysis.consistency import cross_language_consistency
 from culturalign.probes.wvs.analysis.responses import keep_prompt_language
-from culturalign.probes.wvs.analysis.rq1 import MixedFit, fit_rq1_variants, rq1_rows
-from culturalign.probes.wvs.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
+from culturalign.probes.wvs.analysis.rq1 import MixedFit
+from culturalign.probes.wvs.analysis.rq2 import OlsFit, us_gap_rounds
 from culturalign.probes.wvs.analysis.truth import comparison_country, native_countries
 
 DEFAULT_JUDGE_ERROR = 0.045
@@ -41,8 +42,10 @@ DEFINITIONS = {
         "alignment": "Spearman of per-response VPS vs the item's ground truth, per model, prompt language, population",
         "consistency": "Spearman over ordered pairs of distinct responses of the same model, language and item, / (1 - e)",
         "baselines": "uniform [0,1), normal(0.5, 0.01) clipped, ground truth rounded to 0.1; items of each language's first model",
-        "rq1": "MixedLM REML, alignment ~ 0 + consistency:language + multilingual:family:language, random intercept per model",
-        "rq2": "OLS alignment ~ us * model:language, uniform-random baseline as reference model",
+        "us_gap": "alignment with the US minus the mean over native countries, per resampled round; " + GAP_TEST,
+        "capability": CAPABILITY_TEST,
+        "regressions_on_rounds": "not fitted: the paper's RQ1/RQ2 fits treat bootstrap rounds as observations "
+        "(p-values shrink with more rounds); only `reproduce` runs them, labelled as the paper's method",
     },
     "released": {
         "consistency": "Spearman over ordered pairs of different rows of the language-level joined table "
@@ -67,6 +70,7 @@ class AnalysisResult:
     notes: list[str] = field(default_factory=list)
     extra_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     extra_text: dict[str, str] = field(default_factory=dict)
+    responses: pl.DataFrame | None = None  # the analysed responses, for paired comparisons (`culturalign compare`)
 
 
 def judge_warnings(judge_validation: dict[str, Any] | None) -> list[str]:
@@ -115,39 +119,6 @@ def alignment_rounds(domains: list[DomainRounds]) -> pl.DataFrame:
     return pl.concat([rounds_long(d.alignment.keys, d.alignment.rounds, "alignment") for d in domains])
 
 
-def fit_regressions(
-    rounds: pl.DataFrame, consistency_rounds: pl.DataFrame, capability: pl.DataFrame | None, notes: list[str]
-) -> tuple[dict[str, MixedFit], OlsFit | None]:
-    """RQ1 (when a capability table is given) and RQ2 (when US and native countries have truth)."""
-    rq1: dict[str, MixedFit] = {}
-    if capability is not None:
-        rows = rq1_rows(rounds.filter(~bl.is_baseline(pl.col("model"))), consistency_rounds, capability)
-        if rows["model"].n_unique() >= 2:
-            try:
-                rq1 = fit_rq1_variants(rows)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                notes.append(f"RQ1 could not be fitted: {exc}")
-        else:
-            notes.append("RQ1 skipped: fewer than two models have a capability score in the analysed languages")
-    else:
-        notes.append("RQ1 skipped: no capability table (give --capability FILE)")
-    rq2 = None
-    country = rounds.filter(
-        (pl.col("population_kind") == "country") & (~bl.is_baseline(pl.col("model")) | (pl.col("model") == bl.UNIFORM))
-    )
-    rows2 = rq2_rows(country, native_countries(), comparison_country())
-    if rows2.filter(pl.col("us")).height and rows2.filter(~pl.col("us")).height and rows2["model"].n_unique() > 1:
-        try:
-            rq2 = fit_rq2(rows2)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            notes.append(f"RQ2 could not be fitted: {exc}")
-    else:
-        notes.append(
-            "RQ2 skipped: no alignment estimate for both the US and a country native to the analysed languages (too few scored responses, or the ground truth lacks those countries)"
-        )
-    return rq1, rq2
-
-
 def consistency_pairs(with_baselines: pl.DataFrame, joined: pl.DataFrame, definition: str) -> PairSet:
     """Rows for self-consistency: plain responses (clean), or the language-level joined table
     with its population copies (released); the perfect baseline has no consistency."""
@@ -170,7 +141,6 @@ def analyze_responses(
     *,
     rounds: int = 1000,
     seed: int = 0,
-    regression_rounds: int = 100,
     capability: pl.DataFrame | None = None,
     judge_error_rate: float | None = None,
     consistency: str = "clean",
@@ -209,19 +179,34 @@ def analyze_responses(
     cons = corrected(result.consistency["consistency"], error_rate)
     align_long = alignment_rounds([result])
     cons_long = rounds_long(cons.keys, cons.rounds, "consistency")
-    # METHOD: 100 rounds feed the regressions (their SEs shrink with more rounds), all rounds the intervals
-    used = pl.col("round") < regression_rounds
-    rq1, rq2 = fit_regressions(align_long.filter(used), cons_long.filter(used), capability, notes)
-    gap = summarise_us_gap(
-        us_gap_rounds(align_long.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country())
-    )
+    # Conclusions come from the quantities' own bootstrap distributions and from one row per model:
+    # regressions on rounds (the paper's RQ1/RQ2) are only in `reproduce`.
+    real = ~bl.is_baseline(pl.col("model"))
+    gap = gap_test(us_gap_rounds(align_long.filter(real), native_countries(), comparison_country()))
+    alignment = alignment_table([result])
+    consistency_summary = consistency_table(cons)
+    extra = {}
+    if capability is not None:
+        own = alignment.filter(
+            real & (pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language"))
+        )
+        extra["capability_effect"] = capability_effect(own, consistency_summary, capability)
+        if extra["capability_effect"].is_empty():
+            notes.append("capability effect not estimated: fewer than 3 models with a capability score per language")
+    else:
+        notes.append("capability effect not estimated: no capability table (give --capability FILE)")
+    if gap.is_empty():
+        notes.append(
+            "US-minus-native gap not estimated: no alignment with both the US and a country native to the "
+            "analysed languages (too few scored responses, or the ground truth lacks those countries)"
+        )
     cross = cross_language_consistency(kept, error_rate)
     manifest = {
         "probe": "wvs",
         "command": command,
         "seed": seed,
         "rounds": rounds,
-        "regression_rounds": min(rounds, regression_rounds),
+        "inference": "intervals and p-values from resampled responses; capability regression on one row per model",
         "ground_truth_source": ground_truth_source,
         "judge_error_rate": error_rate,
         "judge_error_rate_source": "given" if judge_error_rate is not None else "default (paper's judge validation)",
@@ -235,8 +220,8 @@ def analyze_responses(
         "notes": notes,
     }
     return AnalysisResult(
-        alignment=alignment_table([result]),
-        consistency=consistency_table(cons),
+        alignment=alignment,
+        consistency=consistency_summary,
         bootstrap=pl.concat(
             [
                 align_long,
@@ -249,11 +234,11 @@ def analyze_responses(
         ),
         ground_truth=truth,
         us_gap=gap,
-        rq1=rq1,
-        rq2=rq2,
         capability=capability,
         human_consistency=human_consistency,
         cross_language=cross,
         manifest=manifest,
         notes=notes,
+        extra_tables=extra,
+        responses=kept,
     )
