@@ -43,6 +43,7 @@ SCHEMA = {
     "input_tokens_est": pl.Int64,
     "output_tokens_max": pl.Int64,
     "cost_usd_est": pl.Float64,
+    "cost_usd_batch_est": pl.Float64,
 }
 
 
@@ -66,6 +67,12 @@ def cost_usd(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
     if spec.price_input_per_mtok is None and spec.price_output_per_mtok is None:
         return None
     return (tokens_in * (spec.price_input_per_mtok or 0) + tokens_out * (spec.price_output_per_mtok or 0)) / 1e6
+
+
+def batch_cost_usd(spec: ModelSpec, tokens_in: int, tokens_out: int) -> float | None:
+    """The same calls through a provider's Batch API (backend openai only): a share of the price."""
+    cost = cost_usd(spec, tokens_in, tokens_out)
+    return None if cost is None or spec.backend != "openai" else cost * spec.batch_price_factor
 
 
 def planned_from_requests(stage: str, requests: Sequence[Request], store: RunStore | None = None) -> list[PlannedCalls]:
@@ -96,6 +103,7 @@ def frame(planned: Sequence[PlannedCalls]) -> pl.DataFrame:
             "input_tokens_est": p.input_tokens,
             "output_tokens_max": p.output_tokens,
             "cost_usd_est": cost_usd(p.model, p.input_tokens, p.output_tokens),
+            "cost_usd_batch_est": batch_cost_usd(p.model, p.input_tokens, p.output_tokens),
         }
         for p in planned
     ]

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from culturalign.config import Experiment, load_experiment
+from culturalign.engine.batching import BatchExported
 from culturalign.engine.summary import run_usage
 from culturalign.errors import BackendError, UserError
 from culturalign.estimate import estimate_run
@@ -54,6 +55,16 @@ class RunResult:
         priced = self.estimate["cost_usd_est"].drop_nulls()
         return float(priced.sum()) if priced.len() else None
 
+    @property
+    def estimated_batch_cost_usd(self) -> float | None:
+        """The same, with every priced openai model sent through its Batch API."""
+        if self.estimate.is_empty() or "cost_usd_batch_est" not in self.estimate.columns:
+            return None
+        batch = self.estimate["cost_usd_batch_est"]
+        if batch.drop_nulls().len() == 0:
+            return None
+        return float(batch.fill_null(self.estimate["cost_usd_est"]).drop_nulls().sum())
+
 
 def run_experiment(
     path_or_experiment: str | Path | Experiment,
@@ -61,11 +72,38 @@ def run_experiment(
     limit: int | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    batch: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> RunResult:
-    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run."""
+    """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run.
+
+    `batch` sends every openai model and judge through its provider's Batch API; the run is the
+    same run as without it (resuming either way), since batching changes no answer.
+    `engine` "ray" asks the models through a Ray cluster (`ray_address`, else RAY_ADDRESS, else
+    a local instance): see engine/ray_engine.py. Only where answers come from changes."""
+    from culturalign.engine.ray_engine import engine_scope
+
+    with engine_scope(engine, ray_address, start=not dry_run):
+        return _run_experiment(
+            path_or_experiment, limit=limit, dry_run=dry_run, show_progress=show_progress, batch=batch
+        )
+
+
+def _run_experiment(
+    path_or_experiment: str | Path | Experiment,
+    *,
+    limit: int | None,
+    dry_run: bool,
+    show_progress: bool,
+    batch: bool,
+) -> RunResult:
     experiment = (
         path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
     )
+    unbatched_config = experiment.as_dict()
+    if batch:
+        experiment = with_batch(experiment)
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive number of requests, got {limit}")
     probe = get_probe(experiment.config.probe)
@@ -78,7 +116,7 @@ def run_experiment(
 
     check_backends(experiment, contact=True)
     probe.plan(experiment)  # bad items, codebook or translations stop here, before a run is opened
-    config = experiment.as_dict()
+    config = unbatched_config
     with RunStore(experiment.store_path) as store:
         run_id = store.start_run(experiment.config.name, probe.name, config)
         result.run_id = run_id
@@ -100,7 +138,7 @@ def run_experiment(
                     result.unavailable.append(f"{stage.name}: {exc}")
                     break
                 result.stages.append(stage.name)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BatchExported):
             store.finish_run(run_id, status="interrupted")
             raise
         except BaseException as exc:
@@ -111,6 +149,17 @@ def run_experiment(
         result.summary = run_usage(store, run_id)
     result.report_path = _report_path(result)
     return result
+
+
+def with_batch(experiment: Experiment) -> Experiment:
+    """The experiment with `batch = true` on every model and judge of backend openai."""
+    config = experiment.config.model_copy(
+        update={
+            field: [m.model_copy(update={"batch": True}) if m.backend == "openai" else m for m in specs]
+            for field, specs in (("models", experiment.config.models), ("judges", experiment.config.judges))
+        }
+    )
+    return experiment.model_copy(update={"config": config})
 
 
 # -- checks before a run ------------------------------------------------------------------
@@ -140,7 +189,11 @@ def check_backends(experiment: Experiment, *, contact: bool = True) -> None:
 
     `contact` also asks each backend to check itself (server reachable, weights present);
     dry runs skip that, so they never touch a server."""
+    from culturalign.engine.ray_engine import current_cluster, on_vllm_engine
+
     for where, spec in experiment_models(experiment):
+        if on_vllm_engine(spec, current_cluster()):
+            continue  # Ray Data LLM loads the weights on the cluster's GPU nodes, not here
         if where.startswith("judges") and spec.backend == OFFLINE_JUDGE_BACKEND:
             _check_offline_judge(spec, where)
             continue

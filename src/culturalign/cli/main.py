@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from culturalign import __version__
-from culturalign.cli import analyze, compare, groundtruth, judge, report, run, statements, vsm
+from culturalign.cli import analyze, batch, compare, groundtruth, judge, report, run, statements, vsm
 from culturalign.errors import UserError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(
     run.translations_app, name="translations", help="Export and import translations (every probe) for review."
 )
 app.add_typer(vsm.app, name="vsm", help="Hofstede VSM 2013 probe: instrument and country scores.")
+app.add_typer(batch.app, name="batch", help="Batch files: export a model's requests, import its answers.")
 app.add_typer(statements.app, name="statements", help="Debate-statement probe: labelling and quality control.")
 run.register(app)
 analyze.register(app)

@@ -27,13 +27,26 @@ def run_command(
     limit: int | None = typer.Option(None, "--limit", help="Ask at most this many generation requests."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls, tokens and cost; ask nothing."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    batch: bool = typer.Option(False, "--batch", help="Send every openai model and judge through its Batch API."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster)."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)."
+    ),
 ) -> None:
     """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
-    from culturalign.engine.summary import estimate_table, summary_table, total_cost
+    from culturalign.engine.summary import endpoints_table, estimate_table, summary_table, total_cost
     from culturalign.run import run_experiment
     from culturalign.store.db import RunStore
 
-    result = run_experiment(experiment, limit=limit, dry_run=dry_run, show_progress=not no_progress)
+    result = run_experiment(
+        experiment,
+        limit=limit,
+        dry_run=dry_run,
+        show_progress=not no_progress,
+        batch=batch,
+        engine=engine,
+        ray_address=ray_address,
+    )
     if result.dry_run:
         console.print(estimate_table(result.estimate, "Dry run: calls, tokens and cost (nothing was asked)"))
         cost = result.estimated_cost_usd
@@ -42,9 +55,15 @@ def run_command(
             " (output tokens are an upper bound: max_tokens per call; stages that depend on earlier answers,"
             " such as judging, are counted as if every answer were kept)."
         )
+        batch_cost = result.estimated_batch_cost_usd
+        if batch_cost is not None:
+            console.print(f"Through the Batch API (openai models): ${batch_cost:.2f}")
         return
     with RunStore(result.store_path) as store:
         console.print(summary_table(store, result.run_id))
+        endpoints = endpoints_table(store, result.run_id)
+        if endpoints is not None:
+            console.print(endpoints)
     spent = total_cost(result.summary)
     if spent is not None:
         console.print(f"Cost: ${spent:,.4f} at the prices the experiment sets (answers reused from the cache included)")

@@ -61,6 +61,13 @@ class StageProgress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
+    def grow(self, total: int, done: int) -> None:
+        """More requests became known (they stream in), `done` of them already answered."""
+        self.total += total
+        self.done += done
+        if self.enabled:
+            self._progress.update(self._task, total=self.total, completed=self.done)
+
     def advance(self, failed: bool = False) -> None:
         self.failed += int(failed)
         self.done += 1

@@ -15,8 +15,9 @@ from rich.table import Table
 from culturalign.engine.runner import Request
 from culturalign.errors import DataError
 from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
+from culturalign.store.batches import batches_in_flight
 from culturalign.store.db import RunStore
-from culturalign.store.stats import runs_overview, stage_summary
+from culturalign.store.stats import endpoint_summary, runs_overview, stage_summary
 from culturalign.tables import write_table
 
 DEFAULT_STORE_DIR = Path("culturalign-runs")
@@ -98,6 +99,7 @@ def estimate(
 
 def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
     staged = "stage" in df.columns
+    batched = "cost_usd_batch_est" in df.columns and df["cost_usd_batch_est"].drop_nulls().len() > 0
     table = _table(
         title,
         [
@@ -110,10 +112,14 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
             "input tokens (est.)",
             "output tokens (max)",
             "cost USD (est.)",
+            *(["batch API USD (est.)"] if batched else []),
         ],
     )
     for row in df.iter_rows(named=True):
         cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
+        batch_cost = (
+            [] if not batched else ["" if row["cost_usd_batch_est"] is None else f"{row['cost_usd_batch_est']:.4f}"]
+        )
         table.add_row(
             *([row["stage"]] if staged else []),
             row["model"],
@@ -124,6 +130,7 @@ def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would 
             _int(row["input_tokens_est"]),
             _int(row["output_tokens_max"]),
             cost,
+            *batch_cost,
         )
     return table
 
@@ -208,6 +215,25 @@ def summary_table(store: RunStore, run_id: str) -> Table:
     return table
 
 
+def endpoints_table(store: RunStore, run_id: str) -> Table | None:
+    """How each multi-endpoint model's requests spread over its endpoints (None if none had several)."""
+    df = endpoint_summary(store, run_id)
+    if df.is_empty():
+        return None
+    table = _table("Endpoints", ["stage", "model", "endpoint", "ok", "failed attempts", "by reason", "rests"])
+    for row in df.iter_rows(named=True):
+        table.add_row(
+            row["stage"],
+            row["model"],
+            row["endpoint"],
+            _int(row["answered"]),
+            _int(row["failed_attempts"]),
+            row["failed_by_reason"],
+            _int(row["rests"]),
+        )
+    return table
+
+
 def print_summary(store: RunStore, run_id: str, console: Console | None = None) -> None:
     (console or Console(stderr=True)).print(summary_table(store, run_id))
 
@@ -242,15 +268,19 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
         with open_existing_store(store_path) as store:
             overview = runs_overview(store)
             costs = [total_cost(run_usage(store, run_id)) for run_id in overview["run_id"]]
+            in_flight = [batches_in_flight(store, run_id) for run_id in overview["run_id"]]
             frames.append(
                 overview.with_columns(
-                    pl.lit(str(store_path)).alias("store"), pl.Series("cost_usd", costs, dtype=pl.Float64)
+                    pl.lit(str(store_path)).alias("store"),
+                    pl.Series("cost_usd", costs, dtype=pl.Float64),
+                    pl.Series("batches_in_flight", in_flight, dtype=pl.Int64),
                 )
             )
     return pl.concat(frames, how="vertical")
 
 
 def runs_table(df: pl.DataFrame) -> Table:
+    in_flight = "batches_in_flight" in df.columns and bool(df["batches_in_flight"].fill_null(0).sum())
     table = _table(
         "Runs",
         [
@@ -268,6 +298,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             "tokens out",
             "cost USD",
             "time s",
+            *(["batches in flight"] if in_flight else []),
         ],
     )
     for row in df.iter_rows(named=True):
@@ -286,6 +317,7 @@ def runs_table(df: pl.DataFrame) -> Table:
             _int(row["output_tokens"]),
             _usd(row["cost_usd"]),
             _secs(row["duration_s"]),
+            *([_int(row["batches_in_flight"])] if in_flight else []),
         )
     return table
 
@@ -330,7 +362,7 @@ _TEXT_COLUMNS = frozenset(
 
 
 # Identifiers a reader copies into a command: never broken over lines.
-_UNBROKEN = frozenset({"run"})
+_UNBROKEN = frozenset({"run", "status"})
 
 
 def _int(value: int | None) -> str:

@@ -12,7 +12,7 @@ import abc
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class ChatMessage(BaseModel):
@@ -59,7 +59,9 @@ class ModelSpec(BaseModel):
     )
     family: str | None = None
     origin: str | None = Field(default=None, description="who made it, e.g. US or CN (group comparisons)")
-    base_url: str | None = None
+    base_url: str | list[str] | None = Field(
+        default=None, description="server address; a list spreads requests over several replicas"
+    )
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     prompt_style: Literal["chat", "completion"] = Field(
         default="chat", description="completion renders messages as plain text, for base models"
@@ -71,6 +73,12 @@ class ModelSpec(BaseModel):
     max_retries: int = Field(default=6, ge=0, le=50)
     price_input_per_mtok: float | None = Field(default=None, ge=0, description="USD per million input tokens")
     price_output_per_mtok: float | None = Field(default=None, ge=0, description="USD per million output tokens")
+    batch_price_factor: float = Field(
+        default=0.5, gt=0, le=1, description="Batch API price as a share of the synchronous price (OpenAI: half)"
+    )
+    batch: bool = Field(
+        default=False, description="send this model's requests through the provider's Batch API (backend openai)"
+    )
     params: GenerateConfig = Field(default_factory=GenerateConfig)
     options: dict[str, Any] = Field(
         default_factory=dict, description="backend-specific settings, checked by the backend's model in options.py"
@@ -85,6 +93,32 @@ class ModelSpec(BaseModel):
         if isinstance(backend, str):
             check_options(backend, value)
         return value
+
+    @model_validator(mode="after")
+    def _batch_needs_openai(self) -> ModelSpec:
+        if self.batch and self.backend != "openai":
+            raise ValueError(f"batch = true needs backend 'openai' (a Batch API), not {self.backend!r}")
+        if self.batch and isinstance(self.base_url, list) and len(self.base_url) > 1:
+            raise ValueError("batch = true takes one base_url (the provider's), not a list")
+        return self
+
+    @field_validator("base_url")
+    @classmethod
+    def _endpoints_listed_once(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("base_url is an empty list; give one address or several")
+            repeated = sorted({u for u in value if value.count(u) > 1})
+            if repeated:
+                raise ValueError(f"base_url lists {repeated[0]} more than once")
+        return value
+
+    @property
+    def base_urls(self) -> list[str | None]:
+        """Every endpoint of this model, in the order given (one None: the provider's default)."""
+        if isinstance(self.base_url, list):
+            return list(self.base_url)
+        return [self.base_url]
 
     @property
     def model_id(self) -> str:
@@ -102,7 +136,21 @@ class ModelSpec(BaseModel):
 
 # Options that change speed or placement but never the text a model writes.
 _NON_OUTPUT_OPTIONS = frozenset(
-    {"n_threads", "verbose", "port", "host", "retry_base_s", "retry_cap_s", "max_batch", "batch_wait_s", "http_client"}
+    {
+        "n_threads",
+        "verbose",
+        "port",
+        "host",
+        "retry_base_s",
+        "retry_cap_s",
+        "max_batch",
+        "batch_wait_s",
+        "http_client",
+        "batch_poll_s",
+        "batch_max_requests",
+        "batch_max_bytes",
+        "batch_completion_window",
+    }
 )
 
 
@@ -131,6 +179,15 @@ class ModelBackend(abc.ABC):
     @abc.abstractmethod
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         """Answer one request; failures are returned in ModelOutput.error, never raised."""
+
+    @property
+    def capacity(self) -> int:
+        """How many requests the runner may have in flight on this model at once."""
+        return self.spec.max_concurrency
+
+    def endpoint_stats(self) -> list[dict[str, Any]]:
+        """Per-endpoint counts, for backends that spread requests over several (else empty)."""
+        return []
 
     async def check(self) -> None:
         """Raise BackendError with a one-line reason if the backend cannot work (before a run starts)."""

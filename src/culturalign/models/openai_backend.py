@@ -34,6 +34,8 @@ from culturalign.models.base import (
     ModelSpec,
     render_completion_prompt,
 )
+from culturalign.models.direct_http import DirectClient, HttpStatusError
+from culturalign.models.endpoints import REST_BASE_S, Endpoint, EndpointPool
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
 from culturalign.redact import remember_secret
 
@@ -91,24 +93,40 @@ class OpenAIBackend(ModelBackend):
             cap_s=float(options.get("retry_cap_s", 30.0)),
         )
         self.limiter = RateLimiter(spec.requests_per_minute, spec.tokens_per_minute)
-        self._server_key = (spec.base_url, spec.model_id)
+        self._server_key = (tuple(spec.base_urls), spec.model_id)
         self.json_level = _accepted_json_level.get(self._server_key, _JSON_LEVELS[0])
         self._extra_body: dict[str, Any] = dict(options.get("extra_body") or {})
         self._transport = _choose_transport(str(options.get("http_client", "auto")), spec.name)
-        self._client: openai.AsyncOpenAI | None = None
+        self.pool = EndpointPool(spec.base_urls, spec.max_concurrency)
 
     @property
-    def client(self) -> openai.AsyncOpenAI:
+    def capacity(self) -> int:
+        return self.pool.capacity
+
+    def endpoint_stats(self) -> list[dict[str, Any]]:
+        return self.pool.stats() if len(self.pool.endpoints) > 1 else []
+
+    def _direct_for(self, endpoint: Endpoint) -> DirectClient:
+        if endpoint.direct is None:
+            endpoint.direct = DirectClient(endpoint.url, self._api_key, self.spec.timeout_s)
+        return endpoint.direct
+
+    def _client_for(self, endpoint: Endpoint) -> openai.AsyncOpenAI:
         # Created on first use, inside the event loop that will drive its connections.
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(
+        if endpoint.client is None:
+            endpoint.client = openai.AsyncOpenAI(
                 api_key=self._api_key,
-                base_url=self.spec.base_url,
+                base_url=endpoint.url,
                 max_retries=0,
                 timeout=self.spec.timeout_s,
                 http_client=openai.DefaultAioHttpClient() if self._transport == "aiohttp" else None,
             )
-        return self._client
+        return endpoint.client
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The first endpoint's client (checks and single-endpoint use)."""
+        return self._client_for(self.pool.endpoints[0])
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         started = time.perf_counter()
@@ -116,49 +134,68 @@ class OpenAIBackend(ModelBackend):
         retries = 0
         while True:
             await self.limiter.acquire(estimated)
+            endpoint = await self.pool.acquire()
             try:
-                output = await self._ask_once(messages, config)
+                output = await self._ask_once(endpoint, messages, config)
             except _FormatRejected:
+                await self.pool.release(endpoint, ok=False)
                 continue  # asked again at a weaker structured-output level; not a retry
             except _Fatal as exc:
+                await self.pool.release(endpoint, ok=False, reason=exc.reason)
                 return ModelOutput(error=exc.reason, retries=retries, latency_s=time.perf_counter() - started)
             except _Retryable as exc:
+                await self.pool.release(endpoint, ok=False, reason=exc.reason, transport=_unwell(exc.reason))
                 too_long = exc.retry_after_s is not None and exc.retry_after_s > retry.MAX_RETRY_AFTER_S
                 if retries >= self.policy.max_retries or too_long:
                     note = "server asked to wait too long" if too_long else f"gave up after {retries} retries"
                     return ModelOutput(
                         error=f"{exc.reason} ({note})", retries=retries, latency_s=time.perf_counter() - started
                     )
-                await asyncio.sleep(self.policy.delay(retries, exc.retry_after_s))
-                retries += 1
+                if len(self.pool.endpoints) == 1 or not _unwell(exc.reason):
+                    await asyncio.sleep(self.policy.delay(retries, exc.retry_after_s))
+                retries += 1  # with several endpoints an unwell one is retried elsewhere at once
                 continue
+            except BaseException:
+                await self.pool.release(endpoint, ok=False)
+                raise
+            await self.pool.release(endpoint, ok=True)
             used = (output.input_tokens or 0) + (output.output_tokens or 0)
             self.limiter.settle(estimated, used or None)
             return output.model_copy(update={"retries": retries, "latency_s": time.perf_counter() - started})
 
-    async def _ask_once(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+    async def _ask_once(self, endpoint: Endpoint, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         level = self.json_level if config.json_schema else "none"
         completion = self.spec.prompt_style == "completion"
         body = self._request_body(messages, config, level)
+        path = "/completions" if completion else "/chat/completions"
         try:
-            # The client's generic `post` (documented for endpoints the SDK does not wrap) with a
-            # plain dict: the typed `create` methods spend several ms of CPU per call transforming
-            # and validating, which at hundreds of calls per second becomes the bottleneck.
-            data = await self.client.post(
-                "/completions" if completion else "/chat/completions", cast_to=object, body=body
-            )
-            return _parse_answer(data, completion)
+            if self._transport == "direct":
+                data = await self._direct_for(endpoint).post_json(path, body)
+            else:
+                # The SDK's generic `post` with a plain dict: its typed `create` methods spend
+                # several ms of CPU per call transforming and validating.
+                data = await self._client_for(endpoint).post(path, cast_to=object, body=body)
+            return parse_answer(data, completion)
+        except HttpStatusError as exc:
+            raise self._status_failure(level, exc.status, exc.headers, exc.detail) from None
         except openai.APIStatusError as exc:
-            if level != "none" and _rejects_format(exc):
-                self._weaken_json_level(level)
-                raise _FormatRejected(_status_reason(exc)) from None
-            raise _classify_status(exc) from None
-        except openai.APITimeoutError:
+            detail = exc.body if exc.body is not None else exc.message
+            raise self._status_failure(level, exc.status_code, exc.response.headers, detail) from None
+        except (openai.APITimeoutError, TimeoutError):
             raise _Retryable(f"{retry.TIMEOUT}: no answer within {self.spec.timeout_s:g} s") from None
         except openai.APIConnectionError as exc:
             raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc.__cause__ or exc))}") from None
+        except ConnectionError as exc:
+            raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc))}") from None
         except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
             raise _Retryable(f"{retry.MALFORMED}: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
+
+    def _status_failure(self, level: str, status: int, headers: Any, detail: Any) -> Exception:
+        reason = _status_reason(status, detail)
+        if level != "none" and _rejects_format(status, reason):
+            self._weaken_json_level(level)
+            return _FormatRejected(reason)
+        return _classify_status(status, headers, reason)
 
     def _weaken_json_level(self, rejected: str) -> None:
         position = _JSON_LEVELS.index(rejected)
@@ -167,63 +204,93 @@ class OpenAIBackend(ModelBackend):
             _accepted_json_level[self._server_key] = self.json_level
 
     def _request_body(self, messages: list[ChatMessage], config: GenerateConfig, level: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.spec.model_id}
-        for name in ("temperature", "top_p", "max_tokens", "seed", "stop"):
-            value = getattr(config, name)
-            if value is not None:
-                body[name] = value
-        if self.spec.prompt_style == "completion":
-            body["prompt"] = render_completion_prompt(messages)
-        else:
-            body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
-        response_format = _response_format(config.json_schema, level)
-        if response_format is not None:
-            # OpenAI's completions endpoint has no response_format; vLLM and llama.cpp servers accept it.
-            body["response_format"] = response_format
-        body.update(self._extra_body)
-        return body
+        return request_body(self.spec, messages, config, level, self._extra_body)
 
     async def check(self) -> None:
-        """One short request to /models: an unreachable server or a refused key stops the run before it starts."""
-        where = self.spec.base_url or "api.openai.com"
+        """One short request to /models per endpoint: a refused key, or no endpoint reachable, stops
+        the run before it starts. With several endpoints, unreachable ones start out resting."""
+        unreachable = []
+        for endpoint in self.pool.endpoints:
+            problem = await self._check_endpoint(endpoint)
+            if problem is not None:
+                unreachable.append(problem)
+                endpoint.resting_until = time.monotonic() + REST_BASE_S
+        if len(unreachable) == len(self.pool.endpoints):
+            where = unreachable[0] if len(unreachable) == 1 else f"any of its {len(unreachable)} endpoints"
+            raise BackendError(f"model {self.spec.name!r}: cannot reach {where}; start the server or correct base_url")
+
+    async def _check_endpoint(self, endpoint: Endpoint) -> str | None:
+        where = endpoint.url or "api.openai.com"
         try:
-            await self.client.models.list(timeout=min(_CHECK_TIMEOUT_S, self.spec.timeout_s))
+            await self._client_for(endpoint).models.list(timeout=min(_CHECK_TIMEOUT_S, self.spec.timeout_s))
         except openai.AuthenticationError:
             raise BackendError(
                 f"model {self.spec.name!r}: {where} refused the API key; check the variable named by api_key_env"
             ) from None
         except openai.APIConnectionError as exc:
-            raise BackendError(
-                f"model {self.spec.name!r}: cannot reach {where} ({_one_line(str(exc.__cause__ or exc))});"
-                " start the server or correct base_url"
-            ) from None
+            return f"{where} ({_one_line(str(exc.__cause__ or exc))})"
         except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
             pass  # reachable; some servers simply do not list models
+        return None
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        for endpoint in self.pool.endpoints:
+            if endpoint.client is not None:
+                await endpoint.client.close()
+                endpoint.client = None
+            if endpoint.direct is not None:
+                await endpoint.direct.close()
+                endpoint.direct = None
+
+
+def _unwell(reason: str) -> bool:
+    """Failures that say the endpoint, not the request, is the problem."""
+    return reason.split(":")[0] in (retry.CONNECTION, retry.TIMEOUT, retry.SERVER_ERROR)
+
+
+def request_body(
+    spec: ModelSpec,
+    messages: list[ChatMessage],
+    config: GenerateConfig,
+    level: str = _JSON_LEVELS[0],
+    extra_body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON body of one request, as sent to the server and as written into batch files."""
+    body: dict[str, Any] = {"model": spec.model_id}
+    for name in ("temperature", "top_p", "max_tokens", "seed", "stop"):
+        value = getattr(config, name)
+        if value is not None:
+            body[name] = value
+    if spec.prompt_style == "completion":
+        body["prompt"] = render_completion_prompt(messages)
+    else:
+        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+    response_format = _response_format(config.json_schema, level if config.json_schema else "none")
+    if response_format is not None:
+        # OpenAI's completions endpoint has no response_format; vLLM and llama.cpp servers accept it.
+        body["response_format"] = response_format
+    body.update(extra_body or {})
+    return body
 
 
 def _choose_transport(choice: str, model_name: str) -> str:
-    """The SDK's aiohttp transport when aiohttp is installed (`auto`) or asked for; else httpx.
-
-    With many requests in flight the default httpx transport costs much more CPU per request
-    (measured: 2.2 vs 1.4 ms), which on a small machine caps throughput below what the server
-    could give. Option http_client = "auto" | "aiohttp" | "httpx".
-    """
-    if choice not in ("auto", "aiohttp", "httpx"):
-        raise BackendError(f"model {model_name!r}: options.http_client must be auto, aiohttp or httpx, not {choice!r}")
+    """How completions are posted. `direct` (what `auto` picks when aiohttp is installed): a plain
+    aiohttp session (models/direct_http.py); `aiohttp`: the SDK over its aiohttp transport;
+    `httpx`: the SDK's default. Per request the SDK costs far more CPU (bench/bench_scale.py),
+    which on a small machine caps throughput below what the server could give."""
+    if choice not in ("auto", "direct", "aiohttp", "httpx"):
+        raise BackendError(
+            f"model {model_name!r}: options.http_client must be auto, direct, aiohttp or httpx, not {choice!r}"
+        )
     if choice == "httpx":
         return "httpx"
     if importlib.util.find_spec("aiohttp") is None:
-        if choice == "aiohttp":
+        if choice != "auto":
             raise BackendError(
-                f'model {model_name!r}: options.http_client = "aiohttp" needs aiohttp; pip install aiohttp'
+                f'model {model_name!r}: options.http_client = "{choice}" needs aiohttp; pip install aiohttp'
             )
         return "httpx"
-    return "aiohttp"
+    return "aiohttp" if choice == "aiohttp" else "direct"
 
 
 def _response_format(schema: dict[str, Any] | None, level: str) -> dict[str, Any] | None:
@@ -236,7 +303,7 @@ def _response_format(schema: dict[str, Any] | None, level: str) -> dict[str, Any
     return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
 
 
-def _parse_answer(data: Any, completion: bool) -> ModelOutput:
+def parse_answer(data: Any, completion: bool) -> ModelOutput:
     """The answer in a response body; anything not shaped like one raises (and is retried as malformed)."""
     if not isinstance(data, dict):
         raise ValueError("the server's body is not a JSON object")
@@ -257,37 +324,31 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _rejects_format(exc: openai.APIStatusError) -> bool:
+def _rejects_format(status: int, reason: str) -> bool:
     """Did the server refuse the response_format? 400/422 always count; some servers (llama-cpp-python)
     answer a validation failure with 500, recognisable by the field name in the message."""
-    if exc.status_code in (400, 422):
+    if status in (400, 422):
         return True
-    return exc.status_code != 429 and "response_format" in _status_reason(exc)
+    return status != 429 and "response_format" in reason
 
 
-def _classify_status(exc: openai.APIStatusError) -> Exception:
-    status = exc.status_code
+def _classify_status(status: int, headers: Any, reason: str) -> Exception:
     if status == 429:
-        headers = exc.response.headers
         wait = retry.parse_retry_after(headers.get("retry-after"))
         if wait is None and headers.get("retry-after-ms"):
             wait = (retry.parse_retry_after(headers.get("retry-after-ms")) or 0.0) / 1000.0
-        return _Retryable(f"{retry.RATE_LIMITED}: {_status_reason(exc)}", wait)
+        return _Retryable(f"{retry.RATE_LIMITED}: {reason}", wait)
     if status == 408:
-        return _Retryable(f"{retry.TIMEOUT}: {_status_reason(exc)}")
+        return _Retryable(f"{retry.TIMEOUT}: {reason}")
     if status >= 500:
-        return _Retryable(
-            f"{retry.SERVER_ERROR}: {_status_reason(exc)}",
-            retry.parse_retry_after(exc.response.headers.get("retry-after")),
-        )
-    return _Fatal(f"{retry.REJECTED}: {_status_reason(exc)}")
+        return _Retryable(f"{retry.SERVER_ERROR}: {reason}", retry.parse_retry_after(headers.get("retry-after")))
+    return _Fatal(f"{retry.REJECTED}: {reason}")
 
 
-def _status_reason(exc: openai.APIStatusError) -> str:
-    detail = exc.body if exc.body is not None else exc.message
+def _status_reason(status: int, detail: Any) -> str:
     if not isinstance(detail, str):
         detail = json.dumps(detail, ensure_ascii=False, default=str)
-    return f"http {exc.status_code} {_one_line(detail)}"
+    return f"http {status} {_one_line(detail)}"
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -35,7 +35,13 @@ class OpenAIOptions(BackendOptions):
     retry_base_s: float = Field(default=0.5, gt=0, le=600, description="first retry wait")
     retry_cap_s: float = Field(default=30.0, gt=0, le=3600, description="longest retry wait")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra JSON fields sent with every request")
-    http_client: Literal["auto", "aiohttp", "httpx"] = "auto"
+    http_client: Literal["auto", "direct", "aiohttp", "httpx"] = "auto"
+    batch_poll_s: float = Field(default=30.0, gt=0, le=86_400, description="Batch API: seconds between polls")
+    batch_max_requests: int = Field(default=50_000, ge=1, le=50_000, description="Batch API: requests per batch")
+    batch_max_bytes: int = Field(
+        default=190 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, description="Batch API: input file size per batch"
+    )
+    batch_completion_window: Literal["24h"] = Field(default="24h", description="Batch API: completion window")
 
 
 class LlamaCppOptions(BackendOptions):

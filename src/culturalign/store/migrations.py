@@ -82,4 +82,33 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE schema_migrations ADD COLUMN package_version TEXT;
     """,
+    # 4: batches sent to a provider's Batch API or written as batch files, and the requests
+    # each carries, so a process that dies while a batch runs picks it up instead of paying
+    # twice, and an output file maps back to its requests by custom_id. And, per runner pass,
+    # how a model's requests spread over its endpoints.
+    """
+    CREATE TABLE batches (
+        batch_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        model_name TEXT NOT NULL,
+        endpoint TEXT,
+        input_file_id TEXT,
+        provider_batch_id TEXT,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        status TEXT NOT NULL,
+        request_count INTEGER NOT NULL,
+        note TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE batch_items (
+        batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+        key TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        PRIMARY KEY (batch_id, key)
+    );
+    CREATE INDEX batch_items_key ON batch_items(key);
+    ALTER TABLE stage_runs ADD COLUMN endpoints_json TEXT;
+    """,
 ]

@@ -3,6 +3,7 @@ per-model counts, failures grouped by reason, and the overview behind `culturali
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -25,11 +26,69 @@ def begin_stage(store: RunStore, run_id: str, stage: str, model_name: str, total
     return int(cursor.lastrowid or 0)
 
 
-def end_stage(store: RunStore, log_id: int, answered: int, failed: int, wall_s: float) -> None:
+def end_stage(
+    store: RunStore, log_id: int, answered: int, failed: int, wall_s: float, endpoints: list[dict] | None = None
+) -> None:
     store.conn.execute(
-        "UPDATE stage_runs SET ended_at = ?, answered = ?, failed = ?, wall_s = ? WHERE id = ?",
-        (_now(), answered, failed, wall_s, log_id),
+        "UPDATE stage_runs SET ended_at = ?, answered = ?, failed = ?, wall_s = ?, endpoints_json = ? WHERE id = ?",
+        (_now(), answered, failed, wall_s, json.dumps(endpoints) if endpoints else None, log_id),
     )
+
+
+def set_stage_totals(
+    store: RunStore, run_id: str, stage: str, model_name: str, total: int, cached: int, asked: int
+) -> None:
+    """Record a pass's request counts once they are known (requests stream in while it runs)."""
+    store.conn.execute(
+        "UPDATE stage_runs SET total = ?, cached = ?, asked = ? WHERE id ="
+        " (SELECT MAX(id) FROM stage_runs WHERE run_id = ? AND stage = ? AND model_name = ?)",
+        (total, cached, asked, run_id, stage, model_name),
+    )
+
+
+def endpoint_summary(store: RunStore, run_id: str) -> pl.DataFrame:
+    """Per stage, model and endpoint: answers, failed attempts (by reason) and rests, summed over
+    the runner's passes. Empty when every model had one endpoint."""
+    rows: dict[tuple[str, str, str], dict] = {}
+    for stage, model, endpoints_json in store.conn.execute(
+        "SELECT stage, model_name, endpoints_json FROM stage_runs WHERE run_id = ? AND endpoints_json IS NOT NULL"
+        " ORDER BY id",
+        (run_id,),
+    ):
+        for entry in json.loads(endpoints_json):
+            row = rows.setdefault(
+                (stage, model, entry["endpoint"]),
+                {
+                    "stage": stage,
+                    "model": model,
+                    "endpoint": entry["endpoint"],
+                    "answered": 0,
+                    "failed_attempts": 0,
+                    "rests": 0,
+                    "_reasons": Counter(),
+                },
+            )
+            row["answered"] += entry["answered"]
+            row["failed_attempts"] += entry["failed_attempts"]
+            row["rests"] += entry["rests"]
+            row["_reasons"].update(entry["reasons"])
+    records = [
+        {
+            **{k: v for k, v in r.items() if k != "_reasons"},
+            "failed_by_reason": ", ".join(f"{k} {v}" for k, v in sorted(r["_reasons"].items())),
+        }
+        for r in rows.values()
+    ]
+    schema = {
+        "stage": pl.Utf8,
+        "model": pl.Utf8,
+        "endpoint": pl.Utf8,
+        "answered": pl.Int64,
+        "failed_attempts": pl.Int64,
+        "rests": pl.Int64,
+        "failed_by_reason": pl.Utf8,
+    }
+    return pl.DataFrame(records, schema=schema)
 
 
 _SUMMARY_SCHEMA = {
