@@ -46,7 +46,7 @@ _JSON_LEVELS = ("json_schema", "json_object_schema", "json_object", "none")
 _CHECK_TIMEOUT_S = 5.0
 # (base_url, model) -> the strongest structured-output level the server accepted, kept for
 # the process: the runner builds a fresh backend per stage, the server stays the same.
-_accepted_json_level: dict[tuple[str | None, str], str] = {}
+_accepted_json_level: dict[tuple[tuple[str | None, ...], str], str] = {}
 
 
 class _Retryable(Exception):
