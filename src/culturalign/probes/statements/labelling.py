@@ -168,6 +168,7 @@ def read_votes(store: RunStore, run_id: str, stage: str, frames: Frames) -> pl.D
         "failure": pl.Utf8,
     }
     rows = []
+    failure: str | None
     for row in df.iter_rows(named=True) if not df.is_empty() else []:
         if row.get("error") or row.get("response") is None:
             value, failure = None, f"call failed: {row.get('error') or 'not asked'}"
