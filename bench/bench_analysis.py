@@ -32,9 +32,10 @@ from culturalign.probes.wvs.analysis.responses import keep_prompt_language, load
 from culturalign.probes.wvs.analysis.rq1 import fit_rq1_variants, rq1_rows  # noqa: E402
 from culturalign.probes.wvs.analysis.rq2 import fit_rq2, rq2_rows  # noqa: E402
 from culturalign.probes.wvs.analysis.truth import comparison_country, load_truth, native_countries  # noqa: E402
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE  # noqa: E402
 
 KEYS = ["model", "family", "language", "population_kind", "population"]
-ERROR = 0.045
+ERROR = PAPER_ERROR_RATE
 
 
 def plain_loop(

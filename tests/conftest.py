@@ -63,3 +63,16 @@ def static_server() -> Iterator:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_registries() -> Iterator[None]:
+    """Probes and backends a test registers are gone after it, whatever it registered or replaced."""
+    from culturalign.models import registry as backends
+    from culturalign.probes import registry as probes
+
+    saved = [(live, dict(live)) for live in (probes._PROBES, backends._FACTORIES)]
+    yield
+    for live, before in saved:
+        live.clear()
+        live.update(before)

@@ -7,7 +7,14 @@ import polars as pl
 import pytest
 from scipy.stats import spearmanr
 
-from culturalign.analysis.bootstrap import PairDesign, SpearmanDesign, draw_counts, resample_indices
+from culturalign.analysis.bootstrap import (
+    PairDesign,
+    SpearmanDesign,
+    draw_counts,
+    nan_quantile,
+    percentile_interval,
+    resample_indices,
+)
 from culturalign.probes.wvs.analysis.alignment import Domain, PairSet, bootstrap_domain, join_truth
 
 
@@ -167,3 +174,27 @@ def test_stability_shares_per_term() -> None:
     assert row["reruns"] == 4 and row["share_class_holds"] == 0.75
     assert row["share_pos"] == 0.75 and row["share_ns"] == 0.25 and row["share_neg"] == 0.0
     assert row["mean"] == pytest.approx(0.775) and row["sd"] == pytest.approx(np.std([1.0, 0.8, 0.1, 1.2], ddof=1))
+
+
+def test_percentile_intervals_are_numpys_to_the_bit() -> None:
+    """Every probe's intervals come from nan_quantile: it must give np.nanquantile's exact bits
+    (the same order statistics and numpy's two-sided interpolation), NaN draws ignored."""
+    import warnings
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 7, 40, 999):
+        draws = rng.normal(size=(n, 5, 4)) * 1e3
+        draws[rng.random(draws.shape) < 0.2] = np.nan
+        draws[:, 0, 0] = np.nan  # a cell with no draw at all
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for level in (0.9, 0.95, 0.99):
+                tail = (1 - level) / 2 * 100
+                low, high = percentile_interval(draws, level)
+                np.testing.assert_array_equal(low, np.nanpercentile(draws, tail, axis=0))
+                np.testing.assert_array_equal(high, np.nanpercentile(draws, 100 - tail, axis=0))
+            for q in (0.025, 0.5, 0.975):
+                np.testing.assert_array_equal(nan_quantile(draws, q, axis=1), np.nanquantile(draws, q, axis=1))
+    plain = rng.normal(size=50)
+    assert nan_quantile(plain, 0.975) == np.quantile(plain, 0.975)
+    assert nan_quantile(np.array([np.inf, np.inf]), 0.5) == np.inf

@@ -250,14 +250,16 @@ def test_analyze_stage_writes_the_analysis_folder(tmp_path: Path) -> None:
             [(key, {"vps": r["response_pro_score"]}) for key, r in zip(keys, table.iter_rows(named=True), strict=True)],
         )
         config = SimpleNamespace(ground_truth=str(truth_path), seed=1, judge_error_rate=None, judges=[])
-        ctx = SimpleNamespace(store=store, run_id=run_id, config=config, notes={}, output_dir=tmp_path / "out")
-        analyze_stage(ctx)
+        ctx = SimpleNamespace(
+            store=store, run_id=run_id, config=config, output_dir=tmp_path / "out", result=lambda stage, model: None
+        )
+        analysed = analyze_stage(ctx)
     out = tmp_path / "out" / "analysis"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["store_counts"]["analysed"] == table.height
     assert manifest["judge_validation"]["quality"]  # the default judge's measured quality, as the report reads it
     assert pl.read_csv(out / "alignment.csv").height > 0
-    assert ctx.notes["analyze"]["responses"] == table.height
+    assert analysed.responses == table.height and analysed.folder == out
 
 
 def test_released_consistency_is_inflated_by_population_copies(table_file: Path) -> None:

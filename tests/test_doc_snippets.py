@@ -97,5 +97,5 @@ def test_the_judge_docs_offline_judge_runs(tmp_path, monkeypatch):
     planned = run_experiment(tmp_path / "exp.toml", dry_run=True).estimate
     assert planned["stage"].to_list() == ["generate"]  # the offline judge costs no call
     result = run_experiment(tmp_path / "exp.toml", show_progress=False)
-    assert result.notes["judge"]["judges"] == ["lex"]
-    assert result.notes["judge"]["quality"][0]["judge"] == "lexicon"  # its measured figures, not "not validated"
+    assert result.results["judge"].judges == ["lex"]
+    assert result.results["judge"].quality[0]["judge"] == "lexicon"  # its measured figures, not "not validated"

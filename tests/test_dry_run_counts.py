@@ -80,8 +80,8 @@ def test_dry_run_estimate_equals_the_calls_a_run_makes(tmp_path, capsys):
     assert planned == {("generate", "gen-a"): 10, ("generate", "gen-b"): 10, ("judge", "judge-a"): 20}
 
     result = run_experiment(experiment, show_progress=False)
-    kept = result.notes["parse"]["kept"]
-    assert kept == 20, result.notes["parse"]  # every response kept: the judge's upper bound is then exact
+    kept = result.results["parse"].kept
+    assert kept == 20, result.results["parse"]  # every response kept: the judge's upper bound is then exact
     assert _calls_in_store(tmp_path / "runs" / "counted.sqlite") == planned
 
     # What was spent, per stage and model: in the run's summary, `culturalign runs` and the report.
@@ -172,8 +172,8 @@ def test_statements_dry_run_counts_every_labelling_and_evaluation_call(tmp_path,
     counted = {(r["stage"], r["model"]): r["calls"] for r in planned.iter_rows(named=True)}
     run_experiment(experiment, show_progress=False)
     made = _calls_in_store(tmp_path / "runs" / "s.sqlite")
-    # relevance: 4 statements x 6 dimensions x 2 languages, per judge; exact
-    assert counted[("relevance", "judge-a")] == made[("relevance", "judge-a")] == 4 * 6 * 2
+    # relevance: 4 statements x 6 dimensions x 2 languages x 5 samples (the default), per judge; exact
+    assert counted[("relevance", "judge-a")] == made[("relevance", "judge-a")] == 4 * 6 * 2 * 5
     for (stage, model), n in made.items():
         assert counted[(stage, model)] >= n  # polarity and evaluation are upper bounds, never short
     assert counted[("evaluate", "us-model")] == 4 * 2 * 2  # every statement, 2 languages, 2 samples
@@ -190,3 +190,19 @@ def test_vsm_arithmetic_count_equals_the_built_plan(tmp_path, shared_data, monke
     counted = run_experiment(experiment, dry_run=True).estimate
     columns = ["stage", "model", "requests", "calls", "input_tokens_est", "output_tokens_max"]
     assert counted.select(columns).equals(exact.select(columns))
+
+
+def test_vsm_arithmetic_count_asks_a_scored_model_once(tmp_path, shared_data, monkeypatch):
+    import culturalign.probes.vsm.counts as vsm_counts
+    from test_vsm_run import _experiment as vsm_experiment
+
+    experiment = vsm_experiment(tmp_path, shared_data, rounds=0)
+    text = experiment.read_text(encoding="utf-8")
+    experiment.write_text(text.replace("[vsm]", '[vsm]\nanswer_modes = { mock-cn = "scored" }', 1), encoding="utf-8")
+    exact = run_experiment(experiment, dry_run=True).estimate
+    monkeypatch.setattr(vsm_counts, "EXACT_UP_TO", 0)
+    counted = run_experiment(experiment, dry_run=True).estimate
+    columns = ["stage", "model", "requests", "calls"]
+    assert counted.select(columns).equals(exact.select(columns))
+    generate = {r["model"]: r["requests"] for r in counted.filter(pl.col("stage") == "generate").iter_rows(named=True)}
+    assert generate["mock-cn"] * 3 == generate["gemma-3-270m"]

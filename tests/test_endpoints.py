@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from culturalign.cli.present import endpoints_table
 from culturalign.engine import Request, run_requests
-from culturalign.engine.summary import endpoints_table
 from culturalign.errors import BackendError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
 from culturalign.models.endpoints import EndpointPool
@@ -74,7 +74,7 @@ def test_three_endpoints_one_killed_midway_every_request_answered_once(tmp_path)
             killer.join()
             spread = endpoint_summary(store, run_id)
             answered = store.conn.execute("SELECT COUNT(*) FROM calls WHERE response IS NOT NULL").fetchone()[0]
-            assert endpoints_table(store, run_id) is not None
+            assert endpoints_table(endpoint_summary(store, run_id)) is not None
         survivors = [_answers(urls[0]), _answers(urls[2])]
     finally:
         for process, _ in stubs:

@@ -27,6 +27,7 @@ from culturalign.probes.wvs.sources.survey import (
     _pairwise_spearman,
     build_ground_truth,
 )
+from synthetic_survey import random_survey
 
 ITEMS = ["f118", "e069_02", "e028"]  # scales 1-10 (6-10 pro), 1-4 (1-2 pro), 1-3 (1 pro)
 
@@ -110,19 +111,7 @@ def test_planted_answers_give_exact_weighted_proportions(tmp_path: Path, codeboo
 
 
 def test_random_survey_matches_a_plain_loop(tmp_path: Path, codebook):
-    rng = np.random.default_rng(7)
-    n = 600
-    df = pd.DataFrame(
-        {
-            "cntry_AN": rng.choice(["DK", "NL", "BR", "PT"], n),
-            "lnge_iso": rng.choice(["da", "nl", "pt", "en"], n),
-            "gwght": rng.uniform(0.2, 3, n),
-            "pwght": rng.uniform(0.5, 2, n),
-            "F118": rng.integers(-5, 11, n),
-            "E069_02": rng.integers(-3, 5, n),
-            "E028": rng.integers(-2, 4, n),
-        }
-    )
+    df = random_survey(np.random.default_rng(7), 600)
     path = _write_survey(df, tmp_path / "random.csv")
     gt = build_ground_truth(path, codebook, items=ITEMS, filters=[("country", "language")]).vps
     checks = [

@@ -135,7 +135,7 @@ def test_bootstrap_p_and_holm() -> None:
 
 def test_headline_cards_use_the_gap_not_the_regression_on_rounds(tmp_path) -> None:
     """The issue's case: the OLS on rounds flags cells while every gap interval contains 0."""
-    from culturalign.report.build import build_report
+    from culturalign.reports import build_report
     from culturalign.tables import write_table
     from test_report_fakes import write_fake_analysis
 

@@ -70,7 +70,7 @@ def _context(tmp_path: Path, judges: list[ModelSpec], responses: list[str]) -> R
 
 @pytest.fixture(autouse=True)
 def _statements(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(judging, "experiment_statements", lambda ctx: lambda item: ITEMS[item])
+    monkeypatch.setattr(judging, "item_statements", lambda ctx: lambda item: ITEMS[item])
     CountingJudge.calls = []
 
 
@@ -88,7 +88,7 @@ def _results(ctx: RunContext) -> list[dict]:
 def test_stage_with_mock_json_judge(tmp_path: Path) -> None:
     mock = ModelSpec(name="mock-judge", backend="mock", options={"mode": "json"})
     ctx = _context(tmp_path, [mock], RESPONSES)
-    judging.judge_stage(ctx)
+    summary = judging.judge_stage(ctx)
     rows = _results(ctx)
     assert len(rows) == 3  # the dropped response is not judged
     for row in rows:
@@ -104,7 +104,7 @@ def test_stage_with_mock_json_judge(tmp_path: Path) -> None:
     # two responses needed the model; the third was read from its totals
     asked = ctx.store.requests(ctx.run_id, "judge")
     assert asked.height == 2
-    assert ctx.notes["judge"]["judged"] == 3 and ctx.notes["judge"]["quality"][0]["validated"] is False
+    assert summary.judged == 3 and summary.quality[0]["validated"] is False
 
 
 def test_rejudging_is_served_from_the_store(tmp_path: Path) -> None:
@@ -135,20 +135,20 @@ def test_invalid_reply_is_retried_then_recorded_as_failure(tmp_path: Path) -> No
 def test_several_judges_majority_vote_and_agreement(tmp_path: Path) -> None:
     judges = [_spec("p1", "pro"), _spec("p2", "pro"), _spec("c1", "con")]
     ctx = _context(tmp_path, judges, RESPONSES[:2])
-    judging.judge_stage(ctx)
+    summary = judging.judge_stage(ctx)
     for row in _results(ctx):
         assert set(row["labels"]) == {"pro"} and row["vps"] == 1.0
         assert row["judge"] == "majority(p1, p2, c1)" and set(row["per_judge"]) == {"p1", "p2", "c1"}
-    assert ctx.notes["judge"]["inter_judge_fleiss_kappa"] is not None
+    assert summary.inter_judge_fleiss_kappa is not None
 
 
 def test_embedded_default_judge_runs_offline(tmp_path: Path) -> None:
     ctx = _context(tmp_path, [], RESPONSES)
-    judging.judge_stage(ctx)
+    summary = judging.judge_stage(ctx)
     rows = _results(ctx)
     assert len(rows) == 3 and all(r["failure"] is None for r in rows)
     assert ctx.store.requests(ctx.run_id, "judge").height == 0  # no model call
-    assert ctx.notes["judge"]["judges"] == [judging.default_judge_name()]
+    assert summary.judges == [judging.default_judge_name()]
 
 
 @pytest.mark.slow

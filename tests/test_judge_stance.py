@@ -14,7 +14,7 @@ from culturalign.judge.stance import (
     parse_reply,
 )
 from culturalign.probes.wvs.judge.run import prepare
-from culturalign.probes.wvs.judge.summaries import split_summaries
+from culturalign.probes.wvs.judge.summaries import numbered_items
 from culturalign.probes.wvs.judge.totals import parse_totals
 
 
@@ -139,9 +139,9 @@ def test_split_keeps_the_responses_own_numbers_and_drops_closing_remarks() -> No
         "at length, with reasons that take up most of a line of text.\n\n4. Cy has no view.\n\n"
         "These summaries show a range of views."
     )
-    summaries = split_summaries(text)
+    summaries = numbered_items(text)
     assert [s.number for s in summaries] == [1, 2, 4]
     assert summaries[0].text == "Ana, 30: Ana supports it."
     assert summaries[1].text.startswith("Bo, 40: Bo is against it")
     assert summaries[2].text == "Cy has no view."
-    assert split_summaries("No list here at all.") == []
+    assert numbered_items("No list here at all.") == []

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from cli_helpers import exit_code, run_cli
-from culturalign.report.build import build_report
+from culturalign.reports import build_report
 from test_report_browser import CHROMIUM, _chromium
 from test_statements import _mock_experiment
 from test_vsm_run import _experiment

@@ -216,7 +216,7 @@ def test_parse_stage_stores_a_verdict_for_every_answered_request(tmp_path):
         run_id = store.start_run("parse-stage", "wvs", experiment.as_dict())
         run_requests(store, run_id, "generate", build_requests(experiment), show_progress=False)
         ctx = RunContext(experiment=experiment, store=store, run_id=run_id, output_dir=tmp_path)
-        parse_stage(ctx)
+        parsed = parse_stage(ctx)
         results = store.results(run_id, "parse")
         generated = store.requests_with_meta(run_id, "generate")
     verdicts = generated.select("key", "model").join(results, on="key")
@@ -225,5 +225,5 @@ def test_parse_stage_stores_a_verdict_for_every_answered_request(tmp_path):
     assert "error" in by_model["flaky"] and None in by_model["flaky"]
     assert by_model["terse"] == {"too_few_summaries"}
     assert by_model["echo"] == {"not_a_list"}  # the prompt itself is no list
-    assert ctx.notes["parse"]["parsed"] == 18
-    assert ctx.notes["parse"]["kept"] + ctx.notes["parse"]["dropped"] == 18
+    assert parsed.parsed == 18
+    assert parsed.kept + parsed.dropped == 18

@@ -50,7 +50,7 @@ def test_an_installed_plugin_backend_and_probe_run_an_experiment(toy_installed, 
     )
     result = run_experiment(experiment, show_progress=False)
     assert result.stages == ["ask", "score"]
-    assert result.notes["ask"]["asked"] == 4 and result.notes["ask"]["failed"] == 0
+    assert result.results["ask"].asked == 4 and result.results["ask"].failed == 0
     from culturalign.store.db import RunStore
 
     with RunStore(tmp_path / "runs.sqlite") as store:

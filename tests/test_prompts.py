@@ -10,7 +10,8 @@ import pytest
 from culturalign.config import parse_experiment
 from culturalign.probes.wvs.generate import build_requests, plan
 from culturalign.probes.wvs.sampling import sample_prompts
-from culturalign.probes.wvs.translations import language_prompts, load_default_codebook
+from culturalign.probes.wvs.sources.codebook import load_codebook
+from culturalign.probes.wvs.translations import language_prompts
 from culturalign.prompts.templates import (
     SOURCE_LANGUAGE,
     shipped_languages,
@@ -18,7 +19,9 @@ from culturalign.prompts.templates import (
     source_templates,
 )
 
-SHIPPED = ["da", "en", "nl", "pt"]
+# The wvs probe's languages: the paper's four and the vsm probe's twenty (en and pt in both).
+SHIPPED = ["ar", "bn", "da", "de", "en", "es", "fa", "fr", "hi", "id", "ja"]
+SHIPPED += ["ko", "nl", "pt", "ru", "sw", "th", "tl", "tr", "ur", "vi", "zh"]
 
 
 def _experiment(**overrides):
@@ -98,7 +101,7 @@ def test_more_prompts_than_combinations_repeat_with_growing_sample_index():
 
 
 def test_shipped_languages_build_prompts_for_every_codebook_item():
-    codebook = load_default_codebook()
+    codebook = load_codebook()
     for language in SHIPPED:
         prompts = language_prompts(language, codebook, codebook.keys())
         assert set(prompts.topics) == set(codebook.keys())
@@ -106,7 +109,7 @@ def test_shipped_languages_build_prompts_for_every_codebook_item():
 
 
 def test_danish_whether_clauses_are_fitted_into_the_templates():
-    prompts = language_prompts("da", load_default_codebook(), ["d059"])
+    prompts = language_prompts("da", load_codebook(), ["d059"])
     assert prompts.templates.adapt_topic("om mænd er bedre ledere") == "spørgsmålet om mænd er bedre ledere"
     assert prompts.templates.adapt_topic("mænd som ledere") == "mænd som ledere"
 
@@ -156,7 +159,7 @@ def test_an_unknown_item_or_a_language_without_translator_is_a_one_line_error(tm
     with pytest.raises(UserError, match="unknown item"):
         build_requests(_experiment(wvs={"items": ["nope"]}))
     with pytest.raises(UserError, match="translator") as info:
-        build_requests(_experiment(languages=["de"]))
+        build_requests(_experiment(languages=["it"]))
     assert "\n" not in str(info.value)
 
 

@@ -10,9 +10,9 @@ import pytest
 from culturalign.cli.main import main
 from culturalign.errors import DataError, UserError
 from culturalign.probes.registry import RunContext
-from culturalign.report.build import build_report, recorded_analysis_dir, report_stage
 from culturalign.report.html import format_value, script_hash
 from culturalign.report.provenance import judge_summary
+from culturalign.reports import build_report, recorded_analysis_dir, report_stage
 from test_report_fakes import MODELS, write_fake_analysis, write_fake_store
 
 GOOD_JUDGE = {
@@ -158,10 +158,10 @@ def test_report_stage_writes_into_the_run_output(tmp_path: Path, capsys: pytest.
     store, run_id = write_fake_store(tmp_path / "run.sqlite")
     write_fake_analysis(tmp_path / "output" / "analysis", judge_validation=GOOD_JUDGE, only={"us_bias"})
     ctx = RunContext(experiment=None, store=store, run_id=run_id, output_dir=tmp_path / "output")  # type: ignore[arg-type]
-    assert report_stage(ctx) is None
+    made = report_stage(ctx, tmp_path / "output" / "analysis")
     assert capsys.readouterr().out == ""  # the run prints the path, not the stage
-    assert ctx.notes["report"] == tmp_path / "output" / "report" / "report.html"
-    assert "gemma-2-2b-it" in ctx.notes["report"].read_text(encoding="utf-8")
+    assert made.path == tmp_path / "output" / "report" / "report.html"
+    assert "gemma-2-2b-it" in made.path.read_text(encoding="utf-8")
     store.close()
 
 
@@ -175,11 +175,12 @@ def test_a_store_without_analysis_is_analysed_on_the_fly(tmp_path: Path, monkeyp
 
     calls: list[Path] = []
 
-    def analyse(ctx: RunContext) -> None:
+    def analyse(ctx: RunContext) -> registry.AnalysisSummary:
         calls.append(ctx.output_dir)
         write_fake_analysis(ctx.output_dir / "analysis", judge_validation=GOOD_JUDGE, only={"us_bias"})
+        return registry.AnalysisSummary(folder=ctx.output_dir / "analysis")
 
-    probe = registry.Probe("report-test", "test only", NoSettings, (registry.Stage("analyze", analyse),), lambda e: [])
+    probe = registry.Probe("report-test", "test only", NoSettings, (), lambda e: [], analyze=analyse)
     monkeypatch.setitem(registry._PROBES, "report-test", probe)
     store, _ = write_fake_store(tmp_path / "s.sqlite")
     run_id = store.start_run(

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from culturalign.report.build import build_report
+from culturalign.reports import build_report
 from test_report_fakes import write_fake_analysis, write_fake_store
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from cli_helpers import exit_code
+from culturalign.config import load_experiment
 from culturalign.run import run_experiment
 from culturalign.store import RunStore
 
@@ -58,9 +59,12 @@ def _write(tmp_path: Path, text: str, name: str = "experiment.toml") -> Path:
 
 def test_run_end_to_end_and_a_rerun_would_ask_nothing(tmp_path, capsys):
     experiment = _write(tmp_path, MOCK_EXPERIMENT)
-    assert exit_code("run", str(experiment), "--no-progress") == 0
+    assert exit_code("run", str(experiment), "--no-progress", "--no-report") == 0
     out = capsys.readouterr().out
     assert "Responses:" in out and "kept of 320" in out
+    # Asked for no report, the run draws no figure: the analysis is there, the report is not.
+    assert (tmp_path / "runs" / "cli-test" / "analysis" / "manifest.json").is_file()
+    assert not (tmp_path / "runs" / "cli-test" / "report").exists() and "Report:" not in out
 
     store_path = tmp_path / "runs" / "cli-test.sqlite"
     with RunStore(store_path) as store:
@@ -85,7 +89,7 @@ def test_run_end_to_end_and_a_rerun_would_ask_nothing(tmp_path, capsys):
 def _front_half_probe() -> str:
     """The wvs probe cut after parsing: tests of this part need no judge, analysis or report."""
     from culturalign.probes.registry import Probe, register_probe
-    from culturalign.probes.wvs import PROBE
+    from culturalign.probes.wvs.probe import PROBE
 
     register_probe(Probe("wvs-front", "generate and parse only", PROBE.settings_model, PROBE.stages[:2], PROBE.plan))
     return "wvs-front"
@@ -97,11 +101,18 @@ def test_limit_and_runs_listing_and_export(tmp_path, capsys):
     experiment = _write(tmp_path, text)
     result = run_experiment(experiment, limit=6, show_progress=False)
     assert result.stages == ["generate", "parse"]
-    assert result.notes["generate"]["total"] == 6 and result.notes["parse"]["parsed"] == 6
+    assert result.results["generate"].total == 6 and result.results["parse"].parsed == 6
     store_path = tmp_path / "runs" / "cli-test.sqlite"
 
-    assert exit_code("runs", str(store_path)) == 0
+    assert exit_code("runs", "list", str(store_path)) == 0
     assert result.run_id in capsys.readouterr().out
+    assert exit_code("runs", str(store_path)) == 0  # the form from before the subcommands
+    assert result.run_id in capsys.readouterr().out
+    assert exit_code("runs", "show", str(store_path), "--run", result.run_id) == 0
+    shown = capsys.readouterr().out
+    assert f"Run {result.run_id}" in shown and "Responses: " in shown  # the stage table and the parse summary
+    assert exit_code("runs", "show", str(store_path), "--run", "nope") == 2
+    assert exit_code("runs", "export", str(store_path), "--run", result.run_id) == 2  # -o is required
     exported = tmp_path / "calls.parquet"
     assert exit_code("runs", "export", str(store_path), "--run", result.run_id, "-o", str(exported)) == 0
     table = pl.read_parquet(exported)
@@ -113,10 +124,10 @@ def test_limit_and_runs_listing_and_export(tmp_path, capsys):
     # Rerunning resumes the same run and asks nothing already answered; a larger limit asks only the rest.
     again = run_experiment(experiment, limit=6, show_progress=False)
     assert again.run_id == result.run_id
-    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 6
+    assert again.results["generate"].asked == 0 and again.results["generate"].cached == 6
     more = run_experiment(experiment, limit=10, show_progress=False)
     assert more.run_id == result.run_id
-    assert more.notes["generate"]["asked"] == 4 and more.notes["generate"]["cached"] == 6
+    assert more.results["generate"].asked == 4 and more.results["generate"].cached == 6
 
 
 def test_dry_run_counts_and_prices_without_asking(tmp_path, capsys):
@@ -162,7 +173,7 @@ BAD_FILES = {
     "bad toml": (MOCK_EXPERIMENT.replace("seed = 5", "seed = = 5"), "not valid TOML"),
     "bad limit": (MOCK_EXPERIMENT.replace("[wvs]", "limit = -3\n[wvs]"), "limit"),
     "unknown item": (MOCK_EXPERIMENT.replace("prompts_per_language = 40", 'items = ["x999"]'), "unknown item"),
-    "untranslated language": (MOCK_EXPERIMENT.replace('"pt"]', '"fi"]'), "no fi translation"),
+    "untranslated language": (MOCK_EXPERIMENT.replace('"pt"]', '"fi"]'), "no fi texts for item c001_01"),
 }
 
 
@@ -216,7 +227,7 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     assert "max_tokens = 96" in text and text.count("n_threads = 1") == 1
     experiment = _write(tmp_path, text, "quickstart.toml")
     result = run_experiment(experiment, limit=3, show_progress=False)
-    assert result.notes["generate"]["total"] == 3 and result.notes["generate"]["failed"] == 0
+    assert result.results["generate"].total == 3 and result.results["generate"].failed == 0
     with RunStore(tmp_path / "q.sqlite") as store:
         parsed = store.results(result.run_id, "parse")
     assert parsed.height == 3
@@ -228,37 +239,20 @@ def test_quickstart_runs_with_the_embedded_model(tmp_path):
     assert result.report_path is not None and result.report_path.exists()
 
 
-def test_a_stage_whose_module_is_missing_stops_the_run_and_keeps_what_is_done(tmp_path):
-    from culturalign.config import parse_experiment
-    from culturalign.probes.registry import Probe, Stage, register_probe
-    from culturalign.probes.wvs import PROBE, deferred_stage
+def test_stage_results_are_typed_stored_and_read_back(tmp_path):
+    from culturalign.probes.registry import CallCounts, ParseCounts, RunContext
 
-    ran: list[str] = []
-    register_probe(
-        Probe(
-            name="wvs-missing-stage-test",
-            description="generate, then a stage from a module that does not exist",
-            settings_model=PROBE.settings_model,
-            stages=(
-                PROBE.stages[0],
-                Stage("ghost", deferred_stage("culturalign.no_such_module_here:stage")),
-                Stage("after", lambda ctx: ran.append("after")),
-            ),
-            plan=PROBE.plan,
-        )
-    )
-    experiment = parse_experiment(
-        {
-            "probe": "wvs-missing-stage-test",
-            "name": "ghost",
-            "languages": ["en"],
-            "store": str(tmp_path / "g.sqlite"),
-            "models": [{"name": "m", "backend": "mock"}],
-            "wvs-missing-stage-test": {"prompts_per_language": 2},
-        }
-    )
-    result = run_experiment(experiment, show_progress=False)
-    assert result.stages == ["generate"] and ran == []
-    assert len(result.unavailable) == 1 and result.unavailable[0].startswith("ghost:")
-    with RunStore(tmp_path / "g.sqlite") as store:
-        assert store.run(result.run_id).status == "incomplete"
+    probe = _front_half_probe()
+    text = MOCK_EXPERIMENT.replace('probe = "wvs"', f'probe = "{probe}"').replace("[wvs]", f"[{probe}]")
+    experiment = load_experiment(_write(tmp_path, text))
+    result = run_experiment(experiment, limit=4, show_progress=False)
+    assert isinstance(result.results["generate"], CallCounts) and isinstance(result.results["parse"], ParseCounts)
+    with RunStore(experiment.store_path) as store:
+        # A later reader (another process, a report made next week) sees what the run saw.
+        later = RunContext(experiment=experiment, store=store, run_id=result.run_id, output_dir=tmp_path)
+        assert later.result("generate", CallCounts) == result.results["generate"]
+        assert later.result("parse", ParseCounts) == result.results["parse"]
+        assert later.result("judge", CallCounts) is None
+        # The summaries are not per-request results: an export does not see them.
+        assert store.result_stages(result.run_id) == ["parse"]
+        assert store.run(result.run_id).status == "done"

@@ -36,7 +36,7 @@ def test_unreachable_published_tables_leave_a_complete_run_and_an_honest_report(
     assert manifest["ground_truth_source"] == "unavailable"
     assert "culturalign groundtruth fetch" in manifest["notes"][0]
     assert (analysis / "responses.csv").is_file()
-    assert result.notes["generate"]["total"] == 6
+    assert result.results["generate"].total == 6
     html = result.report_path.read_text(encoding="utf-8")
     assert "no alignment: the published ground-truth tables could not be fetched" in html
 

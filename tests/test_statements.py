@@ -407,6 +407,7 @@ options = {{ seed = 2 }}
 [statements]
 max_statements = 25
 structured_output = true
+answer_mode = "constrained"
 evaluation_samples = 3
 bootstrap_rounds = 200
 scores = "{scores.as_posix()}"
@@ -449,9 +450,9 @@ def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> No
     assert effects["p_value"].drop_nulls().is_between(0, 1).all()
     assert (tmp_path / "runs" / "out" / "report" / "report.html").is_file()
     # A second run asks nothing again: every answer is cached in the store.
-    again = run_experiment(experiment, show_progress=False)
+    again = run_experiment(experiment, show_progress=False, report=False)
     for stage in ("relevance", "polarity", "evaluate"):
-        assert again.notes[stage]["asked"] == 0, stage
+        assert again.results[stage].asked == 0, stage
     exported = tmp_path / "labels.csv"
     out = CliRunner().invoke(
         app, ["statements", "export-labels", str(tmp_path / "runs" / "s.sqlite"), "-o", str(exported)]
@@ -472,7 +473,7 @@ def test_mock_end_to_end_run_and_resume(tmp_path: Path, shared_data: Path) -> No
     )
     assert qc.exit_code == 0, qc.output
     assert pl.read_csv(analysis / "qc.csv").filter(pl.col("dimension") == "all")["relevance_precision"][0] == 1.0
-    from culturalign.report.build import build_report
+    from culturalign.reports import build_report
 
     page = build_report(analysis, tmp_path / "report2").read_text(encoding="utf-8")
     assert "Human quality control" in page and "were not checked against human annotators" not in page
@@ -531,6 +532,7 @@ backend = "mock"
 statements = "statements.csv"
 labels = "labels.csv"
 structured_output = true
+answer_mode = "constrained"
 evaluation_samples = 1
 bootstrap_rounds = 100
 scores = "none"
@@ -538,8 +540,8 @@ translator = { name = "echo-translator", backend = "mock", options = { mode = "e
 """,
         encoding="utf-8",
     )
-    result = run_experiment(path, show_progress=False)
-    assert result.notes["translate"]["total"] == 2  # b and c into zh; a has its own text_zh, en is the source
+    result = run_experiment(path, show_progress=False, report=False)
+    assert result.results["translate"].total == 2  # b and c into zh; a has its own text_zh, en is the source
     translations = pl.read_csv(tmp_path / "out" / "analysis" / "statement_translations.csv")
     assert sorted(translations["statement_id"].to_list()) == ["b", "c"]
     with RunStore(tmp_path / "s.sqlite") as store:

@@ -36,6 +36,8 @@ max_concurrency = 1
 max_statements = 2
 dimensions = ["lto"]
 structured_output = true
+answer_mode = "constrained"
+labelling_samples = 1
 labelling = {{ temperature = 0.0, max_tokens = 24 }}
 evaluation_samples = 2
 evaluation = {{ temperature = 1.0, max_tokens = 80, seed = 1 }}

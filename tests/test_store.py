@@ -9,16 +9,9 @@ import polars as pl
 import pytest
 from rich.console import Console
 
+from culturalign.cli.present import estimate_table, runs_table, summary_table
 from culturalign.engine import Request, run_requests
-from culturalign.engine.summary import (
-    estimate,
-    estimate_table,
-    export_run,
-    list_runs,
-    run_summary,
-    runs_table,
-    summary_table,
-)
+from culturalign.engine.summary import estimate, export_run, list_runs, run_summary, run_usage
 from culturalign.errors import DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
 from culturalign.models.retry import error_reason
@@ -97,7 +90,7 @@ def test_summary_counts_cached_answered_and_failures_by_reason(tmp_path) -> None
     run_requests(store, run_id, "generate", _requests(steady, 10), show_progress=False)  # everything stored
     steady_now = run_summary(store, run_id).filter(pl.col("model") == "steady").row(0, named=True)
     assert (steady_now["cached"], steady_now["asked"], steady_now["answered"]) == (10, 0, 10)
-    text = _render(summary_table(store, run_id))
+    text = _render(summary_table(run_usage(store, run_id), run_id))
     assert "flaky" in text and f"mock {flaky_row['failed']}" in text
 
 

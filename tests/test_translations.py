@@ -10,7 +10,7 @@ from culturalign.errors import UserError
 from culturalign.models.base import ModelSpec
 from culturalign.probes import registry
 from culturalign.probes.registry import Probe
-from culturalign.probes.wvs import PROBE as WVS
+from culturalign.probes.wvs.probe import PROBE as WVS
 from culturalign.probes.wvs.translations import (
     language_prompts,
     load_default_codebook,
@@ -47,8 +47,8 @@ def _calls(store: RunStore) -> int:
 
 
 def test_a_new_language_is_translated_through_the_run_store(store, codebook):
-    texts = prompt_texts("de", codebook, ITEMS)
-    assert set(origin_counts(translation_table("de", codebook, ITEMS).values())) == {"missing"}
+    texts = prompt_texts("it", codebook, ITEMS)
+    assert set(origin_counts(translation_table("it", codebook, ITEMS).values())) == {"missing"}
     run = store.start_run("t", "wvs", {})
     done = translate(store, run, Translator(ECHO), texts, show_progress=False)
     assert done.failed == [] and done.counts["asked"] == len(texts) == _calls(store)
@@ -59,7 +59,7 @@ def test_a_new_language_is_translated_through_the_run_store(store, codebook):
 
 
 def test_switching_translator_asks_again_and_returns_its_own_translations(store, codebook):
-    texts = prompt_texts("de", codebook, ITEMS)
+    texts = prompt_texts("it", codebook, ITEMS)
     run = store.start_run("t", "wvs", {})
     first = translate(store, run, Translator(ECHO), texts, show_progress=False)
     second = translate(store, run, Translator(OTHER), texts, show_progress=False)
@@ -73,7 +73,7 @@ def test_switching_translator_asks_again_and_returns_its_own_translations(store,
 
 
 def test_a_resumed_translation_asks_only_what_is_missing_and_then_nothing(store, codebook):
-    texts = prompt_texts("de", codebook, ITEMS)
+    texts = prompt_texts("it", codebook, ITEMS)
     run = store.start_run("t", "wvs", {})
     # A run stopped after a third of its translations...
     translate(store, run, Translator(ECHO), texts[: len(texts) // 3], show_progress=False)
@@ -88,7 +88,7 @@ def test_a_translation_that_loses_a_placeholder_is_not_used(store, codebook):
     # The mock's list mode answers with words from the prompt, without the braces.
     mangler = ModelSpec(name="mangler", backend="mock", options={"mode": "list", "items": 1})
     run = store.start_run("t", "wvs", {})
-    done = translate(store, run, Translator(mangler), prompt_texts("fr", codebook, ITEMS), show_progress=False)
+    done = translate(store, run, Translator(mangler), prompt_texts("pl", codebook, ITEMS), show_progress=False)
     assert any(" chat/" in f and "{topic}" in f for f in done.failed)
     by_key = {r.text.key: r for r in done.resolved}
     assert all(by_key[f.split(" ")[1].rstrip(":")].origin == "missing" for f in done.failed)
@@ -101,7 +101,7 @@ def test_shipped_languages_need_no_translator(codebook):
 
 def test_a_reviewed_translation_wins_over_shipped_and_machine_texts(store, codebook, tmp_path):
     run = store.start_run("t", "wvs", {})
-    translate(store, run, Translator(ECHO), prompt_texts("de", codebook, ITEMS), show_progress=False)
+    translate(store, run, Translator(ECHO), prompt_texts("it", codebook, ITEMS), show_progress=False)
     out, counts = export_for_review(tmp_path / "da.csv", language="da")
     frame = pl.read_csv(out)
     assert frame.columns == ["probe", "language", "key", "source", "text", "origin"]
@@ -117,15 +117,15 @@ def test_a_reviewed_translation_wins_over_shipped_and_machine_texts(store, codeb
     assert table["chat/t02"].origin == "shipped"
     assert prompts_from_table("da", table, ITEMS).templates.chat[0].text == fixed
     # A reviewed text is never asked, and wins over a stored machine translation.
-    de = prompt_texts("de", codebook, ITEMS)
+    de = prompt_texts("it", codebook, ITEMS)
     reviewed_de = pl.DataFrame(
-        {"probe": ["wvs"], "language": ["de"], "key": ["chat/t01"], "text": ["Geprüft: {n} Bürger zu {topic}."]}
+        {"probe": ["wvs"], "language": ["it"], "key": ["chat/t01"], "text": ["Rivisto: {n} cittadini su {topic}."]}
     )
-    reviewed_de.write_csv(tmp_path / "de.csv")
-    assert import_reviewed(tmp_path / "de.csv") == {"de": 1}
+    reviewed_de.write_csv(tmp_path / "it.csv")
+    assert import_reviewed(tmp_path / "it.csv") == {"it": 1}
     again = translate(store, run, Translator(OTHER), de, show_progress=False)
     assert again.counts["total"] == len(de) - 1
-    assert again.by_id()[("wvs", "de", "chat/t01")].translation.startswith("Geprüft")
+    assert again.by_id()[("wvs", "it", "chat/t01")].translation.startswith("Rivisto")
 
 
 def test_export_then_import_then_export_is_byte_for_byte_the_same(tmp_path):
@@ -214,12 +214,16 @@ def test_a_run_in_a_new_language_translates_once_through_the_run_store(tmp_path,
         path.write_text(
             f'''probe = "{probe}"
 name = "new-language"
-languages = ["de"]
+languages = ["it"]
 store = "runs.sqlite"
 output = "out"
 
 [[models]]
 name = "m"
+backend = "mock"
+
+[[judges]]
+name = "j"
 backend = "mock"
 
 [{probe}]
@@ -232,18 +236,18 @@ translator = {{ name = "{translator.name}", backend = "mock", model = "{translat
         return path
 
     first = run_experiment(experiment(ECHO, "echo"), show_progress=False)
-    asked = first.notes["translate"]["asked"]
-    assert asked > 0 and first.notes["generate"]["total"] == 5
+    asked = first.results["translate"].asked
+    assert asked > 0 and first.results["generate"].total == 5
     again = run_experiment(experiment(ECHO, "echo"), show_progress=False)
-    assert again.notes["translate"]["asked"] == 0 and again.notes["translate"]["cached"] == asked
-    assert again.notes["generate"]["asked"] == 0
+    assert again.results["translate"].asked == 0 and again.results["translate"].cached == asked
+    assert again.results["generate"].asked == 0
     # The review export of the experiment reads its machine translations from the store.
     _, counts = export_for_review(tmp_path / "review.csv", experiment_path=experiment(ECHO, "echo"))
     assert counts == {"machine": asked}
     other = run_experiment(experiment(OTHER, "other"), show_progress=False)
-    assert other.notes["translate"]["asked"] == asked  # a changed translator means new translations
+    assert other.results["translate"].asked == asked  # a changed translator means new translations
     with RunStore(tmp_path / "runs.sqlite") as store:
-        assert set(store.requests_with_meta(first.run_id, STAGE)["language"]) == {"de"}
+        assert set(store.requests_with_meta(first.run_id, STAGE)["language"]) == {"it"}
 
 
 def test_a_person_can_translate_a_new_language_by_hand(codebook, tmp_path):

@@ -83,17 +83,17 @@ def test_rerun_asks_nothing_new(tmp_path, shared_data):
     experiment = _experiment(
         tmp_path, shared_data, languages='["en"]', countries='["japan"]', extra_model=False, rounds=0
     )
-    first = run_experiment(experiment, show_progress=False)
-    assert first.notes["generate"]["asked"] == 24 * 3
-    again = run_experiment(experiment, show_progress=False)
-    assert again.notes["generate"]["asked"] == 0 and again.notes["generate"]["cached"] == 24 * 3
+    first = run_experiment(experiment, show_progress=False, report=False)
+    assert first.results["generate"].asked == 24 * 3
+    again = run_experiment(experiment, show_progress=False, report=False)
+    assert again.results["generate"].asked == 0 and again.results["generate"].cached == 24 * 3
 
 
 def test_failed_calls_are_counted_and_never_become_answers(tmp_path, shared_data):
     experiment = _experiment(tmp_path, shared_data, backend_options='options = { mode = "choice", fail_rate = 0.3 }',
                              languages='["en"]', countries='["japan", "spain"]', extra_model=False, rounds=0)  # fmt: skip
-    result = run_experiment(experiment, show_progress=False)
-    failed = result.notes["generate"]["failed"]
+    result = run_experiment(experiment, show_progress=False, report=False)
+    failed = result.results["generate"].failed
     assert failed > 0
     analysis = result.output_dir / "analysis"
     failures = pl.read_parquet(analysis / "failures.parquet")
@@ -106,9 +106,9 @@ def test_translations_go_through_the_store_and_a_reviewed_one_wins(tmp_path, sha
     experiment = _experiment(
         tmp_path, shared_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0
     )
-    first = run_experiment(experiment, show_progress=False)
+    first = run_experiment(experiment, show_progress=False, report=False)
     texts = 24 * 6  # each item's question and its five option labels
-    assert first.notes["vsm_languages"] == ["de", "en"]
+    assert first.results["translate"].languages == ["de", "en"]
     out = tmp_path / "review.csv"
     assert exit_code("translations", "export", "--experiment", str(experiment), "-o", str(out)) == 0
     review = pl.read_csv(out)
@@ -118,18 +118,18 @@ def test_translations_go_through_the_store_and_a_reviewed_one_wins(tmp_path, sha
     )
     fixed.write_csv(tmp_path / "fixed.csv")
     assert exit_code("translations", "import", str(tmp_path / "fixed.csv"), "--experiment", str(experiment)) == 0
-    again = run_experiment(experiment, show_progress=False)
+    again = run_experiment(experiment, show_progress=False, report=False)
     from culturalign.store.db import RunStore
 
     # Option labels repeat across items: one request per distinct text; the reviewed one is not asked.
-    assert first.notes["translate"]["total"] == first.notes["translate"]["asked"] == review["source"].n_unique()
-    assert again.notes["translate"]["total"] == review["source"].n_unique() - 1
-    assert again.notes["translate"]["asked"] == 0
+    assert first.results["translate"].total == first.results["translate"].asked == review["source"].n_unique()
+    assert again.results["translate"].total == review["source"].n_unique() - 1
+    assert again.results["translate"].asked == 0
     with RunStore(tmp_path / "runs" / "vsm.sqlite") as store:
         asked = store.requests_with_meta(again.run_id, "generate")
     # The reopened run holds both passes' prompts; the second asked item 1 in the reviewed words.
     item01 = [json.loads(m)[-1]["content"] for m in asked.filter(pl.col("item") == 1)["messages_json"]]
-    assert any("Geprüfte Frage eins?" in m for m in item01) and again.notes["generate"]["asked"] > 0
+    assert any("Geprüfte Frage eins?" in m for m in item01) and again.results["generate"].asked > 0
 
 
 def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared_data):
@@ -143,7 +143,7 @@ def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, shared
         r'instrument = \[".*?"\]', 'instrument = ["mine.csv"]', experiment.read_text(encoding="utf-8"), count=1
     )
     experiment.write_text(text, encoding="utf-8")
-    result = run_experiment(experiment, show_progress=False)
+    result = run_experiment(experiment, show_progress=False, report=False)
     answers = pl.read_parquet(result.output_dir / "analysis" / "answers.parquet")
     assert answers.height == 24 * 3
     from culturalign.store import RunStore
@@ -189,7 +189,7 @@ def test_small_real_run_through_the_embedded_model(tmp_path, shared_data):
         text.replace("repeats = 3", "repeats = 1").replace("max_tokens = 32", "max_tokens = 8"), encoding="utf-8"
     )
     result = run_experiment(experiment, show_progress=False)
-    assert result.notes["generate"]["total"] == 2 * 24
+    assert result.results["generate"].total == 2 * 24
     analysis = result.output_dir / "analysis"
     answers = pl.read_parquet(analysis / "answers.parquet")
     assert answers.height == 48 and answers["response"].null_count() == 0

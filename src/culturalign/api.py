@@ -18,9 +18,10 @@ from culturalign.config import load_experiment
 from culturalign.engine.summary import export_run, list_runs
 from culturalign.probes.wvs.analysis.run_analysis import analyze, reproduce
 from culturalign.probes.wvs.sources.codebook import load_codebook
-from culturalign.probes.wvs.sources.groundtruth import build_ground_truth, load_ground_truth, load_human_consistency
+from culturalign.probes.wvs.sources.groundtruth import load_ground_truth, load_human_consistency
 from culturalign.probes.wvs.sources.published import fetch_published
-from culturalign.report.build import build_report
+from culturalign.probes.wvs.sources.survey import build_ground_truth
+from culturalign.reports import build_report
 from culturalign.run import run_experiment
 from culturalign.store.db import RunStore
 

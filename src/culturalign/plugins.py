@@ -26,7 +26,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "vllm": "culturalign.models.vllm_backend:VLLMBackend",
     },
     PROBES: {
-        "wvs": "culturalign.probes.wvs:PROBE",
+        "wvs": "culturalign.probes.wvs.probe:PROBE",
         "vsm": "culturalign.probes.vsm:PROBE",
         "statements": "culturalign.probes.statements:PROBE",
     },

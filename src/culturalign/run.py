@@ -5,7 +5,9 @@
 
 Before anything starts, every backend is checked (known backend, key variable set, server
 reachable); a problem is one UserError naming the field, and no run is opened. Then the
-store is opened, the run started or resumed, and the probe's stages run in order.
+store is opened, the run started or resumed, the probe's stages run in order (each one's
+typed result recorded in the store), then the probe's analysis and, unless told not to, the
+report.
 """
 
 from __future__ import annotations
@@ -18,21 +20,32 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import ValidationError
 
 from culturalign.config import Experiment, load_experiment
 from culturalign.engine.batching import BatchExported
-from culturalign.engine.summary import run_usage
+from culturalign.engine.summary import open_existing_store, run_usage
 from culturalign.errors import BackendError, UserError
 from culturalign.estimate import estimate_run
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import OFFLINE_JUDGE_BACKEND, get_backend
 from culturalign.paths import check_output_dir, check_output_file
-from culturalign.probes.registry import RunContext, get_probe
+from culturalign.probes.registry import (
+    AnalysisSummary,
+    ParseCounts,
+    Probe,
+    ReportResult,
+    RunContext,
+    StageResult,
+    get_probe,
+)
+from culturalign.reports import report_stage
 from culturalign.store.db import RunStore
+from culturalign.store.stats import endpoint_summary
 
-
-class StageUnavailable(UserError):
-    """A stage whose code is not part of this installation: the run stops before it, keeping all before."""
+# The steps after a probe's stages, by the names a run reports them under.
+ANALYZE = "analyze"
+REPORT = "report"
 
 
 @dataclass
@@ -42,9 +55,9 @@ class RunResult:
     dry_run: bool = False
     run_id: str | None = None
     stages: list[str] = field(default_factory=list)
-    unavailable: list[str] = field(default_factory=list)  # "stage: why" for stages that could not run
-    notes: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, StageResult] = field(default_factory=dict)  # each step's typed result, by name
     summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # engine.summary.run_usage: tokens and cost
+    endpoints: pl.DataFrame = field(default_factory=pl.DataFrame)  # store.stats.endpoint_summary
     estimate: pl.DataFrame = field(default_factory=pl.DataFrame)  # estimate.estimate_run: per stage and model
     report_path: Path | None = None
 
@@ -73,20 +86,27 @@ def run_experiment(
     dry_run: bool = False,
     show_progress: bool = True,
     batch: bool = False,
+    report: bool = True,
     engine: str = "local",
     ray_address: str | None = None,
 ) -> RunResult:
     """Run (or, with dry_run, only plan and price) an experiment; resumes an unfinished run.
 
     `batch` sends every openai model and judge through its provider's Batch API; the run is the
-    same run as without it (resuming either way), since batching changes no answer.
+    same run as without it (resuming either way), since batching changes no answer. `report=False`
+    stops after the analysis: no figures are drawn (`culturalign report STORE` makes them later).
     `engine` "ray" asks the models through a Ray cluster (`ray_address`, else RAY_ADDRESS, else
     a local instance): see engine/ray_engine.py. Only where answers come from changes."""
     from culturalign.engine.ray_engine import engine_scope
 
     with engine_scope(engine, ray_address, start=not dry_run):
         return _run_experiment(
-            path_or_experiment, limit=limit, dry_run=dry_run, show_progress=show_progress, batch=batch
+            path_or_experiment,
+            limit=limit,
+            dry_run=dry_run,
+            show_progress=show_progress,
+            batch=batch,
+            report=report,
         )
 
 
@@ -97,6 +117,7 @@ def _run_experiment(
     dry_run: bool,
     show_progress: bool,
     batch: bool,
+    report: bool,
 ) -> RunResult:
     experiment = (
         path_or_experiment if isinstance(path_or_experiment, Experiment) else load_experiment(path_or_experiment)
@@ -127,17 +148,10 @@ def _run_experiment(
             output_dir=experiment.output_dir,
             show_progress=show_progress,
             limit=limit,
-            notes=result.notes,
+            results=result.results,
         )
         try:
-            for stage in probe.stages:
-                try:
-                    stage.run(ctx)
-                except StageUnavailable as exc:
-                    # Later stages build on this one: stop here, keep what is done.
-                    result.unavailable.append(f"{stage.name}: {exc}")
-                    break
-                result.stages.append(stage.name)
+            run_steps(ctx, probe, report=report, done=result.stages)
         except (KeyboardInterrupt, BatchExported):
             store.finish_run(run_id, status="interrupted")
             raise
@@ -145,10 +159,26 @@ def _run_experiment(
             store.failed(exc)  # a damaged store gets no "failed" mark: nothing more is written to it
             store.finish_run(run_id, status="failed")
             raise
-        store.finish_run(run_id, status="incomplete" if result.unavailable else "done")
+        store.finish_run(run_id, status="done")
         result.summary = run_usage(store, run_id)
+        result.endpoints = endpoint_summary(store, run_id)
     result.report_path = _report_path(result)
     return result
+
+
+def run_steps(ctx: RunContext, probe: Probe, *, report: bool, done: list[str]) -> None:
+    """The probe's stages, then its analysis, then the report; each result recorded as it comes."""
+    for stage in probe.stages:
+        ctx.record(stage.name, stage.run(ctx))
+        done.append(stage.name)
+    if probe.analyze is None:
+        return
+    analysis = probe.analyze(ctx)
+    ctx.record(ANALYZE, analysis)
+    done.append(ANALYZE)
+    if report and probe.report_sections is not None:
+        ctx.record(REPORT, report_stage(ctx, analysis.folder))
+        done.append(REPORT)
 
 
 def with_batch(experiment: Experiment) -> Experiment:
@@ -233,10 +263,43 @@ async def _check_one(backend: Any, where: str) -> None:
 
 # -- after a run ---------------------------------------------------------------------------------
 def _report_path(result: RunResult) -> Path | None:
-    note = result.notes.get("report")
-    if isinstance(note, dict) and note.get("path"):
-        return Path(note["path"])
-    if isinstance(note, str | Path):
-        return Path(note)
-    default = result.output_dir / "report.html"
-    return default if "report" in result.stages and default.exists() else None
+    made = result.results.get(REPORT)
+    return made.path if isinstance(made, ReportResult) else None
+
+
+# -- a stored run -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunView:
+    """One stored run as `culturalign runs show` presents it."""
+
+    run_id: str
+    summary: pl.DataFrame  # engine.summary.run_usage
+    endpoints: pl.DataFrame  # store.stats.endpoint_summary
+    results: dict[str, StageResult]  # the summaries its stages recorded (those this version can read)
+
+
+# The steps every probe shares, and the typed result each records; a probe's own stage
+# summaries are shown by the probe, not here.
+_SHARED_RESULTS: dict[str, type[StageResult]] = {
+    "parse": ParseCounts,
+    "analyze": AnalysisSummary,
+    "report": ReportResult,
+}
+
+
+def show_run(store_path: str | Path, run_id: str | None = None) -> RunView:
+    with open_existing_store(store_path) as store:
+        info = store.run(run_id)
+        summary = run_usage(store, info.run_id)
+        endpoints = endpoint_summary(store, info.run_id)
+        recorded = store.stage_results(info.run_id)
+    results: dict[str, StageResult] = {}
+    for stage, payload in recorded.items():
+        model = _SHARED_RESULTS.get(stage)
+        if model is None:
+            continue
+        try:
+            results[stage] = model.model_validate(payload)
+        except ValidationError:
+            continue  # e.g. a probe whose parse stage reports something else
+    return RunView(info.run_id, summary, endpoints, results)

@@ -1,1 +1,1 @@
-"""Statistics: alignment, self-consistency, bootstrap, regressions, reproduction."""
+"""Statistics every probe shares: the bootstrap (resampling, percentile intervals, vectorised Spearman)."""

@@ -1,4 +1,10 @@
-"""Vectorised bootstrap of Spearman correlations over many groups at once.
+"""The bootstrap, for every probe: resampling, percentile intervals, and a vectorised
+bootstrap of Spearman correlations over many groups at once.
+
+Intervals are percentile intervals with numpy's default (linear) interpolation, NaN draws
+ignored: `nan_quantile` computes exactly what `np.nanquantile` does (same order statistics,
+same interpolation formula, so the same bits) but sorts once for all cells instead of
+looping over them, which matters for thousands of rounds over a full design.
 
 A bootstrap round resamples *draw units* (response rows, or rows of a joined table) with
 replacement. A resampled row that appears k times is the same as the original row with
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,6 +49,44 @@ def draw_counts(rng: np.random.Generator, n_units: int, rounds: int) -> Iterator
 def resample_indices(rng: np.random.Generator, n_units: int) -> np.ndarray:
     """The draw of one round, as `draw_counts` makes it (for plain reference loops)."""
     return rng.integers(0, n_units, size=n_units)
+
+
+def resample_rounds(rng: np.random.Generator, n_units: int, rounds: int) -> np.ndarray:
+    """Every round's draw at once (rounds x n_units): one `rng.integers` call, so the stream
+    differs from `rounds` calls of `resample_indices`; use one or the other for a statistic."""
+    return rng.integers(0, n_units, size=(rounds, n_units))
+
+
+# -- percentile intervals ------------------------------------------------------------------------
+def nan_quantile(draws: np.ndarray, q: float, axis: int = 0) -> np.ndarray | float:
+    """`np.nanquantile(draws, q, axis)` (linear interpolation), computed with one sort.
+
+    A cell without any finite-or-infinite draw is NaN; two equal infinite neighbours give that
+    infinity (numpy's interpolation would give NaN there)."""
+    values = np.moveaxis(np.asarray(draws, dtype=np.float64), axis, 0)
+    ordered = np.sort(values, axis=0)  # NaN sort last
+    n = np.sum(~np.isnan(values), axis=0)
+    top = np.maximum(n - 1, 0)
+    position = top * q
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, top)
+    lo = np.take_along_axis(ordered, below[None], axis=0)[0]
+    hi = np.take_along_axis(ordered, above[None], axis=0)[0]
+    gamma = position - below
+    with np.errstate(invalid="ignore"):  # inf - inf where both neighbours are infinite: handled below
+        diff = hi - lo
+        # numpy's two-sided form: exact at both ends of the interval.
+        out = np.where(gamma >= 0.5, hi - diff * (1 - gamma), lo + diff * gamma)
+    out = np.where(np.isinf(lo) & (lo == hi), lo, out)
+    out = np.where(n == 0, np.nan, out)
+    return float(out) if out.ndim == 0 else out
+
+
+def percentile_interval(draws: np.ndarray, level: float = 0.95, axis: int = 0) -> tuple[Any, Any]:
+    """The `level` percentile interval of bootstrap draws along `axis` (NaN draws ignored)."""
+    tail = (1.0 - level) / 2.0 * 100.0
+    # As np.percentile does: the percentage divided by 100, then the quantile.
+    return nan_quantile(draws, tail / 100, axis), nan_quantile(draws, (100.0 - tail) / 100, axis)
 
 
 def _dense_codes(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

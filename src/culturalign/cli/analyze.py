@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from culturalign.cli.checks import output_folder
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE
 
 reproduce_app = typer.Typer(no_args_is_help=True, help="Reproduce a paper's analysis from its released data.")
 
@@ -45,14 +46,14 @@ def analyze_command(
         "--judge-error-rate",
         min=0.0,
         max=0.99,
-        help="judge error e for the attenuation correction (default 0.045)",
+        help=f"judge error e for the attenuation correction (default {PAPER_ERROR_RATE})",
     ),
     consistency: str = typer.Option(
         "clean", "--consistency", help="clean (pairs of distinct responses) or released (the paper's, with copies)"
     ),
 ) -> None:
     """Alignment, self-consistency, US gap and capability effect of a wvs run or a response table."""
-    from culturalign.probes.wvs.analysis.outputs import print_summary
+    from culturalign.cli.present_wvs import print_analysis
     from culturalign.probes.wvs.analysis.run_analysis import analyze
 
     result = analyze(
@@ -68,7 +69,7 @@ def analyze_command(
         consistency=consistency,
         command=_command_line(),
     )
-    print_summary(result)
+    print_analysis(result)
     typer.echo(f"tables written to {output}")
 
 
@@ -89,11 +90,16 @@ def reproduce_multilingual_multicultural(
     ),
 ) -> None:
     """Rystrom, Kirk, Hale: 'Multilingual != Multicultural', rebuilt from its released responses."""
+    from culturalign.cli.present_wvs import console, print_analysis, print_beside, print_comparison
     from culturalign.probes.wvs.analysis.run_analysis import reproduce
 
-    reproduce(
+    result = reproduce(
         data=data, output=output, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=_command_line()
     )
+    print_analysis(result)
+    print_comparison(result.extra_tables["paper_comparison"])
+    print_beside(result)
+    console.print(f"tables written to {output}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

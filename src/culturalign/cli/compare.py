@@ -20,7 +20,8 @@ def compare_command(
     ),
 ) -> None:
     """Compare models across runs: paired differences, leaderboards, the methods side by side, run-to-run changes."""
-    from culturalign.compare.run import compare, print_summary
+    from culturalign.cli.present import print_compare
+    from culturalign.compare.run import compare
 
     result = compare(
         [str(p) for p in inputs],
@@ -30,7 +31,7 @@ def compare_command(
         output=output,
         command="culturalign " + " ".join(sys.argv[1:]),
     )
-    print_summary(result)
+    print_compare(result)
     typer.echo(f"comparison written to {output}")
 
 

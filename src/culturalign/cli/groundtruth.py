@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from culturalign.cli.checks import output_table
+from culturalign.cli.present import frame_table
 from culturalign.probes.wvs.sources import groundtruth as gt
 from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.probes.wvs.sources.published import fetch_published
@@ -17,15 +17,6 @@ from culturalign.probes.wvs.sources.survey import build_to_files, parse_levels, 
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
-
-
-def _print_frame(df: pl.DataFrame, title: str) -> None:
-    table = Table(title=title, show_lines=False)
-    for column in df.columns:
-        table.add_column(column, justify="right" if df.schema[column].is_numeric() else "left")
-    for row in df.iter_rows():
-        table.add_row(*("" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
-    console.print(table)
 
 
 @app.command("build")
@@ -104,7 +95,7 @@ def show(
     """Summarise a ground-truth table, or list one population's VPS per item."""
     table = gt.load_ground_truth(ground_truth)
     if population is None:
-        _print_frame(gt.summarise(table), "ground truth")
+        console.print(frame_table(gt.summarise_ground_truth(table), "ground truth"))
         return
     rows = gt.select_population(table, population, kind).sort("item")
-    _print_frame(rows.drop("population_kind", "population"), f"{population}: VPS per item")
+    console.print(frame_table(rows.drop("population_kind", "population"), f"{population}: VPS per item"))

@@ -28,6 +28,6 @@ def report_command(
     ),
 ) -> None:
     """Write one self-contained HTML report (figures, tables, example responses) and print its path."""
-    from culturalign.report.build import build_report
+    from culturalign.reports import build_report
 
     typer.echo(build_report(source, output, run_id=run, covariates=covariates))

@@ -1,25 +1,37 @@
-"""`culturalign run`, `culturalign runs` and `culturalign translations ...`: argument parsing only."""
+"""`culturalign run`, `culturalign runs list|show|export` and `culturalign translations ...`: argument parsing only."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import click
 import typer
-from rich.console import Console
-from rich.markup import escape
+from typer.core import TyperGroup
 
+from culturalign.cli import present
 from culturalign.cli.checks import output_table
-from culturalign.errors import UserError
+from culturalign.cli.present import console
 
 translations_app = typer.Typer(no_args_is_help=True)
-# Logs and pipes get wide tables rather than columns cut to 80 characters.
-console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+class _RunsGroup(TyperGroup):
+    """`culturalign runs STORE`, the form from before the subcommands, still lists a store's runs."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["list", *args]
+        return super().resolve_command(ctx, args)
+
+
+runs_app = typer.Typer(cls=_RunsGroup, invoke_without_command=True, help="List, show and export the runs of a store.")
 
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
-    app.command("runs")(runs_command)
+    app.add_typer(runs_app, name="runs")
 
 
 def run_command(
@@ -28,15 +40,16 @@ def run_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls, tokens and cost; ask nothing."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
     batch: bool = typer.Option(False, "--batch", help="Send every openai model and judge through its Batch API."),
+    no_report: bool = typer.Option(
+        False, "--no-report", help="Stop after the analysis (no figures); `culturalign report STORE` makes it later."
+    ),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray cluster)."),
     ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)."
     ),
 ) -> None:
-    """Run an experiment: generate, parse, judge, analyze, report. Rerunning resumes it."""
-    from culturalign.engine.summary import endpoints_table, estimate_table, summary_table, total_cost
+    """Run an experiment: its stages (e.g. generate, parse, judge), the analysis, the report. Rerunning resumes it."""
     from culturalign.run import run_experiment
-    from culturalign.store.db import RunStore
 
     result = run_experiment(
         experiment,
@@ -44,62 +57,57 @@ def run_command(
         dry_run=dry_run,
         show_progress=not no_progress,
         batch=batch,
+        report=not no_report,
         engine=engine,
         ray_address=ray_address,
     )
     if result.dry_run:
-        console.print(estimate_table(result.estimate, "Dry run: calls, tokens and cost (nothing was asked)"))
-        cost = result.estimated_cost_usd
-        console.print(
-            f"Estimated cost: {'$' + format(cost, '.2f') if cost is not None else 'no prices configured'}"
-            " (output tokens are an upper bound: max_tokens per call; stages that depend on earlier answers,"
-            " such as judging, are counted as if every answer were kept)."
-        )
-        batch_cost = result.estimated_batch_cost_usd
-        if batch_cost is not None:
-            console.print(f"Through the Batch API (openai models): ${batch_cost:.2f}")
-        return
-    with RunStore(result.store_path) as store:
-        console.print(summary_table(store, result.run_id))
-        endpoints = endpoints_table(store, result.run_id)
-        if endpoints is not None:
-            console.print(endpoints)
-    spent = total_cost(result.summary)
-    if spent is not None:
-        console.print(f"Cost: ${spent:,.4f} at the prices the experiment sets (answers reused from the cache included)")
-    parsed = result.notes.get("parse")
-    if isinstance(parsed, dict):
-        console.print(kept_line(parsed))
-    analysed = result.notes.get("analyze")
-    if isinstance(analysed, dict):
-        for note in analysed.get("notes") or []:
-            console.print(f"Note: {escape(str(note))}", highlight=False)
-    for note in result.unavailable:
-        console.print(f"[yellow]Stopped before stage {note}[/]")
-    if result.report_path is not None:
-        console.print(f"Report: {result.report_path}")
+        present.print_estimate(result.estimate, result.estimated_cost_usd, result.estimated_batch_cost_usd)
+    else:
+        present.print_run(result.summary, result.endpoints, result.run_id or "", result.results)
 
 
-def runs_command(
-    args: list[str] = typer.Argument(None, metavar="[STORE] | export STORE", help="A run store, or `export STORE`."),
-    run: str | None = typer.Option(None, "--run", help="export: run id or name; default the latest run."),
-    output: Path | None = typer.Option(
-        None, "-o", "--output", callback=output_table, help="export: output file, .parquet or .csv."
+@runs_app.callback()
+def runs_callback(ctx: typer.Context) -> None:
+    """List, show and export the runs of a store (`culturalign runs` alone lists culturalign-runs/)."""
+    if ctx.invoked_subcommand is None:
+        list_command(None)
+
+
+@runs_app.command("list")
+def list_command(
+    store: Path | None = typer.Argument(
+        None, help="A run store (.sqlite) or a folder of them; default culturalign-runs/."
     ),
 ) -> None:
-    """List the runs of a store (default: every store in culturalign-runs/), or export one run:
-    `culturalign runs export STORE --run ID -o FILE.parquet`."""
-    from culturalign.engine.summary import export_run, list_runs, runs_table
+    """Every run of a store (or of every store in a folder): status, counts, tokens, duration."""
+    from culturalign.engine.summary import list_runs
 
-    args = list(args or [])
-    if args and args[0] == "export":
-        if len(args) != 2 or output is None:
-            raise UserError("usage: culturalign runs export STORE [--run ID] -o FILE.parquet")
-        console.print(f"Wrote {export_run(Path(args[1]), run, output)}")
-        return
-    if len(args) > 1:
-        raise UserError("usage: culturalign runs [STORE], or culturalign runs export STORE -o FILE.parquet")
-    console.print(runs_table(list_runs(args[0] if args else None)))
+    console.print(present.runs_table(list_runs(store)))
+
+
+@runs_app.command("show")
+def show_command(
+    store: Path = typer.Argument(..., help="The run store (.sqlite)."),
+    run: str | None = typer.Option(None, "--run", help="Run id or name; default the latest run."),
+) -> None:
+    """One run as `culturalign run` summed it up: per stage and model, then what its stages reported."""
+    from culturalign.run import show_run
+
+    view = show_run(store, run)
+    present.print_run(view.summary, view.endpoints, view.run_id, view.results)
+
+
+@runs_app.command("export")
+def export_command(
+    store: Path = typer.Argument(..., help="The run store (.sqlite)."),
+    output: Path = typer.Option(..., "-o", "--output", callback=output_table, help="Output file, .parquet or .csv."),
+    run: str | None = typer.Option(None, "--run", help="Run id or name; default the latest run."),
+) -> None:
+    """Every request of a run with its answer and each stage's plain results, to Parquet or CSV."""
+    from culturalign.engine.summary import export_run
+
+    console.print(f"Wrote {export_run(store, run, output)}")
 
 
 @translations_app.command("export")
@@ -127,11 +135,3 @@ def translations_import_command(
 
     counts = import_reviewed(file, experiment)
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")
-
-
-def kept_line(counts: dict[str, int]) -> str:
-    reasons = [f"{k.removeprefix('dropped_')} {v}" for k, v in counts.items() if k.startswith("dropped_") and v]
-    return (
-        f"Responses: {counts.get('kept', 0)} kept of {counts.get('parsed', 0)}; "
-        f"dropped {counts.get('dropped', 0)}{' (' + ', '.join(reasons) + ')' if reasons else ''}"
-    )

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from culturalign.cli.checks import output_file, output_table
+from culturalign.cli.present import frame_text
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,14 +34,13 @@ def qc(
     from culturalign.probes.statements.qc import quality_control
 
     table = quality_control(human, labels, output, rounds=rounds, seed=seed)
-    with_pl_config()
-    typer.echo(str(table))
+    typer.echo(frame_text(table, wide=True))
     if output is not None:
         typer.echo(f"wrote {output}")
 
 
 @app.command("export-labels")
-def export_labels(
+def export_labels_command(
     store: Path = typer.Argument(..., help="the run store (.sqlite) of a statements run"),
     output: Path = typer.Option(
         ..., "--output", "-o", callback=output_table, help="labelled-set file to write (.csv or .parquet)"
@@ -73,10 +73,3 @@ def starter(
         write_table(read_table(starter_set_path()), output)
         typer.echo(f"wrote {output}")
     typer.echo(f"{kept.height} statements with at least {min_votes} votes in {starter_set_path().name}")
-
-
-def with_pl_config() -> None:
-    import polars as pl
-
-    pl.Config.set_tbl_cols(20)
-    pl.Config.set_tbl_width_chars(200)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import typer
 from rich.console import Console
 
 from culturalign.cli.checks import output_table
+from culturalign.cli.present import frame_text
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
@@ -80,19 +80,15 @@ def scores_command(
 ) -> None:
     """Show the ground truth the probe would use: each country's six scores and which table row gave them."""
     from culturalign import tables
-    from culturalign.probes.vsm.analysis import table_rows
-    from culturalign.probes.vsm.countries import paper_countries, resolve_countries
-    from culturalign.sources import hofstede
+    from culturalign.probes.vsm.analysis import country_score_table
 
-    chosen = resolve_countries(countries) if countries else list(paper_countries())
-    long = hofstede.ground_truth(
-        hofstede.load_scores(scores), table_rows(chosen), fallback=not no_fallback,
-        missing="skip" if skip_missing else "error", warn=lambda m: console.print(f"[yellow]warning:[/] {m}"),
-    )  # fmt: skip
-    wide = long.pivot(on="dimension", index="country", values="value")
-    sources = long.group_by("country").agg(pl.col("source").unique().sort().str.join("+").alias("rows"))
-    wide = wide.join(sources, on="country")
-    with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True):
-        console.print(str(wide))
+    wide = country_score_table(
+        scores,
+        countries,
+        fallback=not no_fallback,
+        skip_missing=skip_missing,
+        warn=lambda m: console.print(f"[yellow]warning:[/] {m}"),
+    )
+    console.print(frame_text(wide, every_row=True))
     if out is not None:
         tables.write_table(wide, out)

@@ -171,7 +171,7 @@ def _from_folder(folder: Path, given: Path, ground_truth: str | Path | None) -> 
 
 
 def _from_store(path: Path, ground_truth: str | Path | None) -> Source:
-    from culturalign.report.build import recorded_analysis_dir
+    from culturalign.reports import recorded_analysis_dir
     from culturalign.store.db import RunStore
 
     with RunStore(path) as store:

@@ -232,30 +232,3 @@ def write_compare(result: CompareResult, out: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
-
-
-def print_summary(result: CompareResult) -> None:
-    """The best entry per cell, how many share that place, and the run-to-run verdicts."""
-    from rich.console import Console
-
-    console = Console()
-    for r in result.leaderboard.filter(pl.col("rank") == 1).iter_rows(named=True):
-        tied = result.leaderboard.filter(
-            (pl.col("probe") == r["probe"])
-            & (pl.col("cell") == r["cell"])
-            & (pl.col("marker") == "not distinguishable from the best")
-        ).height
-        interval = "" if r["ci_low"] is None else f" [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
-        console.print(
-            f"{r['probe']} {r['cell']}: best {r['entry']} {r['estimate']:.3f}{interval}, n = {r['n']} {r['unit']}s; "
-            f"{tied} not distinguishable from it (paired bootstrap, Holm)",
-            highlight=False,
-            markup=False,
-        )
-    if result.diff is not None:
-        counts = result.diff.group_by("verdict").len().sort("verdict")
-        console.print(
-            "run-to-run changes: " + ", ".join(f"{v} {n}" for v, n in counts.iter_rows()), highlight=False, markup=False
-        )
-    for note in result.notes:
-        console.print(f"note: {note}", highlight=False, markup=False)

@@ -149,8 +149,9 @@ def _records(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def output_from_record(record: dict[str, Any], completion: bool) -> ModelOutput:
-    """A batch output (or error) line as the online backend would have returned it."""
+def output_from_record(record: dict[str, Any], completion: bool, score_choices: list[str] | None = None) -> ModelOutput:
+    """A batch output (or error) line as the online backend would have returned it (for a scored
+    request: the options' log-probabilities, or a failure when the line carries none)."""
     from culturalign.models.openai_backend import parse_answer
 
     response = record.get("response") or {}
@@ -163,9 +164,21 @@ def output_from_record(record: dict[str, Any], completion: bool) -> ModelOutput:
     if status != 200:
         return ModelOutput(error=f"{REJECTED}: batch line answered http {status}: {_one_line(json.dumps(response))}")
     try:
-        return parse_answer(response.get("body"), completion)
+        output = parse_answer(response.get("body"), completion)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         return ModelOutput(error=f"{REJECTED}: batch line has no answer ({type(exc).__name__}: {exc})")
+    return output if not score_choices else _scored(response.get("body"), completion, score_choices, output)
+
+
+def _scored(body: Any, completion: bool, choices: list[str], output: ModelOutput) -> ModelOutput:
+    from culturalign.models.base import scored_output
+    from culturalign.models.openai_choices import option_logprobs, top_logprobs
+    from culturalign.models.retry import NO_LOGPROBS
+
+    top = top_logprobs(body, completion)
+    if top is None:
+        return ModelOutput(error=f"{NO_LOGPROBS}: the batch output line carries no logprobs for a scored request")
+    return scored_output(option_logprobs(top, choices), input_tokens=output.input_tokens, finish_reason="scored")
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -225,7 +238,7 @@ def _store_chunk(store: RunStore, records: list[dict[str, Any]], known: dict[str
     for record in records:
         key = record["custom_id"]
         request = StoredRequest.from_json(known[key])
-        output = output_from_record(record, request.model.prompt_style == "completion")
+        output = output_from_record(record, request.model.prompt_style == "completion", request.params.score_choices)
         previous = existing.get(key)
         if previous is not None and (previous.ok or not output.ok):
             counts.already_stored += 1

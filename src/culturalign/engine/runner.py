@@ -285,21 +285,3 @@ class _GroupCommit:
         batch, self.pending = self.pending, []
         if batch:
             self.store.save_calls(batch)
-
-
-def check_backends(specs: Iterable[ModelSpec]) -> None:
-    """Build each distinct model's backend and run its `check()`: a missing key, package or
-    server raises BackendError (one line) before a run starts."""
-    asyncio.run(acheck_backends(specs))
-
-
-async def acheck_backends(specs: Iterable[ModelSpec]) -> None:
-    seen: dict[str, ModelSpec] = {}
-    for spec in specs:
-        seen.setdefault(spec.name, spec)
-    for spec in seen.values():
-        backend = get_backend(spec)
-        try:
-            await backend.check()
-        finally:
-            await backend.aclose()

@@ -8,16 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from culturalign.engine.runner import Request
 from culturalign.errors import DataError
 from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
 from culturalign.store.batches import batches_in_flight
 from culturalign.store.db import RunStore
-from culturalign.store.stats import endpoint_summary, runs_overview, stage_summary
+from culturalign.store.stats import runs_overview, stage_summary
 from culturalign.tables import write_table
 
 DEFAULT_STORE_DIR = Path("culturalign-runs")
@@ -67,11 +64,7 @@ def estimate(
         asked = row["requests"] - row["cached"]
         tokens_in = round(row["_in"] * factor)
         tokens_out = round(row["_out"] * factor)
-        cost = None
-        if spec.price_input_per_mtok is not None or spec.price_output_per_mtok is not None:
-            cost = (
-                tokens_in * (spec.price_input_per_mtok or 0.0) + tokens_out * (spec.price_output_per_mtok or 0.0)
-            ) / 1e6
+        cost = spec.cost_usd(tokens_in, tokens_out)
         records.append(
             {
                 "model": row["model"],
@@ -95,44 +88,6 @@ def estimate(
         "cost_usd_est": pl.Float64,
     }
     return pl.DataFrame(records, schema=schema)
-
-
-def estimate_table(df: pl.DataFrame, title: str = "Dry run: what this run would ask") -> Table:
-    staged = "stage" in df.columns
-    batched = "cost_usd_batch_est" in df.columns and df["cost_usd_batch_est"].drop_nulls().len() > 0
-    table = _table(
-        title,
-        [
-            *(["stage"] if staged else []),
-            "model",
-            "backend",
-            "requests",
-            "cached",
-            "calls",
-            "input tokens (est.)",
-            "output tokens (max)",
-            "cost USD (est.)",
-            *(["batch API USD (est.)"] if batched else []),
-        ],
-    )
-    for row in df.iter_rows(named=True):
-        cost = "no price set" if row["cost_usd_est"] is None else f"{row['cost_usd_est']:.4f}"
-        batch_cost = (
-            [] if not batched else ["" if row["cost_usd_batch_est"] is None else f"{row['cost_usd_batch_est']:.4f}"]
-        )
-        table.add_row(
-            *([row["stage"]] if staged else []),
-            row["model"],
-            row["backend"],
-            _int(row["requests"]),
-            _int(row["cached"]),
-            _int(row["calls"]),
-            _int(row["input_tokens_est"]),
-            _int(row["output_tokens_max"]),
-            cost,
-            *batch_cost,
-        )
-    return table
 
 
 # -- after a run --------------------------------------------------------------------------
@@ -176,68 +131,6 @@ def total_cost(usage: pl.DataFrame) -> float | None:
     return float(priced.sum()) if priced.len() else None
 
 
-def summary_table(store: RunStore, run_id: str) -> Table:
-    df = run_usage(store, run_id)
-    table = _table(
-        f"Run {run_id}",
-        [
-            "stage",
-            "model",
-            "req",
-            "cached",
-            "asked",
-            "ok",
-            "failed",
-            "failures by reason",
-            "retries",
-            "tok in",
-            "tok out",
-            "cost USD",
-            "time s",
-        ],
-    )
-    for row in df.iter_rows(named=True):
-        table.add_row(
-            row["stage"],
-            row["model"],
-            _int(row["requests"]),
-            _int(row["cached"]),
-            _int(row["asked"]),
-            _int(row["answered"]),
-            _int(row["failed"]),
-            row["failed_by_reason"] or "",
-            _int(row["retries"]),
-            _int(row["input_tokens"]),
-            _int(row["output_tokens"]),
-            _usd(row["cost_usd"]),
-            _secs(row["wall_s"]),
-        )
-    return table
-
-
-def endpoints_table(store: RunStore, run_id: str) -> Table | None:
-    """How each multi-endpoint model's requests spread over its endpoints (None if none had several)."""
-    df = endpoint_summary(store, run_id)
-    if df.is_empty():
-        return None
-    table = _table("Endpoints", ["stage", "model", "endpoint", "ok", "failed attempts", "by reason", "rests"])
-    for row in df.iter_rows(named=True):
-        table.add_row(
-            row["stage"],
-            row["model"],
-            row["endpoint"],
-            _int(row["answered"]),
-            _int(row["failed_attempts"]),
-            row["failed_by_reason"],
-            _int(row["rests"]),
-        )
-    return table
-
-
-def print_summary(store: RunStore, run_id: str, console: Console | None = None) -> None:
-    (console or Console(stderr=True)).print(summary_table(store, run_id))
-
-
 # -- stores on disk -------------------------------------------------------------------------
 def find_stores(path: str | Path | None = None) -> list[Path]:
     """A store file, or every *.sqlite in a folder (default ./culturalign-runs)."""
@@ -279,49 +172,6 @@ def list_runs(path: str | Path | None = None) -> pl.DataFrame:
     return pl.concat(frames, how="vertical")
 
 
-def runs_table(df: pl.DataFrame) -> Table:
-    in_flight = "batches_in_flight" in df.columns and bool(df["batches_in_flight"].fill_null(0).sum())
-    table = _table(
-        "Runs",
-        [
-            "store",
-            "run",
-            "name",
-            "probe",
-            "status",
-            "started",
-            "requests",
-            "answered",
-            "failed",
-            "missing",
-            "tokens in",
-            "tokens out",
-            "cost USD",
-            "time s",
-            *(["batches in flight"] if in_flight else []),
-        ],
-    )
-    for row in df.iter_rows(named=True):
-        table.add_row(
-            Path(row["store"]).name,
-            row["run_id"],
-            row["name"],
-            row["probe"],
-            row["status"],
-            row["started_at"][:19],
-            _int(row["requests"]),
-            _int(row["answered"]),
-            _int(row["failed"]),
-            _int(row["missing"]),
-            _int(row["input_tokens"]),
-            _int(row["output_tokens"]),
-            _usd(row["cost_usd"]),
-            _secs(row["duration_s"]),
-            *([_int(row["batches_in_flight"])] if in_flight else []),
-        )
-    return table
-
-
 def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -> Path:
     """Write every request of a run (latest run without an id) with its answer to Parquet or CSV,
     beside what later stages derived from it (e.g. parse_kept, judge_vps): each stage's plain
@@ -338,40 +188,3 @@ def export_run(store_path: str | Path, run_id: str | None, output: str | Path) -
         if plain:
             df = df.join(results.select("key", *[pl.col(c).alias(f"{stage}_{c}") for c in plain]), on="key", how="left")
     return write_table(df.with_columns(pl.lit(info.run_id).alias("run_id")), output)
-
-
-def _table(title: str, columns: list[str]) -> Table:
-    # A light frame: the summary must stay readable in an 80-100 column terminal or CI log.
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for name in columns:
-        text = name in _TEXT_COLUMNS
-        # Labels may wrap; numbers never do (a wrapped number misreads as two).
-        table.add_column(
-            name,
-            justify="left" if text else "right",
-            no_wrap=not text or name in _UNBROKEN,
-            overflow="fold",
-            min_width=min(len(name), 8) if text else None,
-        )
-    return table
-
-
-_TEXT_COLUMNS = frozenset(
-    {"stage", "model", "backend", "store", "run", "name", "probe", "status", "started", "failures by reason"}
-)
-
-
-# Identifiers a reader copies into a command: never broken over lines.
-_UNBROKEN = frozenset({"run", "status"})
-
-
-def _int(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
-
-
-def _usd(value: float | None) -> str:
-    return "no price" if value is None else f"{value:,.4f}"
-
-
-def _secs(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f}"

@@ -1,1 +1,1 @@
-"""Stance judges: labelling interviewees, per-response scores, validation and agreement."""
+"""Judging every probe can share: stance labels and verdicts, per-response VPS, multi-judge aggregation and agreement."""

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from culturalign.languages import language_name
 from culturalign.models.base import ChatMessage
 from culturalign.paths import package_data
 
@@ -100,6 +101,7 @@ def build_messages(task: StanceTask, count_hint: int | None = None) -> tuple[Cha
         con=task.con_statement,
         count=count,
         summaries=format_summaries(task),
+        language=language_name(task.language),
     )
     return (ChatMessage(role="system", content=template.system), ChatMessage(role="user", content=user))
 

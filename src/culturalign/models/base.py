@@ -9,6 +9,7 @@ inside the backend's own module, only when that backend is used.
 from __future__ import annotations
 
 import abc
+import json
 import re
 from typing import Any, Literal
 
@@ -35,6 +36,11 @@ class GenerateConfig(BaseModel):
     # JSON schema the answer must follow: structured output on OpenAI-compatible servers,
     # a grammar on llama.cpp. None means free text.
     json_schema: dict[str, Any] | None = None
+    # Answer modes (the probes' `constrained` and `scored`): `choices` restricts the answer to
+    # exactly one of these strings; `score_choices` asks for no text at all but the
+    # log-probability of each string as a continuation of the prompt (see ModelOutput.choice_logprobs).
+    choices: list[str] | None = Field(default=None, min_length=2)
+    score_choices: list[str] | None = Field(default=None, min_length=2)
 
     def merged(self, override: GenerateConfig | None) -> GenerateConfig:
         """These parameters with every field set in `override` taking precedence."""
@@ -124,6 +130,12 @@ class ModelSpec(BaseModel):
     def model_id(self) -> str:
         return self.model or self.name
 
+    def cost_usd(self, tokens_in: float, tokens_out: float) -> float | None:
+        """What these tokens cost at the configured prices (None when no price is set)."""
+        if self.price_input_per_mtok is None and self.price_output_per_mtok is None:
+            return None
+        return (tokens_in * (self.price_input_per_mtok or 0.0) + tokens_out * (self.price_output_per_mtok or 0.0)) / 1e6
+
     def identity(self) -> dict[str, Any]:
         """What about this model changes its answers (hashed into the store key)."""
         return {
@@ -164,10 +176,31 @@ class ModelOutput(BaseModel):
     retries: int = 0
     error: str | None = None
     finish_reason: str | None = None
+    # For a `score_choices` request: each choice's log-probability (None where the server did
+    # not report it). The same mapping is the answer's text, as JSON, so that the store keeps it.
+    choice_logprobs: dict[str, float | None] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def scored_output(logprobs: dict[str, float | None], **fields: Any) -> ModelOutput:
+    """The answer to a `score_choices` request: the log-probabilities, also written as its text."""
+    text = json.dumps({"choice_logprobs": logprobs}, ensure_ascii=False, sort_keys=True)
+    return ModelOutput(text=text, choice_logprobs=logprobs, **fields)
+
+
+def read_choice_logprobs(text: str | None) -> dict[str, float | None] | None:
+    """The log-probabilities a scored answer's text holds, or None when it holds none."""
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        return None
+    found = data.get("choice_logprobs") if isinstance(data, dict) else None
+    if not isinstance(found, dict) or not all(v is None or isinstance(v, int | float) for v in found.values()):
+        return None
+    return {str(k): (None if v is None else float(v)) for k, v in found.items()}
 
 
 class ModelBackend(abc.ABC):

@@ -9,6 +9,10 @@ loaded without llama.cpp's "extra buffer types" (weight repacking); every load h
 through `disable_extra_buffer_types()`, which also serves the OpenAI-compatible server
 launcher in the tests.
 
+Answer modes: a request with `choices` is generated under a grammar allowing exactly those
+strings; one with `score_choices` generates nothing and returns each string's log-probability
+as the continuation of the prompt (llamacpp_scoring.py).
+
 Options: n_ctx (default 2048), n_threads (default 2), default_max_tokens (512, used when
 a request sets no max_tokens). Generation runs in a worker thread, one request at a time
 per loaded model; loaded models are cached per process.
@@ -176,16 +180,24 @@ class LlamaCppBackend(ModelBackend):
 
     def _generate_blocking(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         model, lock = load_model(self.path, self.n_ctx, self.n_threads)
+        if config.score_choices:
+            from culturalign.models.llamacpp_scoring import score_choices
+
+            with lock:
+                return score_choices(model, self._prompt_text(model, messages), config.score_choices)
         kwargs: dict[str, Any] = {"max_tokens": config.max_tokens or self.default_max_tokens}
         for name in ("temperature", "top_p", "seed", "stop"):
             value = getattr(config, name)
             if value is not None:
                 kwargs[name] = value
         with lock:
-            if config.json_schema is not None:
+            if config.json_schema is not None or config.choices:
                 from llama_cpp import LlamaGrammar
 
-                source = _grammar_source(json.dumps(config.json_schema, sort_keys=True))
+                if config.choices:  # exactly one of the strings (GBNF string literals are JSON-escaped)
+                    source = "root ::= " + " | ".join(json.dumps(c, ensure_ascii=False) for c in config.choices)
+                else:
+                    source = _grammar_source(json.dumps(config.json_schema, sort_keys=True))
                 kwargs["grammar"] = LlamaGrammar.from_string(source, verbose=False)
             if self.spec.prompt_style == "completion":
                 result = model.create_completion(prompt=render_completion_prompt(messages), **kwargs)
@@ -201,3 +213,12 @@ class LlamaCppBackend(ModelBackend):
             output_tokens=usage.get("completion_tokens"),
             finish_reason=result["choices"][0].get("finish_reason"),
         )
+
+    def _prompt_text(self, model: Any, messages: list[ChatMessage]) -> str:
+        """The exact text a generation would continue: the completion rendering, or the model's
+        own chat template with the assistant turn opened."""
+        if self.spec.prompt_style == "completion":
+            return render_completion_prompt(messages)
+        from culturalign.models.llamacpp_scoring import chat_prompt
+
+        return chat_prompt(model, [{"role": m.role, "content": m.content} for m in messages])

@@ -8,7 +8,8 @@ gives the same text. Modes (option `mode`):
 - choice: a sentence ending in a number from 1 to `choices` (default 5);
 - json: a value that satisfies the request's JSON schema;
 - echo: the last user message.
-Option `latency_s` sleeps before answering; `fail_rate` turns that share of requests
+A request with `choices` gets one of them; one with `score_choices` gets made-up
+log-probabilities for them. Option `latency_s` sleeps before answering; `fail_rate` turns that share of requests
 (chosen by hash, so reproducibly) into errors. With the environment variable
 CULTURALIGN_MOCK_CALL_LOG set to a file, every call appends a line "pid, model name, request
 hash" to it, so that a test can count what several processes asked.
@@ -19,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import os
 import random
 import re
 import time
 from typing import Any
 
-from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput
+from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, scored_output
 
 
 class MockBackend(ModelBackend):
@@ -44,6 +46,18 @@ class MockBackend(ModelBackend):
             return ModelOutput(
                 error="mock: injected failure", latency_s=time.perf_counter() - started, input_tokens=n_in
             )
+        if config.score_choices:  # reproducible made-up log-probabilities, one per option
+            return scored_output(
+                {c: math.log(rng.uniform(0.05, 1.0)) for c in config.score_choices},
+                input_tokens=n_in,
+                output_tokens=0,
+                latency_s=time.perf_counter() - started,
+                finish_reason="scored",
+            )
+        if config.choices:
+            text = rng.choice(config.choices)
+            return ModelOutput(text=text, input_tokens=n_in, output_tokens=1, finish_reason="stop",
+                               latency_s=time.perf_counter() - started)  # fmt: skip
         mode = options.get("mode", "auto")
         if mode == "auto":
             mode = "json" if config.json_schema else "list"

@@ -9,6 +9,13 @@ model will not get better by asking again).
 Structured output: with `GenerateConfig.json_schema` set, the request carries
 `response_format` of type json_schema; a server that rejects it (400/422) is asked again
 with json_object (with, then without the schema), then with no format, and the backend remembers the level that worked.
+Answer options (`GenerateConfig.choices`): the server is asked for vLLM's `structured_outputs`
+choice, then the older `guided_choice`, then a JSON schema with an enum (the structured-output
+levels above); a level the server refuses, or answers outside the options, is not used again.
+Scored options (`GenerateConfig.score_choices`): one token is requested with `logprobs` (chat:
+`logprobs` + `top_logprobs`), and each option gets the probability mass of the top tokens that
+begin it (exact for single-token options); a server that returns no logprobs gives a one-line
+error naming it, and later scored requests to it fail at once without a call.
 Options: `retry_base_s`, `retry_cap_s` (backoff), `extra_body` (dict sent with every request),
 `http_client` (auto: the SDK's aiohttp transport when aiohttp is installed, else httpx).
 """
@@ -33,9 +40,11 @@ from culturalign.models.base import (
     ModelOutput,
     ModelSpec,
     render_completion_prompt,
+    scored_output,
 )
 from culturalign.models.direct_http import DirectClient, HttpStatusError
 from culturalign.models.endpoints import REST_BASE_S, Endpoint, EndpointPool
+from culturalign.models.openai_choices import choice_schema, chosen, option_logprobs, top_logprobs
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
 from culturalign.redact import remember_secret
 
@@ -47,6 +56,13 @@ _CHECK_TIMEOUT_S = 5.0
 # (base_url, model) -> the strongest structured-output level the server accepted, kept for
 # the process: the runner builds a fresh backend per stage, the server stays the same.
 _accepted_json_level: dict[tuple[tuple[str | None, ...], str], str] = {}
+# Levels for a choice among given strings, strongest first: vLLM >= 0.10 structured outputs,
+# older vLLM guided decoding, then the structured-output levels with an enum schema.
+_CHOICE_LEVELS = ("structured_outputs", "guided_choice", *_JSON_LEVELS)
+_accepted_choice_level: dict[tuple, str] = {}
+# Servers known to return no logprobs: (base_urls, model) -> the one-line reason.
+_no_logprobs: dict[tuple, str] = {}
+TOP_LOGPROBS = 20
 
 
 class _Retryable(Exception):
@@ -95,6 +111,7 @@ class OpenAIBackend(ModelBackend):
         self.limiter = RateLimiter(spec.requests_per_minute, spec.tokens_per_minute)
         self._server_key = (tuple(spec.base_urls), spec.model_id)
         self.json_level = _accepted_json_level.get(self._server_key, _JSON_LEVELS[0])
+        self.choice_level = _accepted_choice_level.get(self._server_key, _CHOICE_LEVELS[0])
         self._extra_body: dict[str, Any] = dict(options.get("extra_body") or {})
         self._transport = _choose_transport(str(options.get("http_client", "auto")), spec.name)
         self.pool = EndpointPool(spec.base_urls, spec.max_concurrency)
@@ -164,7 +181,12 @@ class OpenAIBackend(ModelBackend):
             return output.model_copy(update={"retries": retries, "latency_s": time.perf_counter() - started})
 
     async def _ask_once(self, endpoint: Endpoint, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
-        level = self.json_level if config.json_schema else "none"
+        if config.score_choices and self._server_key in _no_logprobs:
+            raise _Fatal(_no_logprobs[self._server_key])
+        if config.choices:
+            level = self.choice_level
+        else:
+            level = self.json_level if config.json_schema else "none"
         completion = self.spec.prompt_style == "completion"
         body = self._request_body(messages, config, level)
         path = "/completions" if completion else "/chat/completions"
@@ -175,12 +197,12 @@ class OpenAIBackend(ModelBackend):
                 # The SDK's generic `post` with a plain dict: its typed `create` methods spend
                 # several ms of CPU per call transforming and validating.
                 data = await self._client_for(endpoint).post(path, cast_to=object, body=body)
-            return parse_answer(data, completion)
+            output = parse_answer(data, completion)
         except HttpStatusError as exc:
-            raise self._status_failure(level, exc.status, exc.headers, exc.detail) from None
+            raise self._status_failure(level, exc.status, exc.headers, exc.detail, config) from None
         except openai.APIStatusError as exc:
             detail = exc.body if exc.body is not None else exc.message
-            raise self._status_failure(level, exc.status_code, exc.response.headers, detail) from None
+            raise self._status_failure(level, exc.status_code, exc.response.headers, detail, config) from None
         except (openai.APITimeoutError, TimeoutError):
             raise _Retryable(f"{retry.TIMEOUT}: no answer within {self.spec.timeout_s:g} s") from None
         except openai.APIConnectionError as exc:
@@ -189,19 +211,53 @@ class OpenAIBackend(ModelBackend):
             raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc))}") from None
         except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
             raise _Retryable(f"{retry.MALFORMED}: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
+        if config.score_choices:
+            return self._scored(data, completion, config.score_choices, output)
+        if config.choices and level != "none" and chosen(output.text, config.choices, level) is None:
+            self._weaken_level(level, True)  # accepted but not honoured: the server ignored the field
+            raise _FormatRejected(f"answer outside the options at level {level}")
+        return output
 
-    def _status_failure(self, level: str, status: int, headers: Any, detail: Any) -> Exception:
+    def _status_failure(self, level: str, status: int, headers: Any, detail: Any, config: GenerateConfig) -> Exception:
         reason = _status_reason(status, detail)
         if level != "none" and _rejects_format(status, reason):
-            self._weaken_json_level(level)
+            self._weaken_level(level, bool(config.choices))
             return _FormatRejected(reason)
+        if config.score_choices and status in (400, 422):
+            return self._unserved(f"refused the logprobs request ({reason})")
         return _classify_status(status, headers, reason)
 
-    def _weaken_json_level(self, rejected: str) -> None:
-        position = _JSON_LEVELS.index(rejected)
-        if _JSON_LEVELS.index(self.json_level) <= position:
-            self.json_level = _JSON_LEVELS[position + 1]
-            _accepted_json_level[self._server_key] = self.json_level
+    def _scored(self, data: Any, completion: bool, choices: list[str], output: ModelOutput) -> ModelOutput:
+        top = top_logprobs(data, completion)
+        if top is None:
+            raise self._unserved("returned no logprobs")
+        return scored_output(
+            option_logprobs(top, choices),
+            input_tokens=output.input_tokens,
+            output_tokens=output.output_tokens,
+            finish_reason="scored",
+        )
+
+    def _unserved(self, what: str) -> _Fatal:
+        """The one-line reason a server cannot serve scored answers, remembered so that no more are sent."""
+        where = ", ".join(url or "api.openai.com" for url in self.spec.base_urls) or "api.openai.com"
+        reason = _one_line(
+            f"{retry.NO_LOGPROBS}: the server at {where} {what} for model {self.spec.model_id!r}; "
+            'answer_mode = "scored" needs logprobs/top_logprobs, use "constrained" or "free" for this model'
+        )
+        _no_logprobs[self._server_key] = reason
+        return _Fatal(reason)
+
+    def _weaken_level(self, rejected: str, for_choices: bool) -> None:
+        levels = _CHOICE_LEVELS if for_choices else _JSON_LEVELS
+        current = self.choice_level if for_choices else self.json_level
+        position = levels.index(rejected)
+        if levels.index(current) <= position:
+            weaker = levels[position + 1]
+            if for_choices:
+                self.choice_level = _accepted_choice_level[self._server_key] = weaker
+            else:
+                self.json_level = _accepted_json_level[self._server_key] = weaker
 
     def _request_body(self, messages: list[ChatMessage], config: GenerateConfig, level: str) -> dict[str, Any]:
         return request_body(self.spec, messages, config, level, self._extra_body)
@@ -265,7 +321,20 @@ def request_body(
         body["prompt"] = render_completion_prompt(messages)
     else:
         body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
-    response_format = _response_format(config.json_schema, level if config.json_schema else "none")
+    if config.score_choices:  # one token and the most likely alternatives at its place
+        body.update(max_tokens=1, temperature=0.0)
+        if spec.prompt_style == "completion":
+            body["logprobs"] = TOP_LOGPROBS
+        else:
+            body.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
+    schema = config.json_schema
+    if config.choices:
+        if level in ("structured_outputs", "guided_choice"):
+            body[level] = {"choice": config.choices} if level == "structured_outputs" else config.choices
+            schema = None
+        else:
+            schema = choice_schema(config.choices)
+    response_format = _response_format(schema, level if schema and level in _JSON_LEVELS else "none")
     if response_format is not None:
         # OpenAI's completions endpoint has no response_format; vLLM and llama.cpp servers accept it.
         body["response_format"] = response_format

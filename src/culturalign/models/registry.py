@@ -18,17 +18,38 @@ BackendFactory = Callable[[ModelSpec], ModelBackend]
 _FACTORIES: dict[str, BackendFactory] = {}
 # The extra that carries a backend's packages, where it differs from the backend's name.
 _EXTRA = {"llamacpp": "embedded"}
+# The answer modes each backend can serve (free text; `choices`; `score_choices`), known
+# without importing or building it, so that a run is refused before any call.
+ALL_MODES = frozenset({"free", "constrained", "scored"})
+_MODES: dict[str, frozenset[str]] = {
+    "mock": ALL_MODES,
+    "openai": ALL_MODES,  # scored needs a server that returns logprobs: checked on the first answer
+    "llamacpp": ALL_MODES,
+    "vllm": frozenset({"free", "constrained"}),
+}
 
 # Judges only: an offline stance judge (judge/candidates, e.g. model = "lexicon"), run in
 # this process without any model call. Not a model backend: `get_backend` refuses it.
 OFFLINE_JUDGE_BACKEND = "offline"
 
 
-def register_backend(name: str, factory: BackendFactory, options_model: type[BackendOptions] | None = None) -> None:
-    """Add a backend; with `options_model` its `options` table is checked like the built-in ones'."""
+def register_backend(
+    name: str,
+    factory: BackendFactory,
+    options_model: type[BackendOptions] | None = None,
+    answer_modes: frozenset[str] | None = None,
+) -> None:
+    """Add a backend; with `options_model` its `options` table is checked like the built-in ones';
+    `answer_modes` says which answer modes it serves (default: free text only)."""
     _FACTORIES[name] = factory
+    _MODES[name] = frozenset(answer_modes or {"free"})
     if options_model is not None:
         register_options(name, options_model)
+
+
+def answer_modes(backend: str) -> frozenset[str]:
+    """The answer modes a backend serves (only free text for one registered without saying)."""
+    return _MODES.get(backend, frozenset({"free"}))
 
 
 def known_backends() -> list[str]:

@@ -21,6 +21,7 @@ CONNECTION = "connection"
 MALFORMED = "malformed_response"
 REJECTED = "rejected"
 BACKEND = "backend_error"
+NO_LOGPROBS = "no_logprobs"  # answer mode `scored` on a server that returns no logprobs
 
 # Retry-After values above this are treated as "give up": waiting ten minutes for one
 # request would stall a run far more than storing a failure that the next run retries.

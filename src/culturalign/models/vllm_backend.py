@@ -6,7 +6,9 @@ module is written against vLLM's documented offline API -- `vllm.LLM(model=...)`
 `vllm.SamplingParams(temperature, top_p, max_tokens, seed, stop, ...)` and, for JSON
 output, `StructuredOutputsParams(json=schema)` passed as `SamplingParams(structured_outputs=...)`
 (vLLM >= 0.12) or the older `GuidedDecodingParams(json=schema)` passed as
-`SamplingParams(guided_decoding=...)`. The only test checks that choosing this backend
+`SamplingParams(guided_decoding=...)`; the answer mode `constrained` passes `choice=[...]` the
+same way. The mode `scored` is not offered here (serve the model with `vllm serve` and use the
+openai backend, which reads logprobs). The only test checks that choosing this backend
 without vLLM installed gives a one-line BackendError.
 
 The runner calls `generate` once per request; vLLM is fastest when it sees many prompts at
@@ -64,17 +66,19 @@ def _sampling_params(config: GenerateConfig) -> Any:
         value = getattr(config, name)
         if value is not None:
             kwargs[name] = value
-    if config.json_schema is not None:
-        kwargs.update(_structured_output_kwargs(config.json_schema))
+    if config.choices:  # answer mode `constrained`: exactly one of the options
+        kwargs.update(_structured_output_kwargs(choice=list(config.choices)))
+    elif config.json_schema is not None:
+        kwargs.update(_structured_output_kwargs(json=config.json_schema))
     return vllm.SamplingParams(**kwargs)
 
 
-def _structured_output_kwargs(schema: dict[str, Any]) -> dict[str, Any]:
+def _structured_output_kwargs(**constraint: Any) -> dict[str, Any]:
     from vllm import sampling_params as sp
 
     if hasattr(sp, "StructuredOutputsParams"):  # vLLM >= 0.12
-        return {"structured_outputs": sp.StructuredOutputsParams(json=schema)}
-    return {"guided_decoding": sp.GuidedDecodingParams(json=schema)}
+        return {"structured_outputs": sp.StructuredOutputsParams(**constraint)}
+    return {"guided_decoding": sp.GuidedDecodingParams(**constraint)}
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Figures and the self-contained HTML report."""
+"""The report renderer: sections (text, figures, tables, examples) into one self-contained, autoescaped HTML page; the figure style."""

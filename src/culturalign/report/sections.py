@@ -1,16 +1,31 @@
 """What a probe hands the report: sections of text, figures, tables and example responses.
 
-Each probe exposes `report_sections(analysis_dir: Path, store: RunStore | None) -> list[Section]`
-(in its own package); the HTML report renders any probe's sections the same way, with
-autoescaping, so nothing a model wrote can run in the page.
+Each probe declares `report_sections(source: ReportSource) -> list[Section]` in its `Probe`;
+the HTML report renders any probe's sections the same way, with autoescaping, so nothing a
+model wrote can run in the page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from culturalign.store.db import RunStore
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """What a probe's report sections are made from: its analysis folder, and the run store when given."""
+
+    analysis_dir: Path
+    figures_dir: Path  # where the sections draw their figures
+    store: RunStore | None = None
+    run_id: str | None = None  # None: the run the analysis names (manifest), else the store's latest
+    covariates: Path | None = None  # a user's table of model/country traits (probes whose Probe.report_covariates)
 
 
 @dataclass(frozen=True)

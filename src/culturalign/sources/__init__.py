@@ -1,1 +1,1 @@
-"""Data sources: codebooks, survey files, published tables and their downloads."""
+"""Data sources more than one probe reads: pinned downloads and Hofstede's country scores."""

@@ -21,6 +21,7 @@ import polars as pl
 
 from culturalign import paths
 from culturalign.errors import DataError
+from culturalign.sources import download
 
 SCORES_URL = "https://geerthofstede.com/wp-content/uploads/2016/08/6-dimensions-for-website-2015-08-16.csv"
 SCORES_SHA256 = "71bff58cf610ec44b870d5aa4b06bb36e3a573860d513ff802488764d6e029a6"
@@ -44,9 +45,7 @@ NOTICE = (
 
 def fetch_scores(url: str | None = None, *, force: bool = False) -> Path:
     """Download the published table into the user cache, checked against its pinned sha256."""
-    from culturalign.sources.download import fetch_pinned
-
-    return fetch_pinned(
+    return download.fetch_pinned(
         url or SCORES_URL, SCORES_SHA256, SCORES_FILENAME, CACHE_SUBDIR, headers=BROWSER_HEADERS, force=force
     )
 

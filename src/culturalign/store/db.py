@@ -27,6 +27,10 @@ from culturalign.redact import redact_optional
 from culturalign.store.lease import Lease, acquire, is_held
 from culturalign.store.schema import is_store_failure, open_store, store_error
 
+# The results rows that hold each stage's summary, keyed by the stage's name (no schema change:
+# they live beside the per-request results, under a name no stage can have).
+STAGE_RESULTS = "@stage"
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -275,8 +279,30 @@ class RunStore:
             )
 
     def result_stages(self, run_id: str) -> list[str]:
-        rows = self.conn.execute("SELECT DISTINCT stage FROM results WHERE run_id = ? ORDER BY stage", (run_id,))
+        """The stages with per-request results (not the stage summaries)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT stage FROM results WHERE run_id = ? AND stage != ? ORDER BY stage", (run_id, STAGE_RESULTS)
+        )
         return [row[0] for row in rows]
+
+    # -- stage summaries: one typed result per stage (probes.registry.StageResult) -------------
+    def save_stage_result(self, run_id: str, stage: str, payload: dict[str, Any]) -> None:
+        self.save_results(run_id, STAGE_RESULTS, [(stage, payload)])
+
+    def stage_results(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """Every stage summary of a run, in the order the stages recorded them."""
+        rows = self.conn.execute(
+            "SELECT key, payload_json FROM results WHERE run_id = ? AND stage = ? ORDER BY rowid",
+            (run_id, STAGE_RESULTS),
+        )
+        return {key: json.loads(payload) for key, payload in rows}
+
+    def stage_result(self, run_id: str, stage: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT payload_json FROM results WHERE run_id = ? AND stage = ? AND key = ?",
+            (run_id, STAGE_RESULTS, stage),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def result_keys(self, run_id: str, stage: str) -> set[str]:
         return {

@@ -2,7 +2,7 @@
 judges in several languages, then agreed or disagreed with by the models under test.
 
 Stages, in order: translate (only with a translator), relevance, polarity (labelling; skipped when a labelled set is given),
-evaluate, analyze, report.
+evaluate; then the analysis and the report.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from culturalign.probes.statements.translate import translate_stage, translation
 if TYPE_CHECKING:
     from culturalign.config import Experiment
     from culturalign.engine.runner import Request
+    from culturalign.report.sections import ReportSource, Section
 
 
 def plan(experiment: Experiment) -> list[Request]:
@@ -42,10 +43,11 @@ def plan(experiment: Experiment) -> list[Request]:
     return requests[: experiment.config.limit] if experiment.config.limit else requests
 
 
-def _report_stage(ctx) -> None:  # type: ignore[no-untyped-def]
-    from culturalign.report.build import report_stage
+def report_sections(source: ReportSource) -> list[Section]:
+    # Imported when a report is made: its figures need matplotlib, which a run without a report never loads.
+    from culturalign.probes.statements.report_sections import report_sections as sections
 
-    report_stage(ctx)
+    return sections(source)
 
 
 PROBE = register_probe(
@@ -58,11 +60,11 @@ PROBE = register_probe(
             Stage("relevance", relevance_stage, "judges vote whether each statement bears on each dimension"),
             Stage("polarity", polarity_stage, "judges give the polarity of agreeing with each relevant pair"),
             Stage("evaluate", evaluate_stage, "models argue for and against, then agree or disagree"),
-            Stage("analyze", analysis_stage, "profiles, group view, language-effect test"),
-            Stage("report", _report_stage, "figures and the HTML report"),
         ),
         plan=plan,
         count=count,
+        analyze=analysis_stage,  # profiles, group view, language-effect test
+        report_sections=report_sections,
         translations=translation_job,
     )
 )

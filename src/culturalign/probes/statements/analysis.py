@@ -15,6 +15,8 @@ import polars as pl
 
 from culturalign import __version__
 from culturalign.errors import DataError
+from culturalign.probes.answer_modes import is_tiny, modes_by_model, with_answer_modes
+from culturalign.probes.registry import AnalysisSummary
 from culturalign.probes.statements.evaluate import (
     EVALUATE_STAGE,
     STANCE_SCHEMA,
@@ -116,7 +118,11 @@ def stored_stances(ctx: RunContext) -> pl.DataFrame:
     stances = ctx.store.results(ctx.run_id, EVALUATE_STAGE)
     if stances.is_empty():
         return pl.DataFrame(schema=STANCE_SCHEMA)
-    return stances.drop("key").with_columns(pl.col(c).cast(t) for c, t in STANCE_SCHEMA.items())
+    stances = stances.drop("key")
+    missing = [
+        pl.lit("free" if c == "answer_mode" else None).alias(c) for c in STANCE_SCHEMA if c not in stances.columns
+    ]
+    return stances.with_columns(missing).with_columns(pl.col(c).cast(t) for c, t in STANCE_SCHEMA.items())
 
 
 def failure_summary(stances: pl.DataFrame) -> pl.DataFrame:
@@ -171,8 +177,9 @@ def analyze(ctx: RunContext) -> Path:
     }
     if settings.labels is not None:
         tables["statement_labels"] = labels
+    modes = modes_by_model(settings, experiment.config.models)
     for stem, table in tables.items():
-        write_table_pair(table, out, stem)
+        write_table_pair(with_answer_modes(table, modes), out, stem)
     scored = labels.filter(pl.col("scored"))
     manifest = {
         "probe": "statements",
@@ -192,6 +199,8 @@ def analyze(ctx: RunContext) -> Path:
         "labelling_languages": labelling_languages(experiment),
         "languages": list(experiment.config.languages),
         "models": [m.name for m in experiment.config.models],
+        "answer_modes": modes,
+        "tiny_models": [m.name for m in experiment.config.models if is_tiny(m)],
         "statements_kept": experiment_statements(experiment).height,
         "untranslated_statements": len(untranslated(experiment, run_statements(ctx))),
         "min_votes": settings.min_votes,
@@ -203,5 +212,5 @@ def analyze(ctx: RunContext) -> Path:
     return out
 
 
-def analysis_stage(ctx: RunContext) -> None:
-    ctx.notes["analysis"] = analyze(ctx)
+def analysis_stage(ctx: RunContext) -> AnalysisSummary:
+    return AnalysisSummary(folder=analyze(ctx))

@@ -111,21 +111,40 @@ def read_polarity(text: str | None) -> tuple[int | None, str | None]:
     return value, None
 
 
+# A heading line: optional markdown marks, a short text, a colon at its end (e.g. "**反对的论据：**").
+_HEADING = re.compile(r"^[ \t#>*_-]*[^\n:：]{1,40}[:：][ \t*_]*$", re.MULTILINE)
+
+
+def _without_headings(text: str) -> str:
+    """The text with its heading lines blanked: the frame asks for headings such as 支持的论据 /
+    反对的论据 ("arguments for / against"), whose words are also stance cues, and a model may
+    add headings of its own ("Why some disagree:"). A heading names a section, it takes no side."""
+    return _HEADING.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def read_stance(text: str | None, keywords: Mapping[str, Sequence[str]]) -> tuple[str | None, str | None]:
     """agree/disagree: a JSON answer, else the keyword after the last 'final answer' marker,
-    else the last agree/disagree keyword of the text."""
+    else the last agree/disagree keyword outside heading lines.
+
+    Phrases listed under `not_stance` (e.g. 反对者 "opponents", 不同意见 "different opinions")
+    contain cue words without stating a stance: being longer, they win the match at their
+    place and are skipped."""
     if text is None or not text.strip():
         return None, "empty answer"
     value = _json_field(text, "verdict")
     if isinstance(value, str) and value.lower() in STANCES:
         return value.lower(), None
-    vocab = {"agree": keywords.get("agree", ()), "disagree": keywords.get("disagree", ())}
+    vocab = {
+        "agree": keywords.get("agree", ()),
+        "disagree": keywords.get("disagree", ()),
+        "none": keywords.get("not_stance", ()),
+    }
     final = _matches(text, {"final": keywords.get("final", ())})
     if final:
-        after = _matches(text[final[-1][0] :], vocab)
+        after = [m for m in _matches(text[final[-1][0] :], vocab) if m[1] != "none"]
         if after:
             return after[0][1], None
-    found = _matches(text, vocab)
+    found = [m for m in _matches(_without_headings(text), vocab) if m[1] != "none"]
     if not found:
         return None, "no agree/disagree answer found"
     return found[-1][1], None

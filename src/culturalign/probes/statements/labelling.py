@@ -21,6 +21,7 @@ import polars as pl
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
+from culturalign.probes.registry import CallCounts
 from culturalign.probes.statements.answers import (
     POLARITY_SCHEMA,
     RELEVANCE_SCHEMA,
@@ -32,10 +33,13 @@ from culturalign.probes.statements.answers import (
 )
 from culturalign.probes.statements.statements import (
     Frames,
+    beside_experiment,
+    experiment_statements,
+    labelling_languages,
     load_frames,
-    load_statements,
     statement_text,
 )
+from culturalign.probes.statements.translate import with_translations
 from culturalign.tables import write_table_pair
 
 if TYPE_CHECKING:
@@ -52,39 +56,21 @@ VOTER_KEYS = ["statement_id", "dimension", "judge", "language"]
 
 
 # -- what the experiment asks for ------------------------------------------------------------
-def _resolve(experiment: Experiment, path: Path | None) -> Path | None:
-    if path is not None and not path.is_absolute() and experiment.source is not None:
-        return experiment.source.parent / path
-    return path
-
-
-def experiment_statements(experiment: Experiment) -> pl.DataFrame:
-    settings = experiment.settings
-    statements = load_statements(_resolve(experiment, settings.statements), settings.min_votes)
-    return statements.head(settings.max_statements) if settings.max_statements else statements
-
-
 def run_statements(ctx: RunContext) -> pl.DataFrame:
     """The experiment's statements with this run's translations filled in."""
-    from culturalign.probes.statements.translate import with_translations
-
     return with_translations(ctx.experiment, experiment_statements(ctx.experiment), ctx.store, ctx.run_id)
 
 
 def experiment_frames(experiment: Experiment) -> Frames:
-    frames = load_frames(_resolve(experiment, experiment.settings.frames))
+    frames = load_frames(beside_experiment(experiment, experiment.settings.frames))
     frames.require(
         sorted(set(labelling_languages(experiment)) | set(experiment.config.languages)), experiment.settings.dimensions
     )
     return frames
 
 
-def labelling_languages(experiment: Experiment) -> list[str]:
-    return experiment.settings.labelling_languages or list(experiment.config.languages)
-
-
 def labels_file(experiment: Experiment) -> Path | None:
-    return _resolve(experiment, experiment.settings.labels)
+    return beside_experiment(experiment, experiment.settings.labels)
 
 
 def judges(experiment: Experiment) -> list[ModelSpec]:
@@ -242,10 +228,17 @@ def decide_polarity(voters: pl.DataFrame) -> pl.DataFrame:
 
 
 # -- stages --------------------------------------------------------------------------------------
-def relevance_stage(ctx: RunContext) -> None:
+class LabellingResult(CallCounts):
+    """A labelling stage's calls, or (`labels_file`) the labelled set it read instead of asking."""
+
+    labels_file: str | None = None
+    relevant_pairs: int | None = None
+    labelled_pairs: int | None = None
+
+
+def relevance_stage(ctx: RunContext) -> LabellingResult:
     if labels_file(ctx.experiment) is not None:
-        ctx.notes[RELEVANCE_STAGE] = f"labels read from {labels_file(ctx.experiment)}; nothing asked"
-        return
+        return LabellingResult(labels_file=str(labels_file(ctx.experiment)))
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
     statements = run_statements(ctx)
@@ -262,7 +255,7 @@ def relevance_stage(ctx: RunContext) -> None:
         RELEVANCE_STAGE,
         ((f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)),
     )
-    ctx.notes[RELEVANCE_STAGE] = {**counts, "relevant_pairs": int(decided["relevant"].sum() or 0)}
+    return LabellingResult(**CallCounts.of(counts).model_dump(), relevant_pairs=int(decided["relevant"].sum() or 0))
 
 
 def relevant_pairs(store: RunStore, run_id: str) -> set[tuple[str, str]]:
@@ -273,10 +266,9 @@ def relevant_pairs(store: RunStore, run_id: str) -> set[tuple[str, str]]:
     return set(zip(kept["statement_id"].to_list(), kept["dimension"].to_list(), strict=True))
 
 
-def polarity_stage(ctx: RunContext) -> None:
+def polarity_stage(ctx: RunContext) -> LabellingResult:
     if labels_file(ctx.experiment) is not None:
-        ctx.notes[POLARITY_STAGE] = f"labels read from {labels_file(ctx.experiment)}; nothing asked"
-        return
+        return LabellingResult(labels_file=str(labels_file(ctx.experiment)))
     experiment = ctx.experiment
     frames = experiment_frames(experiment)
     statements = run_statements(ctx)
@@ -290,7 +282,9 @@ def polarity_stage(ctx: RunContext) -> None:
         ((f"{r['statement_id']}|{r['dimension']}", r) for r in decided.iter_rows(named=True)),
     )
     export_labelled_set(ctx.store, ctx.run_id, statements, frames, ctx.output_dir / "analysis")
-    ctx.notes[POLARITY_STAGE] = {**counts, "labelled_pairs": int(decided["polarity"].is_not_null().sum())}
+    return LabellingResult(
+        **CallCounts.of(counts).model_dump(), labelled_pairs=int(decided["polarity"].is_not_null().sum())
+    )
 
 
 # -- the labelled set ------------------------------------------------------------------------------
@@ -415,7 +409,7 @@ def export_labels(store_path: str | Path, run_id: str | None, output: str | Path
             statements = pl.DataFrame(schema={"statement_id": pl.Utf8, "text": pl.Utf8, "votes": pl.Int64})
         labels = labelled_set(store, run.run_id, statements)
         try:
-            frames = load_frames(_resolve(experiment, experiment.settings.frames))
+            frames = load_frames(beside_experiment(experiment, experiment.settings.frames))
         except ConfigError:  # frames given relative to an experiment file elsewhere: read with the shipped keywords
             frames = load_frames()
         votes = all_votes(store, run.run_id, frames)

@@ -20,6 +20,7 @@ from itertools import combinations
 import numpy as np
 import polars as pl
 
+from culturalign.analysis.bootstrap import nan_quantile, resample_rounds
 from culturalign.probes.statements.answers import stance_sign
 
 SCORE_RANGE = (-2.0, 2.0)
@@ -50,8 +51,8 @@ def bootstrap_mean_intervals(
     for i, v in enumerate(values):
         if len(v) == 0:
             continue
-        means = v[rng.integers(0, len(v), size=(rounds, len(v)))].mean(axis=1)
-        lows[i], highs[i] = np.quantile(means, [tail, 1 - tail])
+        means = v[resample_rounds(rng, len(v), rounds)].mean(axis=1)
+        lows[i], highs[i] = nan_quantile(means, tail), nan_quantile(means, 1 - tail)
     return lows, highs
 
 
@@ -152,7 +153,7 @@ def bootstrap_difference_test(
     extreme = (np.abs(boot) >= np.abs(observed)[:, None] - 1e-12).sum(axis=1)
     p = (1 + extreme) / (rounds + 1)
     tail = (1 - level) / 2
-    low, high = np.quantile(boot, [tail, 1 - tail], axis=1)
+    low, high = nan_quantile(boot, tail, axis=1), nan_quantile(boot, 1 - tail, axis=1)
     return observed, p, observed + low, observed + high
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 from statsmodels.stats.proportion import proportion_confint
 
+from culturalign.analysis.bootstrap import nan_quantile, resample_rounds
 from culturalign.errors import DataError
 from culturalign.tables import read_table, require_columns
 
@@ -68,11 +69,10 @@ def _bootstrap_ci(values: list[np.ndarray], rounds: int, rng: np.random.Generato
         return float("nan"), float("nan")
     sums = np.array([v.sum() for v in values])
     counts = np.array([len(v) for v in values])
-    idx = rng.integers(0, len(values), size=(rounds, len(values)))
+    idx = resample_rounds(rng, len(values), rounds)
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
-    low, high = np.nanquantile(boot, [0.025, 0.975])
-    return float(low), float(high)
+    return float(nan_quantile(boot, 0.025)), float(nan_quantile(boot, 0.975))
 
 
 def _inter_annotator(part: pl.DataFrame) -> list[np.ndarray]:

@@ -16,11 +16,12 @@ import polars as pl
 
 from culturalign.errors import DataError
 from culturalign.probes.statements.answers import read_stance
+from culturalign.probes.statements.evaluate import read_scored_stance
 from culturalign.probes.statements.figures import profile_figure, scaled_figure
 from culturalign.probes.statements.group_figure import group_figure
 from culturalign.probes.statements.statements import load_frames
 from culturalign.report.provenance import load_manifest
-from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
+from culturalign.report.sections import Example, Figure, LabelledSpan, ReportSource, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.store.db import RunStore
 from culturalign.tables import read_table
@@ -57,6 +58,21 @@ def summary_section(directory: Path, manifest: dict) -> Section:
         "polarity × (+1 agree, -1 disagree) over the dimension's statements, in [-2, 2]; intervals are 95% "
         f"percentile bootstrap intervals over statements ({manifest.get('rounds', '?')} rounds)."
     )
+    modes = manifest.get("answer_modes") or {}
+    if modes:
+        section.paragraphs.append(
+            "Answer modes: "
+            + "; ".join(f"{name} {mode}" for name, mode in modes.items())
+            + ". free = the paper's protocol (arguments, then a final-answer line read from the text); constrained = "
+            "JSON arguments with a verdict restricted to agree/disagree; scored = no arguments, the probability of "
+            "each verdict after a one-word question (p_agree and entropy_bits in stances). See docs/answer-modes.md."
+        )
+    tiny = manifest.get("tiny_models") or []
+    if tiny:
+        section.warnings.append(
+            f"{', '.join(tiny)}: the embedded Gemma 3 270M, a tiny base model. Its profiles and intervals show that the "
+            "pipeline runs end to end on real model output; they are not a measurement of any culture."
+        )
     pairs = manifest.get("scored_pairs") or {}
     labels = _labels()
     section.headline.append(
@@ -257,12 +273,16 @@ def examples(store: RunStore, run_id: str | None) -> list[Example]:
         return []
     if answers.is_empty():
         return []
-    keywords = load_frames().keywords
+    frames = load_frames()
     out = []
     answered = answers.filter(pl.col("response").is_not_null())
     for model in sorted(answered["model"].unique().to_list()):
         for row in answered.filter(pl.col("model") == model).head(EXAMPLES_PER_MODEL).iter_rows(named=True):
-            stance, failure = read_stance(row["response"], keywords.get(row["language"], {}))
+            if row.get("answer_mode") == "scored" and row["language"] in frames.choices:
+                stance, failure, p_agree, _ = read_scored_stance(row["response"], frames, row["language"])
+                stance = stance and f"{stance} (p_agree {p_agree:.2f})"
+            else:
+                stance, failure = read_stance(row["response"], frames.keywords.get(row["language"], {}))
             prompt = json.loads(row["messages_json"] or "[]")
             text = row["response"][:MAX_EXAMPLE_CHARS]
             out.append(
@@ -277,12 +297,9 @@ def examples(store: RunStore, run_id: str | None) -> list[Example]:
     return out
 
 
-def report_sections(
-    analysis_dir: Path, store: RunStore | None, figures_dir: Path | None = None, run_id: str | None = None
-) -> list[Section]:
-    analysis_dir = Path(analysis_dir)
+def report_sections(source: ReportSource) -> list[Section]:
+    analysis_dir, figures_dir, store = Path(source.analysis_dir), source.figures_dir, source.store
     manifest = load_manifest(analysis_dir)
-    figures_dir = figures_dir or analysis_dir / "figures"
     sections = [
         summary_section(analysis_dir, manifest),
         profiles_section(analysis_dir, figures_dir),
@@ -291,7 +308,7 @@ def report_sections(
         quality_section(analysis_dir),
     ]
     if store is not None:
-        found = examples(store, run_id or manifest.get("run_id"))
+        found = examples(store, source.run_id or manifest.get("run_id"))
         if found:
             sections.append(Section(title="Example answers", examples=found))
     return sections

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from culturalign.errors import ConfigError
 from culturalign.languages import check_language
 from culturalign.models.base import GenerateConfig, ModelSpec
+from culturalign.probes.answer_modes import AnswerMode
 
 DIMENSIONS = ("pdi", "idv", "mas", "uai", "lto", "ivr")
 # The paper writes IND for indulgence; Hofstede's table calls it IVR.
@@ -39,8 +40,10 @@ class StatementsSettings(BaseModel):
     labelling_languages: list[str] | None = Field(
         default=None, description="languages the judges label in (paper: en, zh); default the experiment's languages"
     )
+    # The paper's setting: each judge answers 5 times at temperature 1 and its most frequent
+    # answer is its vote (one answer at temperature 0 would be a different, greedier protocol).
     labelling_samples: int = Field(
-        default=1, ge=1, le=20, description="answers per judge and language; most frequent wins"
+        default=5, ge=1, le=20, description="answers per judge and language, most frequent wins (paper: 5)"
     )
     relevance_share: float = Field(
         default=0.5,
@@ -48,13 +51,27 @@ class StatementsSettings(BaseModel):
         le=1,
         description="share of all judge x language votes that must say relevant (paper: 4 of 8)",
     )
-    labelling: GenerateConfig = Field(default_factory=lambda: GenerateConfig(temperature=0.0, max_tokens=64))
+    labelling: GenerateConfig = Field(
+        default_factory=lambda: GenerateConfig(temperature=1.0, max_tokens=64),
+        description="judges' generation parameters (paper: temperature 1)",
+    )
     evaluation_samples: int = Field(
         default=5, ge=1, le=50, description="runs per model, language and statement (paper: 5)"
     )
     evaluation: GenerateConfig = Field(default_factory=lambda: GenerateConfig(temperature=1.0, max_tokens=700))
     structured_output: bool = Field(
-        default=False, description="ask for JSON answers through a schema (grammar on llama.cpp) instead of free text"
+        default=False,
+        description="judges answer relevance and polarity as JSON through a schema (grammar on llama.cpp) instead of "
+        "free text; the models' evaluation answers follow answer_mode",
+    )
+    answer_mode: AnswerMode = Field(
+        default="free",
+        description="evaluation answers: free text with a final-answer line (the paper); constrained: JSON with the "
+        "arguments and a verdict restricted to agree/disagree; scored: the log-probability of each verdict, no "
+        "arguments (see docs/answer-modes.md)",
+    )
+    answer_modes: dict[str, AnswerMode] = Field(
+        default_factory=dict, description="per model name, overriding answer_mode"
     )
     argument_chars: int = Field(
         default=400, ge=10, le=20_000, description="longest argument text in a structured answer"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -19,10 +20,13 @@ from culturalign import paths
 from culturalign.errors import ConfigError, DataError
 from culturalign.tables import read_table
 
+if TYPE_CHECKING:
+    from culturalign.config import Experiment
+
 STARTER_SET = ("statements", "starter.csv")
 DEFAULT_FRAMES = ("statements", "frames.toml")
 TASKS = ("relevance", "polarity", "evaluation")
-KEYWORD_KINDS = ("yes", "no", "agree", "disagree", "final")
+KEYWORD_KINDS = ("yes", "no", "agree", "disagree", "final", "not_stance")
 
 
 def starter_set_path() -> Path:
@@ -73,6 +77,23 @@ def load_statements(path: str | Path | None = None, min_votes: int = 3) -> pl.Da
     return kept.select("statement_id", "text", "votes", "source_language", *translations)
 
 
+def beside_experiment(experiment: Experiment, path: Path | None) -> Path | None:
+    """A relative path in the experiment means relative to the experiment file."""
+    if path is not None and not path.is_absolute() and experiment.source is not None:
+        return experiment.source.parent / path
+    return path
+
+
+def experiment_statements(experiment: Experiment) -> pl.DataFrame:
+    settings = experiment.settings
+    statements = load_statements(beside_experiment(experiment, settings.statements), settings.min_votes)
+    return statements.head(settings.max_statements) if settings.max_statements else statements
+
+
+def labelling_languages(experiment: Experiment) -> list[str]:
+    return experiment.settings.labelling_languages or list(experiment.config.languages)
+
+
 def statement_text(row: dict, language: str) -> str:
     """The statement in the prompt language when a translation is given, else as written."""
     translated = row.get(f"text_{language}")
@@ -96,6 +117,18 @@ class Frames:
     dimensions: dict[str, Dimension]
     prompts: dict[str, dict[str, str]]
     keywords: dict[str, dict[str, tuple[str, ...]]]
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> {"agree": ..., "disagree": ...}
+
+    def require_verdicts(self, language: str) -> tuple[str, str]:
+        """The agree and disagree words of a language, and its verdict frame, for constrained and scored answers."""
+        words = self.choices.get(language, {})
+        agree, disagree = words.get("agree", "").strip(), words.get("disagree", "").strip()
+        if not agree or not disagree or agree == disagree or "verdict" not in self.prompts.get(language, {}):
+            raise ConfigError(
+                f"frames: language {language!r} has no verdict frame or no distinct [choices.{language}] agree and "
+                'disagree words, so its answers cannot be scored; add them to the frames file or use answer_mode = "free"'
+            )
+        return agree, disagree
 
     def require(self, languages: list[str], dimensions: list[str]) -> None:
         """One-line error for a language or dimension the frames do not cover."""
@@ -165,4 +198,9 @@ def _parse_frames(path: Path) -> Frames:
                 raise ConfigError(
                     f"frames file {path.name}: [frames.{lang}] {task} has a bad placeholder ({exc})"
                 ) from None
-    return Frames(dimensions=dimensions, prompts=prompts, keywords=keywords)
+    choices = {
+        lang: {k: str(v) for k, v in words.items() if k in ("agree", "disagree")}
+        for lang, words in data.get("choices", {}).items()
+        if isinstance(words, dict)
+    }
+    return Frames(dimensions=dimensions, prompts=prompts, keywords=keywords, choices=choices)

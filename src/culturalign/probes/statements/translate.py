@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from culturalign.probes.registry import TranslationCounts
+from culturalign.probes.statements.statements import experiment_statements, labelling_languages
 from culturalign.tables import write_table_pair
 from culturalign.translation.stage import TranslationJob, Translator, translate
 from culturalign.translation.texts import SourceText
@@ -31,8 +33,6 @@ MAX_TOKENS = 300
 
 
 def target_languages(experiment: Experiment) -> list[str]:
-    from culturalign.probes.statements.labelling import labelling_languages
-
     return sorted(set(experiment.config.languages) | set(labelling_languages(experiment)))
 
 
@@ -50,8 +50,6 @@ def untranslated(experiment: Experiment, statements: pl.DataFrame) -> list[tuple
 def translation_job(experiment: Experiment, statements: pl.DataFrame | None = None) -> TranslationJob:
     """The statements to translate for an experiment, and its translator (None: none set)."""
     if statements is None:
-        from culturalign.probes.statements.labelling import experiment_statements
-
         statements = experiment_statements(experiment)
     spec = experiment.settings.translator
     texts = [SourceText(PROBE, lang, sid, text) for sid, lang, text in untranslated(experiment, statements)]
@@ -91,18 +89,15 @@ def with_translations(experiment: Experiment, statements: pl.DataFrame, store: R
     return statements
 
 
-def translate_stage(ctx: RunContext) -> None:
-    from culturalign.probes.statements.labelling import experiment_statements
-
+def translate_stage(ctx: RunContext) -> TranslationCounts:
     statements = experiment_statements(ctx.experiment)
     job = translation_job(ctx.experiment, statements)
     outcome = translate(ctx.store, ctx.run_id, job.translator, job.texts, show_progress=ctx.show_progress)
     if job.translator is None and not any(r.origin == "reviewed" for r in outcome.resolved):
-        ctx.notes[TRANSLATE_STAGE] = {"untranslated": len(job.texts)}
-        return
+        return TranslationCounts(untranslated=len(job.texts))
     translations = statement_translations(ctx.experiment, statements, ctx.store, ctx.run_id)
     source = statements.select("statement_id", pl.col("text").alias("source_text"))
     write_table_pair(
         translations.join(source, on="statement_id", how="left"), ctx.output_dir / "analysis", TRANSLATIONS_STEM
     )
-    ctx.notes[TRANSLATE_STAGE] = {**outcome.counts, "untranslated": len(job.texts) - translations.height}
+    return TranslationCounts.of(outcome.counts, untranslated=len(job.texts) - translations.height)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 from scipy import stats
 
-from culturalign.probes.vsm.countries import Country, paper_countries
+from culturalign.analysis.bootstrap import nan_quantile
+from culturalign.probes.vsm.countries import Country, paper_countries, resolve_countries
 from culturalign.probes.vsm.instrument import load_structure
 from culturalign.probes.vsm.metrics import CONDITIONS, Cube, Evaluation, Intervals, evaluate_cube, rank_descending
 from culturalign.probes.vsm.scores import Scaling, sensitivity_scalings
+from culturalign.sources import hofstede
 from culturalign.sources.hofstede import TableRow
 
 ORIGIN_TARGETS = ("united_states", "china")
@@ -23,23 +27,42 @@ def build_cube(
     repeats: int,
     origins: list[str | None],
 ) -> Cube:
-    """Dense [model, country, language, item, repeat] array of chosen options (NaN = none)."""
+    """Dense [model, country, language, item, repeat] array of answers (NaN = none): the chosen
+    option, or for a scored answer its expected value, asked once and standing for every repeat
+    (a scored answer is deterministic, so its repeats could only repeat it)."""
     n_items = load_structure().n_items
     values = np.full((len(models), len(countries), len(languages), n_items, repeats), np.nan)
     at_m = {m: i for i, m in enumerate(models)}
     at_c = {c.key: i for i, c in enumerate(countries)}
     at_l = {lang: i for i, lang in enumerate(languages)}
-    ok = answers.filter(pl.col("choice").is_not_null())
+    column = "value" if "value" in answers.columns else "choice"
+    ok = answers.filter(pl.col(column).is_not_null())
     for row in ok.iter_rows(named=True):
         m, c, lang = at_m.get(row["model"]), at_c.get(row["country"]), at_l.get(row["language"])
         if m is None or c is None or lang is None or not (0 <= row["repeat"] < repeats):
             continue
-        values[m, c, lang, row["item"] - 1, row["repeat"]] = row["choice"]
+        slots = slice(None) if row.get("answer_mode") == "scored" else row["repeat"]
+        values[m, c, lang, row["item"] - 1, slots] = row[column]
     return Cube(values, models, [c.key for c in countries], languages, [c.language for c in countries], origins)
 
 
 def table_rows(countries: list[Country] | tuple[Country, ...]) -> list[TableRow]:
     return [TableRow(c.key, c.hofstede_code, c.hofstede_name, c.fallback_code) for c in countries]
+
+
+def country_score_table(
+    scores: str, countries: list[str], *, fallback: bool, skip_missing: bool, warn: Callable[[str], None]
+) -> pl.DataFrame:
+    """Each country's six scores (one column per dimension) and the table rows that gave them
+    (`rows`); `countries` are keys or names, empty for the paper's 20."""
+    chosen = resolve_countries(countries) if countries else list(paper_countries())
+    long = hofstede.ground_truth(
+        hofstede.load_scores(scores), table_rows(chosen), fallback=fallback,
+        missing="skip" if skip_missing else "error", warn=warn,
+    )  # fmt: skip
+    wide = long.pivot(on="dimension", index="country", values="value")
+    sources = long.group_by("country").agg(pl.col("source").unique().sort().str.join("+").alias("rows"))
+    return wide.join(sources, on="country")
 
 
 def gt_matrix(gt_long: pl.DataFrame, country_keys: list[str]) -> np.ndarray:
@@ -78,13 +101,17 @@ def failures_table(answers: pl.DataFrame) -> pl.DataFrame:
 
 
 def item_means_table(answers: pl.DataFrame) -> pl.DataFrame:
+    """Per item: the mean answer (scored: the expected value) and, for scored answers, the entropy in bits."""
+    value = "value" if "value" in answers.columns else "choice"
+    entropy = pl.col("entropy_bits").mean() if "entropy_bits" in answers.columns else pl.lit(None, pl.Float64)
     return (
-        answers.filter(pl.col("choice").is_not_null())
+        answers.filter(pl.col(value).is_not_null())
         .group_by("model", "country", "language", "item")
         .agg(
-            pl.col("choice").mean().alias("mean"),
-            pl.col("choice").std().alias("sd"),
+            pl.col(value).mean().alias("mean"),
+            pl.col(value).std().alias("sd"),
             pl.len().alias("n"),
+            entropy.alias("entropy_bits"),
         )
         .sort("model", "country", "language", "item")
     )
@@ -114,7 +141,7 @@ def deviation_table(ev: Evaluation, cube: Cube, iv: Intervals | None) -> pl.Data
                     "model": model, "country": country, "condition": cond, "dr": _num(ev.dr[m, c, k]),
                     "dr_low": lo, "dr_high": hi, "mean_difference": _num(ev.mean_difference[m, c, k]),
                     "difference_low": dlo, "difference_high": dhi, "gt_deviation": _num(ev.numerator[c]),
-                    "n_trials": int(ev.n_trials[m, c, k]),
+                    "n_trials": int(ev.n_trials[m, c, k]), "dr_undefined": int(ev.dr_undefined[m, c, k]),
                 })  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None)
 
@@ -137,7 +164,7 @@ def dimension_table(ev: Evaluation, cube: Cube, gt: np.ndarray, iv: Intervals | 
                         "ground_truth": float(gt[c, d]), "abs_gap": _num(ev.gap[m, c, k, d]),
                         "gap_low": glo, "gap_high": ghi,
                         "dr": _num(ev.dr_dim[m, c, k, d]), "dr_low": lo, "dr_high": hi,
-                        "n_trials": int(ev.n_trials[m, c, k]),
+                        "dr_undefined": int(ev.dr_dim_undefined[m, c, k, d]), "n_trials": int(ev.n_trials[m, c, k]),
                     })  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None)
 
@@ -149,16 +176,19 @@ def ranking_table(
     labels = cube.countries if kind == "country" else cube.models
     dr = ev.country_dr if kind == "country" else ev.model_dr
     diff = ev.country_difference if kind == "country" else ev.model_difference
+    undefined = ev.country_undefined if kind == "country" else ev.model_undefined
     n_over = len(cube.models) if kind == "country" else len(cube.countries)
     rows = []
     for k, cond in enumerate(CONDITIONS):
         ranks = rank_descending(dr[:, k])
         for i, label in enumerate(labels):
-            if np.isnan(dr[i, k]):
+            if np.isnan(dr[i, k]) and not undefined[i, k]:
                 continue
             lo, hi = _ci(iv, f"{kind}_dr", (i, k))
+            # n_undefined: exact matches left out of the mean (all of them when dr is empty)
             row = {kind: label, "condition": cond, "rank": int(ranks[i]), "dr": _num(dr[i, k]), "dr_low": lo,
-                   "dr_high": hi, "mean_difference": _num(diff[i, k]), f"n_{'models' if kind == 'country' else 'countries'}": n_over}  # fmt: skip
+                   "dr_high": hi, "mean_difference": _num(diff[i, k]), f"n_{'models' if kind == 'country' else 'countries'}": n_over,
+                   "n_undefined": int(undefined[i, k])}  # fmt: skip
             if kind == "model":
                 row["origin"] = cube.origins[i] if cube.origins else None
             elif neutral is not None:
@@ -170,14 +200,15 @@ def ranking_table(
 def dimension_dr_table(ev: Evaluation, iv: Intervals | None) -> pl.DataFrame:
     dims = load_structure().dimension_keys
     rows = []
+    defined = np.sum(~np.isnan(ev.dr_dim), axis=(0, 1))  # [K, D]
     for k, cond in enumerate(CONDITIONS):
         for d, dim in enumerate(dims):
-            if np.isnan(ev.dimension_dr[k, d]):
+            if np.isnan(ev.dimension_dr[k, d]) and not ev.dimension_undefined[k, d]:
                 continue
             lo, hi = _ci(iv, "dimension_dr", (k, d))
-            rows.append(
-                {"condition": cond, "dimension": dim, "dr": _num(ev.dimension_dr[k, d]), "dr_low": lo, "dr_high": hi}
-            )
+            rows.append({"condition": cond, "dimension": dim, "dr": _num(ev.dimension_dr[k, d]), "dr_low": lo,
+                         "dr_high": hi, "n_cells": int(defined[k, d]),
+                         "n_undefined": int(ev.dimension_undefined[k, d])})  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
@@ -217,7 +248,7 @@ def _pct(draws: np.ndarray) -> tuple[float | None, float | None]:
     draws = draws[np.isfinite(draws)]
     if not draws.size:
         return None, None
-    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+    return float(nan_quantile(draws, 2.5 / 100)), float(nan_quantile(draws, 97.5 / 100))
 
 
 def _boot_p(diffs: np.ndarray) -> float | None:
@@ -229,11 +260,11 @@ def _boot_p(diffs: np.ndarray) -> float | None:
 
 
 def sensitivity_tables(
-    cube: Cube, gt: np.ndarray, gmean: np.ndarray, default: Scaling, normalisation: str
+    cube: Cube, gt: np.ndarray, gmean: np.ndarray, default: Scaling, normalisation: str, language_average: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rankings under each scaling, and Spearman agreement of each with the configured one."""
     schemes = {"configured": default, **sensitivity_scalings(normalisation)}
-    evs = {name: evaluate_cube(cube, s, gt, gmean) for name, s in schemes.items()}
+    evs = {name: evaluate_cube(cube, s, gt, gmean, language_average) for name, s in schemes.items()}
     rows, agreement = [], []
     for kind in ("country", "model"):
         labels = cube.countries if kind == "country" else cube.models
@@ -256,3 +287,18 @@ def sensitivity_tables(
                 agreement.append({"scheme": name, "kind": kind, "condition": cond, "spearman_vs_configured": rho,
                                   "p_value": p, "n": int(both.sum())})  # fmt: skip
     return pl.DataFrame(rows, infer_schema_length=None), pl.DataFrame(agreement, infer_schema_length=None)
+
+
+def language_average_table(cube: Cube, gt: np.ndarray, gmean: np.ndarray, scaling: Scaling) -> pl.DataFrame:
+    """The average-over-languages DR of every country and model under both averaging rules, side by side."""
+    both = {rule: evaluate_cube(cube, scaling, gt, gmean, rule) for rule in ("scores", "ratios")}
+    k = CONDITIONS.index("average")
+    rows = []
+    for kind, labels in (("country", cube.countries), ("model", cube.models)):
+        for i, label in enumerate(labels):
+            values = {rule: (ev.country_dr if kind == "country" else ev.model_dr)[i, k] for rule, ev in both.items()}
+            if all(np.isnan(v) for v in values.values()):
+                continue
+            rows.append({"kind": kind, "entity": label, "dr_average_scores": _num(values["scores"]),
+                         "dr_average_ratios": _num(values["ratios"])})  # fmt: skip
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()

@@ -37,14 +37,24 @@ def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> 
     )
     total = len(one_repeat) * settings.repeats
     if limit is None and total > EXACT_UP_TO:
-        return planned + _scaled(one_repeat, settings.repeats)
+        return planned + _scaled(one_repeat, settings.repeats, _asked_once(experiment))
     requests = build_requests(experiment, wording)
     return planned + planned_from_requests("generate", requests if limit is None else requests[:limit], store)
 
 
-def _scaled(one_repeat: list, repeats: int) -> list[PlannedCalls]:
+def _asked_once(experiment: Experiment) -> set[str]:
+    """Models in answer mode `scored`: deterministic, asked once whatever `repeats` says."""
+    from culturalign.probes.answer_modes import modes_by_model
+
+    modes = modes_by_model(experiment.settings, experiment.config.models)
+    return {name for name, mode in modes.items() if mode == "scored"}
+
+
+def _scaled(one_repeat: list, repeats: int, asked_once: set[str]) -> list[PlannedCalls]:
     rows = planned_from_requests("generate", one_repeat)
     for row in rows:
+        if row.model.name in asked_once:
+            continue
         row.requests *= repeats
         row.input_tokens *= repeats
         row.output_tokens *= repeats

@@ -60,10 +60,12 @@ def ranking_figure(ranking: pl.DataFrame, label: str, condition: str) -> MplFigu
     dr = np.array(rows["dr"].to_list(), dtype=float)
     low = np.array([np.nan if x is None else x for x in rows["dr_low"].to_list()], dtype=float)
     high = np.array([np.nan if x is None else x for x in rows["dr_high"].to_list()], dtype=float)
+    undefined = np.array(rows["n_undefined"].to_list() if "n_undefined" in rows.columns else [0] * rows.height)
     fig = new_figure(5.5, 0.3 * max(len(names), 3) + 1.0)
     ax = fig.add_subplot(1, 1, 1)
     y = np.arange(len(names))
     ax.barh(y, np.where(np.isfinite(dr), dr, 0), color=_MODEL_COLOUR, alpha=0.8)
+    _mark_undefined(ax, y, dr, undefined, horizontal=True)
     has_ci = np.isfinite(low) & np.isfinite(high) & np.isfinite(dr)
     if has_ci.any():
         err = np.vstack([dr - low, high - dr])[:, has_ci]
@@ -85,11 +87,38 @@ def dimension_dr_figure(dimension_dr: pl.DataFrame) -> MplFigure:
     width = 0.8 / max(1, len(conditions))
     x = np.arange(len(DIMENSIONS))
     for i, cond in enumerate(conditions):
-        sub = {r["dimension"]: r["dr"] for r in dimension_dr.filter(pl.col("condition") == cond).iter_rows(named=True)}
-        values = [float(v) if (v := sub.get(d)) is not None and math.isfinite(v) else 0.0 for d in DIMENSIONS]
-        ax.bar(x + i * width, values, width, label=cond)
+        sub = {r["dimension"]: r for r in dimension_dr.filter(pl.col("condition") == cond).iter_rows(named=True)}
+        values = np.array([_finite(sub.get(d, {}).get("dr")) for d in DIMENSIONS])
+        undefined = np.array([int(sub.get(d, {}).get("n_undefined") or 0) for d in DIMENSIONS])
+        ax.bar(x + i * width, np.nan_to_num(values), width, label=cond)
+        _mark_undefined(ax, x + i * width, values, undefined, horizontal=False)
     ax.set_xticks(x + width * (len(conditions) - 1) / 2, [d.upper() for d in DIMENSIONS])
     ax.set_ylabel("mean deviation ratio")
     ax.legend(fontsize=8, frameon=False)
     ax.set_title("Deviation ratio per dimension", fontsize=10)
     return fig
+
+
+def _finite(value) -> float:
+    return float(value) if value is not None and math.isfinite(value) else np.nan
+
+
+def _mark_undefined(ax, at: np.ndarray, values: np.ndarray, undefined: np.ndarray, *, horizontal: bool) -> None:
+    """Undefined ratios (an exact match, gap 0) are not 0: a bar with no defined value becomes a hatched
+    marker labelled "undefined"; a mean that left some out says how many."""
+    top = np.nanmax(values) if np.isfinite(values).any() else 1.0
+    for position, value, count in zip(at, values, undefined, strict=True):
+        if not count:
+            continue
+        if not math.isfinite(value):
+            label = "undefined (exact match)" if horizontal else "undef."
+            if horizontal:
+                ax.barh(position, top, color="none", edgecolor="#999999", hatch="///", linewidth=0.6)
+                ax.text(top * 0.02, position, label, va="center", fontsize=7)
+            else:
+                ax.bar(position, top, width=0.8 * 0.8 / 2, color="none", edgecolor="#999999", hatch="///")
+                ax.text(position, top, label, ha="center", va="bottom", fontsize=6, rotation=90)
+        elif horizontal:
+            ax.text(value, position, f"  {count} undefined left out", va="center", fontsize=6)
+        else:
+            ax.text(position, value, f"{count} undef.", ha="center", va="bottom", fontsize=6, rotation=90)

@@ -33,6 +33,7 @@ from pathlib import Path
 from culturalign import paths
 from culturalign.errors import ConfigError, DataError
 from culturalign.languages import check_language
+from culturalign.sources import download
 
 INSTRUMENT_URL = (
     "https://raw.githubusercontent.com/flowersteam/value_stability/"
@@ -233,9 +234,9 @@ def fetched_instrument_path() -> Path:
 
 def fetch_instrument(url: str | None = None, *, force: bool = False) -> Path:
     """Download the pinned public copy into the user cache (checked against its sha256)."""
-    from culturalign.sources.download import fetch_pinned
-
-    return fetch_pinned(url or INSTRUMENT_URL, INSTRUMENT_SHA256, INSTRUMENT_FILENAME, CACHE_SUBDIR, force=force)
+    return download.fetch_pinned(
+        url or INSTRUMENT_URL, INSTRUMENT_SHA256, INSTRUMENT_FILENAME, CACHE_SUBDIR, force=force
+    )
 
 
 def load_wording(files: Sequence[str | Path]) -> Wording:

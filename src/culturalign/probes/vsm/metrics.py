@@ -7,9 +7,17 @@ answers give one score per dimension. For a (model, country) under a prompt cond
     Difference_i = mean over dimensions of |score_i,d - GT_d|           (trial i)
     DR = [ mean over d of |GT_d - global mean GT_d| ] / [ mean over trials of Difference_i ]
 
-Conditions: aligned (the country's own language), english, chinese, average (scores averaged
-over every prompt language of the run, per trial), other (averaged over all but en and zh).
+Conditions: aligned (the country's own language), english, chinese, average (every prompt
+language of the run), other (all but en and zh). How languages are averaged is a choice
+(`language_average`): "scores" averages the trial's scaled scores over languages before the
+gap is taken (one profile per country role, the default); "ratios" computes gaps and ratios
+per language and averages those (the typical single-language alignment).
 A dimension whose items failed in a trial drops out of that trial's mean (NaN-aware means).
+
+Undefined ratios: when the model's mean gap is exactly 0 (clipping puts a score at 0 or 100
+and the published score is 0 or 100 too), the ratio has no finite value. It is reported as
+undefined (NaN, flagged in `dr_undefined` / `dr_dim_undefined`), counted, and left out of
+every mean over models, countries or languages; it is never drawn as 0.
 Bootstrap: each round redraws, for every (model, country, language, item), the repeats with
 replacement, so intervals show how much the figures move with the sampled answers; at
 temperature 0 with identical repeats they have zero width, which is the honest answer.
@@ -22,9 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from culturalign.analysis.bootstrap import percentile_interval
 from culturalign.probes.vsm.scores import Scaling, raw_indices
 
 CONDITIONS = ("aligned", "english", "chinese", "average", "other")
+LANGUAGE_AVERAGES = ("scores", "ratios")
 
 
 @dataclass
@@ -43,9 +53,11 @@ def _nanmean(x: np.ndarray, axis) -> np.ndarray:
         return np.nanmean(x, axis=axis)
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def _ratio(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """num / den, and where den is exactly 0 (an exact match): NaN and a True flag."""
+    undefined = np.broadcast_to(den == 0, np.broadcast(num, den).shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den == 0, np.where(num == 0, np.nan, np.inf), num / den)
+        return np.where(undefined, np.nan, num / den), undefined.copy()
 
 
 def trial_scores(values: np.ndarray, scaling: Scaling) -> np.ndarray:
@@ -77,10 +89,12 @@ class Evaluation:
     score: np.ndarray  # [M, C, K, D] mean over trials
     gap: np.ndarray  # [M, C, K, D] mean |score - GT| over trials
     mean_difference: np.ndarray  # [M, C, K]
-    dr: np.ndarray  # [M, C, K]
-    dr_dim: np.ndarray  # [M, C, K, D]
+    dr: np.ndarray  # [M, C, K], NaN where undefined
+    dr_dim: np.ndarray  # [M, C, K, D], NaN where undefined
     n_trials: np.ndarray  # [M, C, K] trials with at least one dimension score
     numerator: np.ndarray  # [C]
+    dr_undefined: np.ndarray  # [M, C, K] count of undefined ratios behind the cell (0 or 1; more when averaged)
+    dr_dim_undefined: np.ndarray  # [M, C, K, D] likewise per dimension
 
     @property
     def country_dr(self) -> np.ndarray:  # [C, K]
@@ -102,6 +116,18 @@ class Evaluation:
     def dimension_dr(self) -> np.ndarray:  # [K, D]
         return _nanmean(self.dr_dim, axis=(0, 1))
 
+    @property
+    def country_undefined(self) -> np.ndarray:  # [C, K] undefined ratios left out of country_dr
+        return self.dr_undefined.sum(axis=0)
+
+    @property
+    def model_undefined(self) -> np.ndarray:  # [M, K]
+        return self.dr_undefined.sum(axis=1)
+
+    @property
+    def dimension_undefined(self) -> np.ndarray:  # [K, D]
+        return self.dr_dim_undefined.sum(axis=(0, 1))
+
     def group_dr(self, members: np.ndarray) -> np.ndarray:
         """[C, K] mean DR over the models where `members` is true."""
         return _nanmean(self.dr[members], axis=0) if members.any() else np.full(self.dr.shape[1:], np.nan)
@@ -116,19 +142,48 @@ def evaluate(cond_scores: np.ndarray, gt: np.ndarray, global_mean: np.ndarray) -
     spread = np.abs(gt - global_mean[None, :])  # [C, D]
     numerator = spread.mean(axis=-1)
     gap = _nanmean(abs_gap, axis=3)
+    dr, dr_undefined = _ratio(numerator[None, :, None], mean_difference)
+    dr_dim, dr_dim_undefined = _ratio(spread[None, :, None, :], gap)
     return Evaluation(
         score=_nanmean(cond_scores, axis=3),
         gap=gap,
         mean_difference=mean_difference,
-        dr=_ratio(numerator[None, :, None], mean_difference),
-        dr_dim=_ratio(spread[None, :, None, :], gap),
+        dr=dr,
+        dr_dim=dr_dim,
         n_trials=np.sum(~np.isnan(difference), axis=-1),
         numerator=numerator,
+        dr_undefined=dr_undefined.astype(int),
+        dr_dim_undefined=dr_dim_undefined.astype(int),
     )
 
 
-def evaluate_cube(cube: Cube, scaling: Scaling, gt: np.ndarray, global_mean: np.ndarray) -> Evaluation:
-    return evaluate(condition_scores(trial_scores(cube.values, scaling), cube), gt, global_mean)
+def evaluate_cube(
+    cube: Cube, scaling: Scaling, gt: np.ndarray, global_mean: np.ndarray, language_average: str = "scores"
+) -> Evaluation:
+    scores = trial_scores(cube.values, scaling)
+    ev = evaluate(condition_scores(scores, cube), gt, global_mean)
+    if language_average == "ratios":
+        _average_ratios_over_languages(ev, evaluate(scores, gt, global_mean), cube)
+    elif language_average != "scores":
+        raise ValueError(f"language_average must be one of {LANGUAGE_AVERAGES}, not {language_average!r}")
+    return ev
+
+
+def _average_ratios_over_languages(ev: Evaluation, per_language: Evaluation, cube: Cube) -> None:
+    """Overwrite the average and other conditions with means of the per-language gaps and ratios
+    (`per_language` has the prompt languages where conditions usually are); undefined
+    per-language ratios are left out of the mean and added to its undefined count."""
+    everything = list(range(len(cube.languages)))
+    others = [i for i, lang in enumerate(cube.languages) if lang not in ("en", "zh")]
+    for k, chosen in ((CONDITIONS.index("average"), everything), (CONDITIONS.index("other"), others)):
+        if not chosen:
+            continue
+        ev.gap[:, :, k] = _nanmean(per_language.gap[:, :, chosen], axis=2)
+        ev.mean_difference[:, :, k] = _nanmean(per_language.mean_difference[:, :, chosen], axis=2)
+        ev.dr[:, :, k] = _nanmean(per_language.dr[:, :, chosen], axis=2)
+        ev.dr_dim[:, :, k] = _nanmean(per_language.dr_dim[:, :, chosen], axis=2)
+        ev.dr_undefined[:, :, k] = per_language.dr_undefined[:, :, chosen].sum(axis=2)
+        ev.dr_dim_undefined[:, :, k] = per_language.dr_dim_undefined[:, :, chosen].sum(axis=2)
 
 
 def neutral_dr(scaling: Scaling, gt: np.ndarray, global_mean: np.ndarray) -> np.ndarray:
@@ -136,7 +191,7 @@ def neutral_dr(scaling: Scaling, gt: np.ndarray, global_mean: np.ndarray) -> np.
     for what a model earns by answering the same option throughout."""
     neutral = scaling.apply(np.zeros(gt.shape[-1]))
     spread = np.abs(gt - global_mean[None, :]).mean(axis=-1)
-    return _ratio(spread, np.abs(neutral[None, :] - gt).mean(axis=-1))
+    return _ratio(spread, np.abs(neutral[None, :] - gt).mean(axis=-1))[0]
 
 
 # name -> function of an Evaluation giving the array to put intervals on
@@ -177,6 +232,7 @@ def bootstrap(
     seed: int,
     groups: dict[str, np.ndarray] | None = None,
     level: float = 0.95,
+    language_average: str = "scores",
 ) -> Intervals:
     """Percentile intervals for every statistic (and per-round group DRs for comparisons)."""
     groups = groups or {}
@@ -184,39 +240,17 @@ def bootstrap(
     draws: dict[str, list[np.ndarray]] = {name: [] for name in STATISTICS}
     group_draws: dict[str, list[np.ndarray]] = {name: [] for name in groups}
     for _ in range(rounds):
-        ev = evaluate_cube(Cube(resample_repeats(cube.values, rng), *_labels(cube)), scaling, gt, global_mean)
+        resampled = Cube(resample_repeats(cube.values, rng), *_labels(cube))
+        ev = evaluate_cube(resampled, scaling, gt, global_mean, language_average)
         for name, stat in STATISTICS.items():
             draws[name].append(stat(ev))
         for name, members in groups.items():
             group_draws[name].append(ev.group_dr(members))
-    tail = (1 - level) / 2 * 100
     low, high = {}, {}
     for name, values in draws.items():
-        if not values:
-            continue
-        stacked = np.stack(values)
-        low[name] = nan_percentile(stacked, tail)
-        high[name] = nan_percentile(stacked, 100 - tail)
+        if values:
+            low[name], high[name] = percentile_interval(np.stack(values), level)
     return Intervals(low, high, rounds, {k: np.stack(v) for k, v in group_draws.items() if v})
-
-
-def nan_percentile(draws: np.ndarray, q: float) -> np.ndarray:
-    """Percentile over axis 0 ignoring NaN, with linear interpolation (as numpy's default).
-
-    np.nanpercentile loops in Python over every cell; this sorts once, which matters for
-    thousands of rounds over a full 10 x 20 x 20 design.
-    """
-    ordered = np.sort(draws, axis=0)  # NaN sort last
-    n = np.sum(~np.isnan(draws), axis=0)
-    position = q / 100 * np.maximum(n - 1, 0)
-    below = np.floor(position).astype(int)
-    above = np.minimum(below + 1, np.maximum(n - 1, 0))
-    lo = np.take_along_axis(ordered, below[None], axis=0)[0]
-    hi = np.take_along_axis(ordered, above[None], axis=0)[0]
-    with np.errstate(invalid="ignore"):  # inf - inf where both neighbours are infinite: handled below
-        out = lo + (hi - lo) * (position - below)
-    out = np.where(np.isinf(lo) & (lo == hi), lo, out)
-    return np.where(n == 0, np.nan, out)
 
 
 def _labels(cube: Cube) -> tuple:

@@ -10,7 +10,7 @@ import polars as pl
 from culturalign.probes.vsm import figures
 from culturalign.probes.vsm.paper_figures import radar_with_average
 from culturalign.probes.vsm.paper_sections import paper_sections
-from culturalign.report.sections import Example, Figure, LabelledSpan, Section, Table
+from culturalign.report.sections import Example, Figure, LabelledSpan, ReportSource, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.tables import read_table
 
@@ -38,6 +38,22 @@ def _constants(constants: dict[str, float]) -> str:
     return "C = " + ", ".join(f"{k.upper()} {v:g}" for k, v in constants.items())
 
 
+MODE_TEXT = {
+    "free": "free (the paper's protocol: free text, the chosen number read out of it)",
+    "constrained": "constrained (the output restricted to the options 1-5)",
+    "scored": "scored (each option's log-probability as a continuation of the prompt; the item's answer is the "
+    "expected value of that distribution, asked once, so its repeats are identical and its intervals have zero "
+    "width; the entropy of each distribution is in item_means)",
+}
+
+
+def answer_modes_paragraph(models: list[dict]) -> str:
+    modes = {m["name"]: m.get("answer_mode", "free") for m in models}
+    parts = [f"{mode}: {', '.join(n for n, m in modes.items() if m == mode)}" for mode in dict.fromkeys(modes.values())]
+    explained = "; ".join(MODE_TEXT[mode] for mode in dict.fromkeys(modes.values()) if mode in MODE_TEXT)
+    return f"Answer modes ({'; '.join(parts)}). Meaning: {explained}. See docs/answer-modes.md."
+
+
 def _figure(fig, directory: Path, stem: str, title: str, caption: str) -> Figure:
     png, svg = save_figure(fig, directory, stem)
     return Figure(title=title, png=png, svg=svg, caption=caption)
@@ -48,11 +64,8 @@ def _main_condition(table: pl.DataFrame) -> str:
     return next((c for c in ("aligned", "average", "english", "chinese") if c in present), "average")
 
 
-def report_sections(
-    analysis_dir: Path, store=None, figures_dir: Path | None = None, covariates: Path | None = None
-) -> list[Section]:
-    analysis_dir = Path(analysis_dir)
-    figures_dir = Path(figures_dir) if figures_dir else analysis_dir / "figures"
+def report_sections(source: ReportSource) -> list[Section]:
+    analysis_dir, figures_dir, covariates = Path(source.analysis_dir), Path(source.figures_dir), source.covariates
     manifest = json.loads((analysis_dir / "manifest.json").read_text(encoding="utf-8"))
     countries = _read(analysis_dir, "country_ranking")
     models = _read(analysis_dir, "model_ranking")
@@ -62,7 +75,7 @@ def report_sections(
     condition = _main_condition(countries)
     return [
         _overview(manifest, countries, models, failures, dims, condition),
-        _rankings(countries, models, figures_dir, condition),
+        _rankings(countries, models, figures_dir, condition, manifest, _read(analysis_dir, "language_average")),
         _dimensions(dims, dim_dr, figures_dir, condition),
         _origin(_read(analysis_dir, "origin_comparison")),
         _sensitivity(
@@ -106,6 +119,21 @@ def _overview(
         "comparable to the published country scores.",
     ]
     section.warnings += list(manifest.get("warnings", []))
+    section.paragraphs.append(answer_modes_paragraph(manifest.get("models", [])))
+    tiny = [m["name"] for m in manifest.get("models", []) if m.get("tiny")]
+    if tiny:
+        section.warnings.append(
+            f"{', '.join(tiny)}: the embedded Gemma 3 270M, a tiny base model. Its scores and intervals show that the "
+            "pipeline runs end to end on real model output; they are not a measurement of any culture."
+        )
+    undefined = manifest.get("undefined_ratios") or {}
+    if undefined.get("dr") or undefined.get("dr_per_dimension"):
+        section.warnings.append(
+            f"{undefined.get('dr', 0)} deviation ratios and {undefined.get('dr_per_dimension', 0)} per-dimension ratios "
+            "are undefined: the model's score equals the published score exactly (usually a clipped 0 or 100), so the "
+            "gap is 0. They are shown as empty and marked in the figures, counted in n_undefined, and left out of every "
+            "mean (which therefore leaves out the closest matches)."
+        )
     if manifest.get("repeats", 0) < 2:
         section.warnings.append("Only one repeat per item: the bootstrap intervals cannot show any sampling variation.")
     elif (
@@ -125,8 +153,30 @@ def _overview(
     return section
 
 
-def _rankings(countries: pl.DataFrame, models: pl.DataFrame, figures_dir: Path, condition: str) -> Section:
+LANGUAGE_AVERAGE_TEXT = {
+    "scores": "Average over languages (this run): each trial's scaled scores are averaged over the prompt languages "
+    "and the gap is taken from that average profile. This is the default because the paper's language-average "
+    "condition asks what culture a model gives a country role beyond the influence of the prompt language, i.e. one "
+    "profile per role; note that errors in opposite directions in different languages cancel in it.",
+    "ratios": "Average over languages (this run): gaps and deviation ratios are computed in each prompt language and "
+    "then averaged: the typical alignment of a single-language prompt. Errors in different languages do not cancel, "
+    "so it is usually lower than averaging the scores first (the default).",
+}
+
+
+def _rankings(
+    countries: pl.DataFrame,
+    models: pl.DataFrame,
+    figures_dir: Path,
+    condition: str,
+    manifest: dict | None = None,
+    both_averages: pl.DataFrame | None = None,
+) -> Section:
     section = Section(title="Rankings by deviation ratio")
+    averaging = (manifest or {}).get("language_average", "scores")
+    section.paragraphs.append(LANGUAGE_AVERAGE_TEXT[averaging])
+    if both_averages is not None and both_averages.height:
+        section.tables.append(Table("Average-over-languages DR under both averaging rules", both_averages))
     if countries.height:
         section.figures.append(_figure(figures.ranking_figure(countries, "country", condition), figures_dir,
                                        f"vsm_country_ranking_{condition}", "Country ranking",
@@ -203,10 +253,24 @@ def _extraction(failures: pl.DataFrame, answers: pl.DataFrame) -> Section:
     section = Section(title="Answer extraction")
     section.paragraphs.append(
         "The chosen option is read from digits in any script, then number words of the prompt language, then the "
-        "text of a single option label. Anything else is a failure, kept with its text and never replaced by a default."
+        "text of a single option label. Anything else is a failure, kept with its text and never replaced by a default. "
+        "Constrained answers are the option itself; scored answers are a distribution over the five options."
     )
     if failures.height:
         section.tables.append(Table("Readable answers and failures per model and language", failures))
+    if answers.height and "entropy_bits" in answers.columns and answers["entropy_bits"].is_not_null().any():
+        scored = (
+            answers.filter(pl.col("entropy_bits").is_not_null())
+            .group_by("model", "language")
+            .agg(pl.len().alias("items"), pl.col("value").mean().alias("mean_expected_answer"),
+                 pl.col("entropy_bits").mean().alias("mean_entropy_bits"),
+                 pl.col("entropy_bits").min().alias("min_entropy_bits"),
+                 pl.col("entropy_bits").max().alias("max_entropy_bits"))
+            .sort("model", "language")
+        )  # fmt: skip
+        section.tables.append(
+            Table("Scored answers: expected option and entropy (bits; uniform over 5 = 2.32)", scored)
+        )
     if answers.height:
         failed = answers.filter(pl.col("choice").is_null() & pl.col("response").is_not_null()).head(6)
         for r in failed.iter_rows(named=True):

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from culturalign.errors import ConfigError
 from culturalign.models.base import ModelSpec
+from culturalign.probes.answer_modes import AnswerMode
+from culturalign.probes.vsm.countries import resolve_countries
 
 DIMENSION_KEYS = ("pdi", "idv", "mas", "uai", "lto", "ivr")
 PAPER_COUNTRY_KEYS = (
@@ -52,6 +54,20 @@ class VsmSettings(BaseModel):
         default="paper", description="mean ground truth over the paper's 20 countries, or over this run's countries"
     )
     bootstrap_rounds: int = Field(default=1000, ge=0, le=100000)
+    answer_mode: AnswerMode = Field(
+        default="free",
+        description="free: read the number out of free text (the paper); constrained: output restricted to 1-5; "
+        "scored: each option's log-probability (see docs/answer-modes.md)",
+    )
+    answer_modes: dict[str, AnswerMode] = Field(
+        default_factory=dict, description='per model name, overriding answer_mode (e.g. {gpt-4o = "free"})'
+    )
+    language_average: Literal["scores", "ratios"] = Field(
+        default="scores",
+        description="average-over-languages condition: average the scaled scores across languages, then take the "
+        "gap (default: one profile per country role, as the paper's language-average results) or average the "
+        "per-language deviation ratios",
+    )
 
     @field_validator("constants")
     @classmethod
@@ -64,8 +80,6 @@ class VsmSettings(BaseModel):
     @field_validator("countries")
     @classmethod
     def _known_countries(cls, value: list[str]) -> list[str]:
-        from culturalign.probes.vsm.countries import resolve_countries
-
         try:
             return [c.key for c in resolve_countries(value)]
         except ConfigError as exc:

@@ -9,48 +9,46 @@ import polars as pl
 
 from culturalign import __version__
 from culturalign.errors import DataError
-from culturalign.probes.registry import RunContext
+from culturalign.models.base import ModelSpec
+from culturalign.probes.registry import AnalysisSummary, RunContext
 from culturalign.probes.wvs.analysis.from_store import nothing_survived, responses_from_store
 from culturalign.probes.wvs.analysis.outputs import write_outputs
 from culturalign.probes.wvs.analysis.pipeline import analyze_responses
 from culturalign.probes.wvs.analysis.run_analysis import ground_truth_and_humans, judge_validation_of_run
+from culturalign.probes.wvs.judge.quality import default_judge_name
+from culturalign.probes.wvs.judging import OFFLINE_JUDGE_BACKEND, JudgeResult, quality_summary
 from culturalign.tables import write_json, write_table_pair
 
 STAGE = "analyze"
 
 
 def judge_validation(ctx: RunContext) -> list[dict[str, Any]]:
-    """The measured quality of the run's judges: as the judge stage just reported it, or as the store records."""
-    judge_notes = ctx.notes.get("judge")
-    if isinstance(judge_notes, dict) and judge_notes.get("quality"):
-        return list(judge_notes["quality"])
+    """The measured quality of the run's judges: as the judge stage reported it, or as the store's labels say."""
+    judged = ctx.result("judge", JudgeResult)
+    if judged is not None and judged.quality:
+        return list(judged.quality)
     recorded = judge_validation_of_run(ctx.store, ctx.run_id)
     if recorded:
         return list(recorded["quality"])
     # Nothing recorded: the judges the experiment names, or the offline default the judge stage uses.
-    from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
-    from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
-
-    names = [j.model if j.backend == OFFLINE_JUDGE_BACKEND and j.model else j.name for j in ctx.config.judges]
-    return [judge_quality(name).summary() for name in (names or [default_judge_name()])]
+    judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=OFFLINE_JUDGE_BACKEND)]
+    return [quality_summary(j) for j in judges]
 
 
-def analyze_stage(ctx: RunContext) -> None:
+def analyze_stage(ctx: RunContext) -> AnalysisSummary:
     """Build the response table from the run, analyse it with the clean definitions, write the tables."""
     quality = judge_validation(ctx)
     empty = nothing_survived(ctx.store, ctx.run_id)
     if empty is not None:
         # Nothing to analyse: say why and what to change, in the console and in a report of its own.
-        _write_responses_only(ctx, pl.DataFrame(), {}, quality, f"nothing to analyse: {empty}", "no responses")
-        return
+        return _write_responses_only(ctx, pl.DataFrame(), {}, quality, f"nothing to analyse: {empty}", "no responses")
     table, counts = responses_from_store(ctx.store, ctx.run_id)
     try:
         truth, humans, source = ground_truth_and_humans(ctx.config.ground_truth)
     except DataError as exc:
         if ctx.config.ground_truth not in ("", "published"):
             raise  # a ground-truth file the user named must be right
-        _write_without_ground_truth(ctx, table, counts, quality, str(exc))
-        return
+        return _write_without_ground_truth(ctx, table, counts, quality, str(exc))
     result = analyze_responses(
         table,
         truth,
@@ -62,17 +60,14 @@ def analyze_stage(ctx: RunContext) -> None:
         command=f"culturalign run (stage {STAGE})",
     )
     result.manifest["store_counts"] = counts
-    write_outputs(result, ctx.output_dir / "analysis")
-    ctx.notes[STAGE] = {
-        "responses": table.height,
-        "groups": result.alignment.height,
-        "notes": result.notes,
-    }
+    out = ctx.output_dir / "analysis"
+    write_outputs(result, out)
+    return AnalysisSummary(folder=out, responses=table.height, groups=result.alignment.height, notes=result.notes)
 
 
 def _write_without_ground_truth(
     ctx: RunContext, table: pl.DataFrame, counts: dict[str, int], quality: list[dict[str, Any]], reason: str
-) -> None:
+) -> AnalysisSummary:
     """Offline and without the published tables: keep the run whole, say what is missing and how to get it.
 
     Alignment needs survey ground truth; the scored responses are written so that
@@ -85,7 +80,7 @@ def _write_without_ground_truth(
         f"`culturalign groundtruth build`), then run `culturalign analyze --store {store} --output {out}` "
         f"and `culturalign report {out} -o {ctx.output_dir / 'report'}`"
     )
-    _write_responses_only(ctx, table, counts, quality, note, "unavailable")
+    return _write_responses_only(ctx, table, counts, quality, note, "unavailable")
 
 
 def _write_responses_only(
@@ -95,7 +90,7 @@ def _write_responses_only(
     quality: list[dict[str, Any]],
     note: str,
     ground_truth_source: str,
-) -> None:
+) -> AnalysisSummary:
     """An analysis folder without alignment: the responses there are, and a note saying why and what to do."""
     out = ctx.output_dir / "analysis"
     write_table_pair(table, out, "responses")
@@ -112,4 +107,4 @@ def _write_responses_only(
         "files": ["responses.csv", "responses.parquet"],
     }
     write_json(out / "manifest.json", manifest, sort_keys=True)
-    ctx.notes[STAGE] = {"responses": table.height, "groups": 0, "notes": [note]}
+    return AnalysisSummary(folder=out, responses=table.height, groups=0, notes=[note])

@@ -107,14 +107,14 @@ def _judged_in_store(
     Responses not parsed yet are counted as if kept (the upper bound); parsed ones are exact."""
     from culturalign.probes.registry import RunContext
     from culturalign.probes.wvs.judge.run import judge_request, prepare
-    from culturalign.probes.wvs.judging import experiment_statements, kept_tasks
+    from culturalign.probes.wvs.judging import item_statements, kept_tasks
 
     runs = [r for r in store.runs() if r.name == experiment.config.name and r.probe == experiment.config.probe]
     if not runs:
         return None
     ctx = RunContext(experiment=experiment, store=store, run_id=runs[-1].run_id, output_dir=experiment.output_dir)
     parsed = store.results(ctx.run_id, "parse").height
-    tasks = kept_tasks(ctx, experiment_statements(ctx))
+    tasks = kept_tasks(ctx, item_statements(ctx))
     open_tasks = {key: p for key, task in tasks.items() if (p := prepare(task)).settled is None}
     unparsed = max(responses - parsed, 0)
     known = {}

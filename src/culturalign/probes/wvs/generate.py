@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError, DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
+from culturalign.probes.registry import CallCounts, TranslationCounts
 from culturalign.probes.wvs.sampling import PromptDraw, sample_prompts
+from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.probes.wvs.translations import (
     LanguagePrompts,
     prompt_texts,
@@ -26,8 +28,6 @@ STAGE = "generate"
 
 
 def load_experiment_codebook(experiment: Experiment) -> Any:
-    from culturalign.probes.wvs.sources.codebook import load_codebook
-
     path = experiment.settings.codebook
     if path is not None and not path.is_absolute() and experiment.source is not None:
         path = experiment.source.parent / path
@@ -36,6 +36,21 @@ def load_experiment_codebook(experiment: Experiment) -> Any:
 
 def experiment_items(experiment: Experiment, codebook: Any) -> list[str]:
     return [item.key for item in codebook.select(experiment.settings.items)]
+
+
+def check_languages(experiment: Experiment, codebook: Any, items: list[str]) -> None:
+    """Stop before any model call when a language cannot be asked or judged: the codebook lacks
+    its texts (and no translator is set) or the offline judge has no cue list for it."""
+    from culturalign.probes.wvs.judge.candidates.lexicon import require_cue_lists
+    from culturalign.probes.wvs.judge.quality import default_judge_name
+
+    if experiment.settings.translator is None:
+        for language in experiment.config.languages:
+            codebook.require_language(language, items)
+    judges = list(experiment.config.judges)
+    offline = [j.model or j.name for j in judges if j.backend == "embedded"] if judges else [default_judge_name()]
+    if "lexicon" in offline:
+        require_cue_lists(list(experiment.config.languages))
 
 
 def experiment_texts(experiment: Experiment) -> list[SourceText]:
@@ -61,7 +76,7 @@ def translate_prompts(ctx: RunContext) -> list[Resolved]:
         show_progress=ctx.show_progress,
     )  # fmt: skip
     if outcome.counts:
-        ctx.notes["translate"] = outcome.counts
+        ctx.record("translate", TranslationCounts.of(outcome.counts))
     if outcome.failed:
         language = outcome.failed[0].split(" ", 1)[0]
         raise DataError(
@@ -82,6 +97,7 @@ def prepare_languages(
     translate, which is good enough for counting requests and tokens."""
     codebook = load_experiment_codebook(experiment)
     items = experiment_items(experiment, codebook)
+    check_languages(experiment, codebook, items)
     if resolved is None:
         resolved = resolve([t for lang in experiment.config.languages for t in prompt_texts(lang, codebook, items)])
     tables: dict[str, dict[str, Resolved]] = {language: {} for language in experiment.config.languages}
@@ -162,8 +178,7 @@ def plan(experiment: Experiment) -> list[Request]:
     return limit_requests(build_requests(experiment, translate=False), experiment.config.limit)
 
 
-def generate_stage(ctx: RunContext) -> None:
+def generate_stage(ctx: RunContext) -> CallCounts:
     limit = ctx.limit if ctx.limit is not None else ctx.config.limit
     requests = limit_requests(build_requests(ctx.experiment, resolved=translate_prompts(ctx)), limit)
-    counts = run_requests(ctx.store, ctx.run_id, STAGE, requests, show_progress=ctx.show_progress)
-    ctx.notes[STAGE] = counts
+    return CallCounts.of(run_requests(ctx.store, ctx.run_id, STAGE, requests, show_progress=ctx.show_progress))

@@ -21,6 +21,8 @@ from culturalign.judge.stance import JudgeVerdict, StanceTask
 from culturalign.judge.vps import score_labels
 from culturalign.models.base import ModelSpec
 from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
+from culturalign.probes.registry import StageResult
+from culturalign.probes.wvs.generate import load_experiment_codebook
 from culturalign.probes.wvs.judge.candidates import get_candidate
 from culturalign.probes.wvs.judge.quality import default_judge_name, judge_quality
 from culturalign.probes.wvs.judge.run import Prepared, prepare, run_model_judges
@@ -33,8 +35,17 @@ STAGE = "judge"
 Statements = Callable[[str], tuple[str, str]]
 
 
-def judge_stage(ctx: RunContext) -> None:
-    tasks = kept_tasks(ctx, experiment_statements(ctx))
+class JudgeResult(StageResult):
+    judged: int
+    failed: int
+    undefined_vps: int
+    judges: list[str]
+    quality: list[dict[str, Any]]  # judge.quality.JudgeQuality.summary() per judge
+    inter_judge_fleiss_kappa: float | None = None
+
+
+def judge_stage(ctx: RunContext) -> JudgeResult:
+    tasks = kept_tasks(ctx, item_statements(ctx))
     judges = list(ctx.config.judges) or [ModelSpec(name=default_judge_name(), backend=OFFLINE_JUDGE_BACKEND)]
     # Every kept response is judged on every run: model calls come from the store's cache,
     # so only new responses, new judges and earlier failures cost anything.
@@ -42,12 +53,10 @@ def judge_stage(ctx: RunContext) -> None:
     method = ctx.settings.judge_aggregation
     results = [(key, response_payload(tasks[key], verdicts[key], method)) for key in tasks]
     ctx.store.save_results(ctx.run_id, STAGE, results)
-    ctx.notes[STAGE] = stage_summary(results, verdicts, judges)
+    return judged_summary(results, verdicts, judges)
 
 
-def experiment_statements(ctx: RunContext) -> Statements:
-    from culturalign.probes.wvs.generate import load_experiment_codebook
-
+def item_statements(ctx: RunContext) -> Statements:
     codebook = load_experiment_codebook(ctx.experiment)
 
     def statements(item: str) -> tuple[str, str]:
@@ -139,22 +148,27 @@ def _scored(labels: tuple[str, ...] | None) -> dict[str, Any]:
     return {"labels": list(labels), **score_labels(labels).as_dict()}
 
 
-def stage_summary(
+def judged_summary(
     results: list[tuple[str, dict[str, Any]]], verdicts: dict[str, dict[str, JudgeVerdict]], judges: Sequence[ModelSpec]
-) -> dict[str, Any]:
+) -> JudgeResult:
     payloads = [p for _, p in results]
-    summary: dict[str, Any] = {
-        "judged": len(payloads),
-        "failed": sum(1 for p in payloads if p["failure"]),
-        "undefined_vps": sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
-        "judges": [j.name for j in judges],
-        "quality": [
-            judge_quality(j.model if j.backend == OFFLINE_JUDGE_BACKEND and j.model else j.name).summary()
-            for j in judges
-        ],
-    }
-    if len(judges) > 1:
-        summary["inter_judge_fleiss_kappa"] = inter_judge_kappa(
-            [{n: v.labels for n, v in by_judge.items()} for by_judge in verdicts.values()]
-        )
-    return summary
+    kappa = (
+        inter_judge_kappa([{n: v.labels for n, v in by_judge.items()} for by_judge in verdicts.values()])
+        if len(judges) > 1
+        else None
+    )
+    return JudgeResult(
+        judged=len(payloads),
+        failed=sum(1 for p in payloads if p["failure"]),
+        undefined_vps=sum(1 for p in payloads if not p["failure"] and p["vps"] is None),
+        judges=[j.name for j in judges],
+        quality=[quality_summary(j) for j in judges],
+        inter_judge_fleiss_kappa=kappa,
+    )
+
+
+def quality_summary(judge: ModelSpec) -> dict[str, Any]:
+    """The measured quality of a judge: an embedded candidate by its candidate name, any other by its own."""
+    return judge_quality(
+        judge.model if judge.backend == OFFLINE_JUDGE_BACKEND and judge.model else judge.name
+    ).summary()

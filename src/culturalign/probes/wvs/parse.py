@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from culturalign.probes.registry import ParseCounts
+
 if TYPE_CHECKING:
     from culturalign.probes.registry import RunContext
 
@@ -23,14 +25,23 @@ SOURCE_STAGE = "generate"
 REASONS = ("error", "empty", "not_a_list", "too_few_summaries", "wrong_language")
 
 # A list marker at the start of a line: optional quote/HTML/bullet/heading marks and emphasis,
-# an optional word such as "Interview" or "Respondent", then the number and ".", ")" or ":"
-# (or closing emphasis). Group "num" is the number.
+# an optional word such as "Interview" or "Respondent" (or a CJK word such as 受访者 with no
+# space before the number), an optional opening bracket, then the number in any script's
+# decimal digits (ASCII, full-width, Arabic-Indic, Persian, Devanagari, Bengali, Thai ...)
+# and ".", ")", ":", their full-width forms, the ideographic comma 、 or Urdu's ۔ (or closing
+# emphasis). Group "num" is the number; int() reads every script's digits.
+_CJK_WORD = r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{1,10}"
 _MARKER = re.compile(
-    r"""^[ \t]*(?:>[ \t]*)*(?:<[A-Za-z][A-Za-z0-9]{0,3}>[ \t]*)*(?:[-*+•][ \t]+)?(?:\#{1,6}[ \t]*)?(?:[*_]{1,3}[ \t]*)?
-        (?:[^\W\d_]{2,20}[ \t]+(?:\#[ \t]*)?)?
-        (?P<num>\d{1,2})[ \t]*(?:[.):]|[*_]{1,3}[.):]?|[ \t]+[-–—]|(?=\n|$))(?!\d)""",
+    rf"""^[ \t]*(?:>[ \t]*)*(?:<[A-Za-z][A-Za-z0-9]{{0,3}}>[ \t]*)*(?:[-*+•][ \t]+)?(?:\#{{1,6}}[ \t]*)?(?:[*_]{{1,3}}[ \t]*)?
+        (?:[^\W\d_]{{2,20}}[ \t]+(?:\#[ \t]*)?|{_CJK_WORD}[ \t]*)?
+        [(（]?(?P<num>\d{{1,2}})[ \t]*(?:[.):．）：、۔]|[*_]{{1,3}}[.):．）：、]?|[ \t]+[-–—]|(?=\n|$))(?!\d)""",
     re.MULTILINE | re.VERBOSE,
 )
+# Direction marks that right-to-left answers put in front of list markers; invisible, so
+# removing them changes no summary (the zero-width non-joiner of Persian is kept).
+_BIDI_MARKS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+# Scripts written without spaces between words: a summary is counted by characters there.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _EMPHASIS = re.compile(r"(\*{1,3}|_{2,3})")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,10}(?:\s[^<>]{0,80})?/?>")
 _HEADING_MARKS = re.compile(r"^[ \t]*(?:>[ \t]*)*(?:\#{1,6}[ \t]*)?", re.MULTILINE)
@@ -58,7 +69,7 @@ def split_summaries(text: str, *, list_start: str = "", max_items: int | None = 
     content paragraph when that first one is a heading) is kept, so closing remarks drop out.
     `list_start` is what a completion prompt already wrote (e.g. "1."): it is put back when
     the continuation does not repeat it."""
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = _BIDI_MARKS.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
     if list_start and not _starts_with_first_marker(text):
         text = f"{list_start} {text.lstrip()}"
     chain = _longest_chain(
@@ -125,7 +136,13 @@ def _first_content_paragraphs(body: str) -> str:
 
 def _is_heading(paragraph: str) -> bool:
     line = paragraph.strip()
-    return "\n" not in line and (line.rstrip("*_ ").endswith(":") or len(line.split()) <= 6)
+    if "\n" in line:
+        return False
+    if line.rstrip("*_ ").endswith((":", "：")):
+        return True
+    if _UNSPACED.search(line):
+        return len(line) <= 15  # one "word" per sentence there: judge by length
+    return len(line.split()) <= 6
 
 
 def clean_summary(body: str) -> str:
@@ -133,7 +150,7 @@ def clean_summary(body: str) -> str:
     text = _HEADING_MARKS.sub("", body)
     text = _HTML_TAG.sub(" ", text)  # small models sometimes write <h2>, <li>, <b>
     text = _EMPHASIS.sub("", text)
-    text = re.sub(r"^[ \t]*[.):\-–—]+[ \t]*", "", text)  # what is left of the marker
+    text = re.sub(r"^[ \t]*[.):．）：、۔\-–—]+[ \t]*", "", text)  # what is left of the marker
     text = re.sub(r"[ \t]*\n[ \t]*", " ", text.strip())
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     text = re.sub(r"^(?:-{3,}|\*{3,}|_{3,})$", "", text)
@@ -144,8 +161,10 @@ def clean_summary(body: str) -> str:
 
 def _has_content(summary: str) -> bool:
     """A heading alone ("Mette, 25, barista:") or a cut-off stub is not a summary."""
+    if summary.rstrip().endswith((":", "：")):
+        return False
     words = re.findall(r"[^\W_]+", summary)
-    return len(words) >= 3 and not summary.rstrip().endswith(":")
+    return len(words) >= 3 or len(_UNSPACED.findall(summary)) >= 6
 
 
 # -- language identification --------------------------------------------------------------
@@ -205,7 +224,7 @@ def parse_response(
 
 
 # -- the stage --------------------------------------------------------------------------------
-def parse_stage(ctx: RunContext) -> None:
+def parse_stage(ctx: RunContext) -> ParseCounts:
     settings = ctx.settings
     rows = ctx.store.requests_with_meta(ctx.run_id, SOURCE_STAGE)
     candidates = tuple(sorted({*ctx.config.languages, *settings.detector_languages}))
@@ -225,10 +244,10 @@ def parse_stage(ctx: RunContext) -> None:
         )
         results.append((row["key"], parsed.payload()))
     ctx.store.save_results(ctx.run_id, STAGE, results)
-    ctx.notes[STAGE] = summarize_reasons(payload for _, payload in results)
+    return summarize_reasons(payload for _, payload in results)
 
 
-def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> dict[str, int]:
+def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> ParseCounts:
     """kept, dropped and the count per drop reason."""
     counts: Counter[str] = Counter()
     for payload in payloads:
@@ -236,9 +255,9 @@ def summarize_reasons(payloads: Iterable[dict[str, Any]]) -> dict[str, int]:
         counts["kept" if payload["kept"] else "dropped"] += 1
         if not payload["kept"]:
             counts[f"dropped_{payload['reason']}"] += 1
-    return {
-        "parsed": counts["parsed"],
-        "kept": counts["kept"],
-        "dropped": counts["dropped"],
-        **{f"dropped_{r}": counts[f"dropped_{r}"] for r in REASONS},
-    }
+    return ParseCounts(
+        parsed=counts["parsed"],
+        kept=counts["kept"],
+        dropped=counts["dropped"],
+        dropped_by_reason={r: counts[f"dropped_{r}"] for r in REASONS},
+    )

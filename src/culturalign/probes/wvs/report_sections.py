@@ -14,12 +14,13 @@ import polars as pl
 from matplotlib.figure import Figure as MplFigure
 
 from culturalign.errors import DataError
+from culturalign.probes.wvs.language_status import languages_section
 from culturalign.probes.wvs.report import figures as fig
 from culturalign.probes.wvs.report import supplement_figures as supplement
 from culturalign.probes.wvs.report.examples import examples_from_store
 from culturalign.probes.wvs.report_inference import capability_effect_section, valid_headlines
 from culturalign.report.provenance import judge_summary, load_manifest
-from culturalign.report.sections import Figure, Section, Table
+from culturalign.report.sections import Figure, ReportSource, Section, Table
 from culturalign.report.style import save_figure
 from culturalign.store.db import RunStore
 from culturalign.tables import read_table
@@ -350,16 +351,14 @@ def examples_section(store: RunStore | None, run_id: str | None) -> Section:
     return section
 
 
-def report_sections(
-    analysis_dir: Path, store: RunStore | None, *, figures_dir: Path | None = None, run_id: str | None = None
-) -> list[Section]:
-    """The wvs report, section by section; figures go to `figures_dir` (default analysis_dir/figures)."""
-    analysis_dir = Path(analysis_dir)
+def report_sections(source: ReportSource) -> list[Section]:
+    """The wvs report, section by section; figures go to `source.figures_dir`."""
+    analysis_dir, figures_dir = Path(source.analysis_dir), source.figures_dir
     manifest = load_manifest(analysis_dir)
-    figures_dir = figures_dir or analysis_dir / "figures"
     data = _Analysis(analysis_dir)
     sections = [
         summary_section(data, manifest),
+        languages_section(manifest),
         capability_effect_section(data),
         rq1_section(data, figures_dir, manifest),
         us_bias_section(data, figures_dir),
@@ -367,6 +366,6 @@ def report_sections(
         ground_truth_section(data, figures_dir),
         population_section(data, figures_dir),
         reproduction_section(data),
-        examples_section(store, run_id or manifest.get("run_id")),
+        examples_section(source.store, source.run_id or manifest.get("run_id")),
     ]
     return [s for s in sections if s is not None]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from culturalign.engine.runner import Request, run_requests
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput
-from culturalign.probes.registry import Probe, RunContext, Stage
+from culturalign.probes.registry import CallCounts, Probe, RunContext, Stage, StageResult
 
 QUESTIONS = ("How many words are in this question?", "And in this one, which is longer?")
 
@@ -34,17 +34,18 @@ def plan(experiment) -> list[Request]:
     ]
 
 
-def ask(ctx: RunContext) -> None:
-    ctx.notes["ask"] = run_requests(ctx.store, ctx.run_id, "ask", plan(ctx.experiment), show_progress=False)
+def ask(ctx: RunContext) -> CallCounts:
+    return CallCounts.of(run_requests(ctx.store, ctx.run_id, "ask", plan(ctx.experiment), show_progress=False))
 
 
-def score(ctx: RunContext) -> None:
+def score(ctx: RunContext) -> StageResult:
     answers = ctx.store.requests_with_meta(ctx.run_id, "ask")
     ctx.store.save_results(
         ctx.run_id,
         "score",
         [(row["key"], {"words": int(row["response"])}) for row in answers.iter_rows(named=True)],
     )
+    return StageResult()
 
 
 PROBE = Probe(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from culturalign.analysis.bootstrap import PairDesign, SpearmanDesign, draw_counts
+from culturalign.analysis.bootstrap import PairDesign, SpearmanDesign, draw_counts, percentile_interval
 
 ALIGN_KEYS = ["model", "family", "language", "population_kind", "population"]
 CONSISTENCY_KEYS = ["model", "family", "language"]
@@ -132,14 +132,12 @@ def summarise(
     keys: pl.DataFrame, rounds: np.ndarray, point: np.ndarray | None = None, level: float = 0.95
 ) -> pl.DataFrame:
     """Mean over rounds and the percentile interval per group (rounds without a value ignored)."""
-    tail = (1.0 - level) / 2.0 * 100.0
     mean = low = high = np.full(keys.height, np.nan)
     if rounds.shape[0]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-nan group stays nan
             mean = np.nanmean(rounds, axis=0)
-            low = np.nanpercentile(rounds, tail, axis=0)
-            high = np.nanpercentile(rounds, 100.0 - tail, axis=0)
+        low, high = percentile_interval(rounds, level)
     out = keys.with_columns(
         pl.Series("mean", mean, dtype=pl.Float64),
         pl.Series("ci_low", low, dtype=pl.Float64),

@@ -1,4 +1,4 @@
-"""Writing an analysis to its folder, and the short console summary.
+"""Writing an analysis to its folder.
 
 Stable names the report reads: alignment, consistency, rq1, us_bias, human_consistency,
 capability, ground_truth, us_gap (each .csv with a .parquet beside it), bootstrap.parquet,
@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from rich.console import Console
-from rich.table import Table
 
-from culturalign.probes.wvs.analysis.consistency import within_between_summary
 from culturalign.probes.wvs.analysis.pipeline import AnalysisResult
-from culturalign.probes.wvs.analysis.rq1 import RQ1_COLUMNS, classify
+from culturalign.probes.wvs.analysis.rq1 import RQ1_COLUMNS
 from culturalign.probes.wvs.analysis.rq2 import US_BIAS_COLUMNS
 from culturalign.tables import write_table, write_table_pair, write_text
 
@@ -127,87 +124,3 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path) -> Path:
         manifest["rq1_r2"] = {"marginal": main_fit.r2_marginal, "conditional": main_fit.r2_conditional}
     write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
     return out
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def print_summary(result: AnalysisResult, console: Console | None = None) -> None:
-    """A short console summary: definitions used, alignment with the own language, RQ1, RQ2."""
-    console = console or Console()
-    console.print(
-        f"[bold]wvs analysis[/] ({result.manifest.get('consistency_definition', 'clean')} definitions), "
-        f"{result.manifest.get('rounds')} bootstrap rounds, seed {result.manifest.get('seed')}, "
-        f"judge error e = {result.manifest.get('judge_error_rate')}"
-    )
-    own = result.alignment.filter(
-        (pl.col("population_kind") == "language") & (pl.col("population") == pl.col("language"))
-    ).join(result.consistency, on=["model", "family", "language"], how="left", suffix="_cons")
-    table = Table(title="Alignment with the prompt language's speakers (Spearman, 95% percentile interval)")
-    for column in ("model", "language", "alignment", "consistency", "n"):
-        table.add_column(column)
-    for row in own.sort("language", "model").iter_rows(named=True):
-        table.add_row(
-            row["model"],
-            row["language"],
-            f"{_fmt(row['mean'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]",
-            f"{_fmt(row['mean_cons'])} [{_fmt(row['ci_low_cons'])}, {_fmt(row['ci_high_cons'])}]",
-            str(row["n_responses"]),
-        )
-    console.print(table)
-    main_fit = result.rq1.get("main")
-    if main_fit:
-        console.print(
-            f"RQ1 mixed model: marginal R^2 {main_fit.r2_marginal:.3f}, conditional R^2 {main_fit.r2_conditional:.3f}, n {main_fit.n_obs}"
-        )
-        for row in main_fit.table.iter_rows(named=True):
-            console.print(
-                f"  {row['term']:<48} {row['coef']:+.3f} (SE {row['se']:.3f}, p {row['p']:.3g}) {classify(row['coef'], row['p'])}",
-                highlight=False,
-                markup=False,
-            )
-    if result.rq2 is not None:
-        counts = (
-            result.rq2.us_bias.group_by("language")
-            .agg(((pl.col("coef") > 0) & (pl.col("p") < 0.05)).sum().alias("biased"), pl.len().alias("models"))
-            .sort("language")
-        )
-        console.print(
-            "RQ2 US-centric bias (positive, p < .05): "
-            + ", ".join(f"{r['language']} {r['biased']}/{r['models']}" for r in counts.iter_rows(named=True))
-        )
-    print_valid_inference(result, console)
-    if result.cross_language is not None and not result.cross_language.is_empty():
-        wb = within_between_summary(result.cross_language)
-        console.print(
-            f"Self-consistency within vs between languages (mean over models): "
-            f"{_fmt(wb['within'].mean())} vs {_fmt(wb['between'].mean())}"
-        )
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
-
-
-def print_valid_inference(result: AnalysisResult, console: Console) -> None:
-    """The default analysis's conclusions: the draw-free US gap and the per-model capability regression."""
-    gap = result.us_gap
-    if "more_aligned_with" in gap.columns and gap.height:
-        counts = (
-            gap.group_by("language")
-            .agg((pl.col("more_aligned_with") == "us").sum().alias("us"), pl.len().alias("cells"))
-            .sort("language")
-        )
-        console.print(
-            "More aligned with the US than with native countries (US-minus-native gap, 95% bootstrap interval "
-            "above 0): " + ", ".join(f"{r['language']} {r['us']}/{r['cells']}" for r in counts.iter_rows(named=True)),
-            highlight=False,
-        )
-    effect = result.extra_tables.get("capability_effect")
-    if effect is not None and effect.height:
-        for row in effect.filter(pl.col("term") == "capability").iter_rows(named=True):
-            console.print(
-                f"  capability slope {row['language']}: {row['coef']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], "
-                f"p {row['p']:.3g}, n = {row['n_models']} models (OLS, one row per model)",
-                highlight=False,
-                markup=False,
-            )

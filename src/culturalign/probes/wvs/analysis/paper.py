@@ -6,8 +6,6 @@ import tomllib
 from functools import cache
 
 import polars as pl
-from rich.console import Console
-from rich.table import Table
 
 from culturalign.paths import package_data
 from culturalign.probes.wvs.analysis.rq1 import MixedFit, classify
@@ -158,32 +156,3 @@ def acceptance_checks(comparison: pl.DataFrame) -> dict[str, bool]:
         "US bias in >= 7 models in pt": len(biased["pt"]) >= 7,
         "US bias in da: none or gemma-2-2b-it alone": biased["da"] in ([], ["gemma-2-2b-it"]),
     }
-
-
-def print_comparison(comparison: pl.DataFrame, console: Console | None = None) -> None:
-    console = console or Console()
-    table = Table(title="Paper vs this reproduction (class: pos/neg = sign at p < .05, ns = not significant)")
-    for column in ("term", "paper", "ours", "diff (paper SEs)", "agrees"):
-        table.add_column(column)
-    for row in comparison.iter_rows(named=True):
-        ours = "-" if row["coef"] is None else f"{row['coef']:+.3f} ({row['se']:.3f}) {row['class']}"
-        diff = "-" if row["diff_in_paper_se"] is None else f"{row['diff_in_paper_se']:+.1f}"
-        table.add_row(
-            row["term"],
-            f"{row['paper_coef']:+.3f} ({row['paper_se']:.3f}) {row['paper_class']}",
-            ours,
-            diff,
-            "yes" if row["class_agrees"] else "NO",
-        )
-    console.print(table)
-    agree = (
-        comparison.group_by("section")
-        .agg(pl.col("class_agrees").sum().alias("agree"), pl.len().alias("terms"))
-        .sort("section")
-    )
-    for row in agree.iter_rows(named=True):
-        console.print(f"{row['section']}: {row['agree']} of {row['terms']} classes as in the paper", highlight=False)
-    for check, ok in acceptance_checks(comparison).items():
-        console.print(
-            f"  [{'green' if ok else 'red'}]{'holds' if ok else 'does not hold'}[/]: {check}", highlight=False
-        )

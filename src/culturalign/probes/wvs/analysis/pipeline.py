@@ -33,9 +33,9 @@ from culturalign.probes.wvs.analysis.consistency import cross_language_consisten
 from culturalign.probes.wvs.analysis.responses import keep_prompt_language
 from culturalign.probes.wvs.analysis.rq1 import MixedFit
 from culturalign.probes.wvs.analysis.rq2 import OlsFit, us_gap_rounds
-from culturalign.probes.wvs.analysis.truth import comparison_country, native_countries
+from culturalign.probes.wvs.analysis.truth import comparison_country, coverage_notes, native_countries
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE
 
-DEFAULT_JUDGE_ERROR = 0.045
 DEFINITIONS = {
     "clean": {
         "bootstrap": "resample response rows with replacement; the same draw for every group and level",
@@ -154,7 +154,7 @@ def analyze_responses(
         raise DataError(f"unknown consistency definition {consistency!r}; use clean or released")
     if rounds < 1:
         raise DataError("--rounds must be at least 1")
-    error_rate = DEFAULT_JUDGE_ERROR if judge_error_rate is None else judge_error_rate
+    error_rate = PAPER_ERROR_RATE if judge_error_rate is None else judge_error_rate
     if not 0 <= error_rate < 1:
         raise DataError("the judge error rate must lie in [0, 1)")
     notes: list[str] = judge_warnings(judge_validation)
@@ -166,6 +166,7 @@ def analyze_responses(
     joined = bl.fill_perfect(join_truth(with_baselines, truth))
     if joined.filter(~bl.is_baseline(pl.col("model"))).is_empty():
         raise DataError("no response item has ground truth; check that item keys match the ground truth")
+    notes.extend(coverage_notes(kept["language"].unique().to_list(), truth))
     items_without = sorted(set(kept["item"].unique()) - set(truth["item"].unique()))
     if items_without:
         notes.append(f"items without ground truth left out: {', '.join(items_without)}")
@@ -182,7 +183,7 @@ def analyze_responses(
     # Conclusions come from the quantities' own bootstrap distributions and from one row per model:
     # regressions on rounds (the paper's RQ1/RQ2) are only in `reproduce`.
     real = ~bl.is_baseline(pl.col("model"))
-    gap = gap_test(us_gap_rounds(align_long.filter(real), native_countries(), comparison_country()))
+    gap = gap_test(us_gap_rounds(align_long.filter(real), native_countries(truth), comparison_country()))
     alignment = alignment_table([result])
     consistency_summary = consistency_table(cons)
     extra = {}

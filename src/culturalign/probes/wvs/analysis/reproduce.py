@@ -30,6 +30,7 @@ from culturalign.probes.wvs.analysis.alignment import (
     rounds_long,
 )
 from culturalign.probes.wvs.analysis.capability import load_capability
+from culturalign.probes.wvs.analysis.paper import compare_with_paper
 from culturalign.probes.wvs.analysis.pipeline import (
     AnalysisResult,
     alignment_rounds,
@@ -39,15 +40,16 @@ from culturalign.probes.wvs.analysis.pipeline import (
 from culturalign.probes.wvs.analysis.responses import IMPORT_COLUMNS, normalise_responses
 from culturalign.probes.wvs.analysis.rq1 import MixedFit, fit_rq1, fit_rq1_variants, rq1_rows
 from culturalign.probes.wvs.analysis.rq2 import OlsFit, fit_rq2, rq2_rows, summarise_us_gap, us_gap_rounds
+from culturalign.probes.wvs.analysis.stability import stability_table
 from culturalign.probes.wvs.analysis.truth import (
     comparison_country,
-    load_human_consistency,
+    human_consistency,
     load_truth,
     native_countries,
 )
+from culturalign.probes.wvs.judge.quality import PAPER_ERROR_RATE
 from culturalign.tables import read_table
 
-RELEASED_ERROR_RATE = 0.045
 RELEASED_ROUNDS = 100
 RESPONSES_WITH_BASELINES = "latest_results_with_baseline.csv"
 RESPONSES = "all_lang_model_responses_with_scores.csv"
@@ -135,8 +137,8 @@ def run_released(
         for level in levels
     }
     language = domains["language"]
-    released = corrected(language.consistency["released"], RELEASED_ERROR_RATE)
-    clean = corrected(language.consistency["clean"], RELEASED_ERROR_RATE)
+    released = corrected(language.consistency["released"], PAPER_ERROR_RATE)
+    clean = corrected(language.consistency["clean"], PAPER_ERROR_RATE)
     cons_released = rounds_long(released.keys, released.rounds, "consistency")
     cons_clean = rounds_long(clean.keys, clean.rounds, "consistency_clean")
     align = alignment_rounds(list(domains.values()))
@@ -153,9 +155,6 @@ def reproduce_paper(
     data_dir: str | Path, *, seed: int = 0, reruns: int = 0, fresh_baselines: bool = False, command: str = ""
 ) -> AnalysisResult:
     """Everything `reproduce multilingual-multicultural` writes, as an AnalysisResult."""
-    from culturalign.probes.wvs.analysis.paper import compare_with_paper
-    from culturalign.probes.wvs.analysis.stability import stability_table
-
     folder = Path(data_dir)
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder; give --data the folder of the paper's released tables")
@@ -163,7 +162,7 @@ def reproduce_paper(
     truth = load_truth(folder)
     real_models = responses.filter(~bl.is_baseline(pl.col("model")))["model"].unique().to_list()
     capability = load_capability(_require(folder, BENCHMARKS), real_models)
-    human = load_human_consistency(folder)
+    human = human_consistency(folder)
     root = np.random.SeedSequence(seed)
     main_seed, rerun_seed, baseline_seed = root.spawn(3)
     if fresh_baselines:
@@ -178,11 +177,15 @@ def reproduce_paper(
     comparison = compare_with_paper(run.rq1, run.rq2)
     extra_tables = {"paper_comparison": comparison}
     extra_tables["consistency_clean"] = consistency_table(
-        corrected(run.domains["language"].consistency["clean"], RELEASED_ERROR_RATE)
+        corrected(run.domains["language"].consistency["clean"], PAPER_ERROR_RATE)
     )
     extra_tables["rq1_clean_consistency"] = run.rq1_clean.table
     if reruns > 0:
-        extra_tables["stability"] = stability_table(responses, truth, capability, rerun_seed, reruns, fresh_baselines)
+
+        def rerun(rows: pl.DataFrame, seed: np.random.SeedSequence) -> ReleasedRun:
+            return run_released(rows, truth, capability, seed, levels=("language", "country"))[0]
+
+        extra_tables["stability"] = stability_table(responses, rerun, rerun_seed, reruns, fresh_baselines)
     gap = summarise_us_gap(
         us_gap_rounds(run.alignment.filter(~bl.is_baseline(pl.col("model"))), native_countries(), comparison_country())
     )
@@ -197,12 +200,12 @@ def reproduce_paper(
         "reruns": reruns,
         "baselines": "fresh draws (seeded), built as released" if fresh_baselines else "the released draws",
         "ground_truth_source": str(folder),
-        "judge_error_rate": RELEASED_ERROR_RATE,
+        "judge_error_rate": PAPER_ERROR_RATE,
         "judge_validation": {
             "judge": "gpt-4.1-mini (the paper's judge)",
             "validated": True,
             "agreement": 0.91,
-            "vps_mae": 0.045,
+            "vps_mae": PAPER_ERROR_RATE,
             "n_summaries": 200,
             "source": "the paper's hand-labelled summaries",
         },
@@ -214,7 +217,7 @@ def reproduce_paper(
     }
     return AnalysisResult(
         alignment=alignment_table(list(run.domains.values())),
-        consistency=consistency_table(corrected(language.consistency["released"], RELEASED_ERROR_RATE)),
+        consistency=consistency_table(corrected(language.consistency["released"], PAPER_ERROR_RATE)),
         bootstrap=pl.concat(
             [run.alignment, cons_long, run.consistency_clean],
             how="diagonal",

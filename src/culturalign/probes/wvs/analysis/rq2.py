@@ -41,7 +41,7 @@ def rq2_rows(country_alignment: pl.DataFrame, native: dict[str, list[str]], us: 
     rows = country_alignment.filter(pl.col("population_kind") == "country").join(
         pairs, on=["language", "population"], how="inner"
     )
-    return rows.select(
+    rows = rows.select(
         "model",
         "family",
         "language",
@@ -50,6 +50,11 @@ def rq2_rows(country_alignment: pl.DataFrame, native: dict[str, list[str]], us: 
         pl.col("value").alias("alignment"),
         (pl.col("population") == us).alias("us"),
     ).filter(pl.col("alignment").is_not_nan())
+    # A language compared with the US alone (no native country has ground truth) has no
+    # contrast to estimate: its US term would be confounded with its language term.
+    both = rows.group_by("language").agg(pl.col("us").any().alias("has_us"), (~pl.col("us")).any().alias("has_native"))
+    keep = both.filter(pl.col("has_us") & pl.col("has_native"))["language"]
+    return rows.filter(pl.col("language").is_in(keep.implode()))
 
 
 def rq2_design(rows: pl.DataFrame, reference_model: str) -> tuple[np.ndarray, list[str], list[tuple[str, str] | None]]:

@@ -12,19 +12,20 @@ from culturalign.probes.wvs.analysis.capability import load_capability
 from culturalign.probes.wvs.analysis.from_store import responses_from_store
 from culturalign.probes.wvs.analysis.outputs import write_outputs
 from culturalign.probes.wvs.analysis.pipeline import AnalysisResult, analyze_responses
+from culturalign.probes.wvs.analysis.reproduce import reproduce_paper
 from culturalign.probes.wvs.analysis.responses import load_response_table
-from culturalign.probes.wvs.analysis.truth import load_human_consistency, tidy_truth
+from culturalign.probes.wvs.analysis.truth import human_consistency, tidy_truth
+from culturalign.probes.wvs.judge.quality import judge_quality
+from culturalign.probes.wvs.sources.groundtruth import load_ground_truth
 from culturalign.store.db import RunStore
 
 
 def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl.DataFrame | None, str]:
     """Ground truth from a table or folder (None or "published": the published tables)."""
-    from culturalign.probes.wvs.sources.groundtruth import load_ground_truth
-
     path = None if source in (None, "", "published") else Path(source)
     truth = tidy_truth(load_ground_truth(path))
     try:
-        humans = load_human_consistency(path) if path is None or path.is_dir() else None
+        humans = human_consistency(path) if path is None or path.is_dir() else None
     except UserError:
         humans = None  # not every ground-truth source carries resampled human consistency
     return truth, humans, "published tables" if path is None else str(path)
@@ -32,8 +33,6 @@ def ground_truth_and_humans(source: str | Path | None) -> tuple[pl.DataFrame, pl
 
 def judge_validation_of_run(store: RunStore, run_id: str) -> dict[str, Any] | None:
     """The measured quality of the judges that labelled this run (what the run stage reports too)."""
-    from culturalign.probes.wvs.judge.quality import judge_quality
-
     judged = store.results(run_id, "judge")
     if "judge" not in judged.columns:
         return None
@@ -100,76 +99,11 @@ def reproduce(
     reruns: int = 0,
     fresh_baselines: bool = False,
     command: str = "",
-    console: Any = None,
 ) -> AnalysisResult:
-    """`culturalign reproduce multilingual-multicultural`: the released chain, its tables, and the
-    side-by-side comparison with the paper printed to the console."""
-    from rich.console import Console
-
-    from culturalign.probes.wvs.analysis.outputs import print_summary
-    from culturalign.probes.wvs.analysis.paper import print_comparison
-    from culturalign.probes.wvs.analysis.reproduce import reproduce_paper
-
+    """`culturalign reproduce multilingual-multicultural`: the released chain and its tables
+    (the comparison with the paper is in `extra_tables["paper_comparison"]`)."""
     if reruns < 0:
         raise DataError("--reruns must be 0 or more")
-    console = console or Console()
     result = reproduce_paper(data, seed=seed, reruns=reruns, fresh_baselines=fresh_baselines, command=command)
     write_outputs(result, output)
-    print_summary(result, console)
-    print_comparison(result.extra_tables["paper_comparison"], console)
-    print_beside(result, console)
-    console.print(f"tables written to {output}", highlight=False)
     return result
-
-
-def print_beside(result: AnalysisResult, console: Any) -> None:
-    """Clean consistency beside the released one, human beside model consistency, US gap, stability."""
-    real = ~pl.col("model").str.starts_with("Baseline_")
-    released = result.consistency.filter(real).group_by("language").agg(pl.col("mean").mean().alias("released"))
-    clean = (
-        result.extra_tables["consistency_clean"]
-        .filter(real)
-        .group_by("language")
-        .agg(pl.col("mean").mean().alias("clean"))
-    )
-    both = released.join(clean, on="language").sort("language")
-    console.print(
-        "Model self-consistency per language, mean over models (released definition with copies | plain responses): "
-        + ", ".join(f"{r['language']} {r['released']:.2f} | {r['clean']:.2f}" for r in both.iter_rows(named=True)),
-        highlight=False,
-    )
-    if result.human_consistency is not None and not result.human_consistency.is_empty():
-        human = result.human_consistency["self_consistency"]
-        console.print(
-            f"Human self-consistency (resampled respondents): {human.min():.2f} to {human.max():.2f}", highlight=False
-        )
-    clean_fit = result.extra_tables["rq1_clean_consistency"].filter(pl.col("term").str.starts_with("consistency"))
-    console.print(
-        "RQ1 consistency slopes with plain-response consistency: "
-        + ", ".join(f"{r['language']} {r['coef']:.2f}" for r in clean_fit.iter_rows(named=True)),
-        highlight=False,
-    )
-    gap = result.us_gap.group_by("language").agg((pl.col("ci_low") > 0).sum().alias("gap"), pl.len().alias("models"))
-    if result.rq2 is not None:
-        contrast = result.rq2.us_bias.group_by("language").agg(
-            ((pl.col("coef") > 0) & (pl.col("p") < 0.05)).sum().alias("contrast")
-        )
-        gap = gap.join(contrast, on="language", how="left")
-    console.print(
-        "US-centric bias per language, models counted (baseline contrast, p < .05 | draw-free US-minus-native gap, "
-        "95% interval above 0): "
-        + ", ".join(
-            f"{r['language']} {r.get('contrast', '-')} | {r['gap']} of {r['models']}"
-            for r in gap.sort("language").iter_rows(named=True)
-        ),
-        highlight=False,
-    )
-    if "stability" in result.extra_tables:
-        stab = result.extra_tables["stability"]
-        for section in ("rq1_capability", "rq1_consistency", "rq2_us_bias"):
-            part = stab.filter(pl.col("section") == section)
-            console.print(
-                f"{section}: paper class holds in {part['share_class_holds'].mean():.0%} of re-runs on average "
-                f"(min {part['share_class_holds'].min():.0%} over terms)",
-                highlight=False,
-            )

@@ -9,9 +9,13 @@ spread and the share of re-runs whose class (pos/neg/ns at .05) is the paper's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import polars as pl
 
+from culturalign.probes.wvs.analysis.baselines import redraw_released_baselines
 from culturalign.probes.wvs.analysis.paper import compare_with_paper
 
 STABILITY_COLUMNS = [
@@ -36,24 +40,21 @@ STABILITY_COLUMNS = [
 
 def stability_table(
     responses: pl.DataFrame,
-    truth: pl.DataFrame,
-    capability: pl.DataFrame,
+    rerun: Callable[[pl.DataFrame, np.random.SeedSequence], Any],
     seed_sequence: np.random.SeedSequence,
     reruns: int,
     fresh_baselines: bool = False,
 ) -> pl.DataFrame:
-    """With `fresh_baselines`, every re-run also draws new baseline pseudo-models, so the
+    """`rerun(responses, seed)` is one run of the released analysis (its rq1 and rq2 compared with the
+    paper). With `fresh_baselines`, every re-run also draws new baseline pseudo-models, so the
     US-bias classes show how much they owe to one baseline draw."""
-    from culturalign.probes.wvs.analysis.baselines import redraw_released_baselines
-    from culturalign.probes.wvs.analysis.reproduce import run_released
-
     frames = []
     for index, child in enumerate(seed_sequence.spawn(reruns)):
         run_seed, baseline_seed = child.spawn(2)
         rows = (
             redraw_released_baselines(responses, np.random.default_rng(baseline_seed)) if fresh_baselines else responses
         )
-        run, _ = run_released(rows, truth, capability, run_seed, levels=("language", "country"))
+        run = rerun(rows, run_seed)
         frames.append(compare_with_paper(run.rq1, run.rq2).with_columns(pl.lit(index).alias("rerun")))
     return summarise_reruns(pl.concat(frames))
 

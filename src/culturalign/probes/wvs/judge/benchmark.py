@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from culturalign.config import load_experiment
 from culturalign.errors import UserError
 from culturalign.judge.stance import JudgeVerdict
 from culturalign.models.base import ModelSpec
@@ -21,11 +22,12 @@ from culturalign.probes.wvs.judge.reference import (
     load_responses,
     reference_responses,
     write_aligned,
-    write_json,
 )
 from culturalign.probes.wvs.judge.run import prepare, run_model_judges
 from culturalign.probes.wvs.judge.validate import ValidationReport, confusion_table, validate_aligned
+from culturalign.probes.wvs.sources.codebook import load_codebook
 from culturalign.store.db import RunStore
+from culturalign.tables import write_json
 
 Statements = Callable[[str], tuple[str, str]]
 
@@ -39,8 +41,6 @@ class ValidationOutcome:
 
 def codebook_statements(codebook_path: Path | None = None) -> Statements:
     """The English pro/con statements of each item (the judge prompt is English throughout)."""
-    from culturalign.probes.wvs.sources.codebook import load_codebook
-
     codebook = load_codebook(codebook_path)
 
     def statements(item: str) -> tuple[str, str]:
@@ -53,8 +53,6 @@ def codebook_statements(codebook_path: Path | None = None) -> Statements:
 def find_model(judge: str, experiment_path: Path | None) -> ModelSpec | None:
     if experiment_path is None:
         return None
-    from culturalign.config import load_experiment
-
     config = load_experiment(experiment_path).config
     for spec in [*config.judges, *config.models]:
         if spec.name == judge:
@@ -107,7 +105,7 @@ def validate_judge(
     files: list[Path] = []
     if output_dir is not None:
         stem = _safe_stem(judge)
-        files.append(write_json(report.as_dict(), output_dir / f"judge-validation-{stem}.json"))
+        files.append(write_json(output_dir / f"judge-validation-{stem}.json", report.as_dict()))
         files.append(write_aligned(aligned, output_dir / f"judge-validation-{stem}-labels.csv"))
         files.append(
             write_aligned(confusion_table(report.confusion), output_dir / f"judge-validation-{stem}-confusion.csv")

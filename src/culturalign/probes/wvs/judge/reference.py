@@ -18,9 +18,8 @@ import polars as pl
 
 from culturalign.errors import DataError
 from culturalign.judge.stance import LABELS, JudgeVerdict, StanceTask
-from culturalign.probes.wvs.judge.summaries import split_summaries
+from culturalign.probes.wvs.judge.summaries import numbered_items
 from culturalign.tables import read_table, require_columns, write_table
-from culturalign.tables import write_json as write_json_file
 
 LABEL_COLUMNS = ["line", "item", "language", "interviewee", "label"]
 
@@ -74,7 +73,7 @@ def reference_responses(
         if not 0 <= int(line) < len(responses):
             raise DataError(f"labels refer to line {line}, but the responses file has {len(responses)} lines")
         row = responses[int(line)]
-        summaries = split_summaries(str(row["response"]))
+        summaries = numbered_items(str(row["response"]))
         pro, con = statements(str(item))
         task = StanceTask(
             item=str(item),
@@ -131,11 +130,6 @@ def align(
             "failure": pl.Utf8,
         },
     )
-
-
-def write_json(data: Mapping[str, Any], path: str | Path) -> Path:
-    """Write JSON atomically: a crash leaves the old file or none, never half of one."""
-    return write_json_file(path, data)
 
 
 def write_aligned(aligned: pl.DataFrame, path: str | Path) -> Path:

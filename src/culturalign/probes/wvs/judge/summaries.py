@@ -20,7 +20,7 @@ class Summary:
     text: str
 
 
-def split_summaries(response: str) -> list[Summary]:
+def numbered_items(response: str) -> list[Summary]:
     """The numbered list items of a response, in order; empty when the response has none."""
     starts = list(_ITEM_START.finditer(response))
     summaries: list[Summary] = []

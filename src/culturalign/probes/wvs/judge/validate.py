@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from culturalign.analysis.bootstrap import percentile_interval, resample_indices
 from culturalign.judge.stance import LABELS
 from culturalign.judge.vps import vps_from_counts
 
@@ -152,7 +153,7 @@ def validate_aligned(
     error_by_response = dict(zip(errors["response"].to_list(), errors["abs_error"].to_list(), strict=True))
     response_ids = list(groups)
     for _ in range(rounds):
-        draw = rng.integers(0, len(response_ids), size=len(response_ids))
+        draw = resample_indices(rng, len(response_ids))
         chosen = [response_ids[i] for i in draw]
         rows = np.concatenate([groups[r] for r in chosen])
         ref_b = [reference[i] for i in rows]
@@ -209,8 +210,7 @@ def _response_groups(aligned: pl.DataFrame) -> dict[str, np.ndarray]:
 def _interval(estimate: float | None, draws: list[float], confidence: float) -> Interval:
     if estimate is None or not draws:
         return Interval(estimate, None, None)
-    tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
+    low, high = percentile_interval(np.asarray(draws, dtype=float), confidence)
     return Interval(estimate, float(low), float(high))
 
 

@@ -1,7 +1,8 @@
 """The item codebook: survey items with their scales, pro answers and texts per language.
 
-The codebook is data (`data/codebooks/wvs.toml`); users may load their own file with the
-same layout. Two codings of "pro" exist: `explicit` uses each item's listed pro answers;
+The codebook is data (`data/codebooks/wvs.toml`, with the texts of every language but
+English in `data/codebooks/wvs/<language>.toml`); users may load their own file with the
+same layout (a folder beside the file, named after it, holds its per-language files). Two codings of "pro" exist: `explicit` uses each item's listed pro answers;
 `released` applies the rule of the paper's released processing to the scale maximum seen
 in the data, so the published tables can be rebuilt exactly.
 """
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from culturalign import paths
 from culturalign.errors import ConfigError, UserError
+from culturalign.probes.wvs.sources.codebook_texts import merge_language_files
 
 Coding = Literal["explicit", "released"]
 CODINGS: tuple[str, ...] = ("explicit", "released")
@@ -40,7 +42,7 @@ class Scale(BaseModel):
 
 class ItemTexts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    topic: str = Field(min_length=3)
+    topic: str = Field(min_length=2, description="two characters at least: a CJK topic can be one word of two")
     paraphrases: list[str] = Field(min_length=1)
     pro: str = Field(min_length=3, description="a statement a pro answer agrees with")
     con: str = Field(min_length=3, description="a statement a con answer agrees with")
@@ -152,10 +154,24 @@ def released_rule_is_pro(answer: int, scale_max: int) -> bool:
     return answer <= scale_max // 2
 
 
+class LanguageMeta(BaseModel):
+    """How one language's texts were produced and reviewed (shown in the README and reports)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    produced_by: str = Field(min_length=3)
+    reviewed_by: str = Field(min_length=3, description="who checked the texts; 'not yet reviewed' when nobody has")
+    review_notes: str = ""
+
+    @property
+    def reviewed(self) -> bool:
+        return not self.reviewed_by.lower().startswith("not yet")
+
+
 class CodebookFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     description: str = ""
+    languages: dict[str, LanguageMeta] = Field(default_factory=dict)
     items: dict[str, Item] = Field(min_length=1)
 
 
@@ -167,6 +183,7 @@ class Codebook:
         self.description = data.description
         self.source = source
         self._items = dict(data.items)
+        self._meta = dict(data.languages)
 
     def keys(self) -> list[str]:
         return list(self._items)
@@ -188,6 +205,20 @@ class Codebook:
         """Languages in which every item has its texts."""
         shared = set.intersection(*(set(i.text) for i in self._items.values()))
         return sorted(shared)
+
+    def language_meta(self, language: str) -> LanguageMeta | None:
+        """How a language's texts were produced and reviewed (None when the codebook does not say)."""
+        return self._meta.get(language.lower())
+
+    def require_language(self, language: str, keys: list[str] | None = None) -> None:
+        """A one-line error naming the language and the first item that lacks its texts."""
+        lacking = [item.key for item in self.select(keys) if language.lower() not in item.text]
+        if lacking:
+            raise UserError(
+                f"the codebook {self.name} has no {language} texts for item {lacking[0]}"
+                f"{f' (nor for {len(lacking) - 1} more)' if len(lacking) > 1 else ''}; "
+                f"add them (see docs/adding-a-language.md) or set a translator model in the [wvs] section"
+            )
 
     def __len__(self) -> int:
         return len(self._items)
@@ -227,6 +258,7 @@ def load_codebook(path: Path | str | None = None) -> Codebook:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"codebook {path.name} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    raw = merge_language_files(raw, path)
     try:
         data = CodebookFile.model_validate(_with_keys(raw))
     except ValidationError as exc:

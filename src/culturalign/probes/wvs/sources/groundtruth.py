@@ -18,6 +18,7 @@ import polars as pl
 
 from culturalign import tables
 from culturalign.errors import DataError
+from culturalign.probes.wvs.sources.published import fetch_published
 
 GT_COLUMNS = ("population_kind", "population", "item", "vps", "n_respondents", "weight_sum")
 GT_SCHEMA: dict[str, pl.DataType] = {
@@ -148,8 +149,6 @@ def load_ground_truth(path: str | Path | None = None) -> pl.DataFrame:
     """The tidy ground-truth table from a tidy CSV/Parquet, a released table, a folder of
     released tables, or (None) the published tables in the user cache, fetched if missing."""
     if path is None:
-        from culturalign.probes.wvs.sources.published import fetch_published
-
         folder = fetch_published()
         return _check_unique(_load_folder(folder), "the published ground truth")
     path = Path(path)
@@ -169,8 +168,6 @@ def load_human_consistency(path_or_dir: str | Path | None = None) -> pl.DataFram
     uncertainty columns a built table carries). Accepts the released gt_self_consistency.csv,
     a table written by `build`, a folder holding either, or None for the published table."""
     if path_or_dir is None:
-        from culturalign.probes.wvs.sources.published import fetch_published
-
         path = fetch_published() / RELEASED_CONSISTENCY_FILE
     else:
         path = Path(path_or_dir)
@@ -217,14 +214,7 @@ def require_items(gt: pl.DataFrame, items: list[str]) -> None:
         raise DataError(f"no ground truth for item(s) {', '.join(unknown)}; the table covers {len(known)} items")
 
 
-def build_ground_truth(*args, **kwargs) -> GroundTruth:
-    """See `culturalign.probes.wvs.sources.survey.build_ground_truth` (imported lazily: it needs the survey readers)."""
-    from culturalign.probes.wvs.sources.survey import build_ground_truth as build
-
-    return build(*args, **kwargs)
-
-
-def summarise(gt: pl.DataFrame) -> pl.DataFrame:
+def summarise_ground_truth(gt: pl.DataFrame) -> pl.DataFrame:
     """Per population kind: how many populations and items, and the VPS range."""
     return (
         gt.group_by("population_kind")

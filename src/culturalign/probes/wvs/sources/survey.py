@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from culturalign import tables
 from culturalign.errors import DataError, UserError
+from culturalign.languages import normalise_language_column
 from culturalign.probes.wvs.sources.codebook import CODINGS, Codebook, Coding, Item
 from culturalign.probes.wvs.sources.groundtruth import GLOBAL_POPULATION, GT_SCHEMA, GroundTruth, as_tidy
 
@@ -237,6 +239,8 @@ def build_ground_truth(
     raw = read_survey(survey_path, needed, numeric=[*cols.weights, *(i.survey_column for i in chosen)])
     raw = raw.rename({i.survey_column: i.key for i in chosen if i.survey_column != i.key})
     raw = raw.with_columns(_weight_expr(raw, cols.weights, survey_path.name).alias(_WEIGHT))
+    if cols.language in raw.columns:  # "EN", "en-GB" or "eng" in the file: the prompts' "en"
+        raw = normalise_language_column(raw, cols.language)
     frame = _indicator_frame(raw.select([*dim_cols, _WEIGHT, *(i.key for i in chosen)]), chosen, coding)
     frame = frame.select([*dim_cols, _WEIGHT, *(f"{p}_{i.key}" for i in chosen for p in ("a", "p", "n"))])
     tables = [_aggregate(frame, chosen, _dimension_columns(g, cols), level_name(g)) for g in groupings]
@@ -371,8 +375,6 @@ def build_to_files(
     **options,
 ) -> GroundTruth:
     """`build_ground_truth` and write its tables (atomically: a failure leaves no output file)."""
-    from culturalign import tables
-
     output = check_output_path(output)
     if consistency_output is not None:
         consistency_output = check_output_path(consistency_output)
