@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,9 +18,9 @@ translations_app = typer.Typer(no_args_is_help=True)
 class _RunsGroup(TyperGroup):
     """`culturalign runs STORE`, the form from before the subcommands, still lists a store's runs."""
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    # The context and command types are those of the click copy typer vendors (a private module);
+    # `click` itself is no dependency of culturalign, so it is not imported here.
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["list", *args]
         return super().resolve_command(ctx, args)
