@@ -1,5 +1,6 @@
 """Every experiment a user can copy from the project validates: the files in examples/ and each
-fenced ```toml block in README.md and docs/.
+fenced ```toml block in README.md and docs/ (a block that is a codebook language file is checked
+as one).
 
 A block without `probe` is a fragment (e.g. one [[judges]] table): it is placed into a minimal
 experiment, its tables replacing the minimal one's, and the probe taken from a probe table the
@@ -59,9 +60,27 @@ def test_the_project_has_snippets_to_check():
     assert any(name.startswith("docs/judge.md") for name in names)
 
 
+def _is_codebook_language_file(data: dict) -> bool:
+    return "language" in data and "meta" in data and "items" in data
+
+
+def _check_codebook_language_file(data: dict) -> None:
+    """A language file of the wvs codebook (docs/adding-a-language.md): its meta and item texts."""
+    from culturalign.probes.wvs.sources.codebook import ItemTexts, LanguageMeta, load_codebook
+
+    LanguageMeta(**data["meta"])
+    known = set(load_codebook().keys())
+    for key, texts in data["items"].items():
+        assert key in known, f"item {key} is not in the codebook"
+        ItemTexts(**texts)
+
+
 @pytest.mark.parametrize(("where", "text"), SNIPPETS, ids=[name for name, _ in SNIPPETS])
 def test_every_toml_snippet_parses_and_validates(where, text):
     data = tomllib.loads(text)
+    if _is_codebook_language_file(data):
+        _check_codebook_language_file(data)
+        return
     source = ROOT / where.split(" block ")[0]
     experiment = parse_experiment(_as_experiment(data), source=source)
     _check_backends(experiment)

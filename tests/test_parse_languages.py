@@ -52,3 +52,30 @@ def test_the_language_filter_keeps_each_language_and_drops_it_under_another(lang
 
 def test_every_new_wvs_language_has_an_answer():
     assert set(WVS_LANGUAGES) - set(ANSWERS) == {"da", "en", "nl"}  # those three: tests/test_parse.py
+
+
+# Answers written by a second person who never read the reader's code: two per language.
+INDEPENDENT = tomllib.loads((Path(__file__).parent / "data" / "wvs_answers_independent.toml").read_text("utf-8"))
+
+
+def test_the_independent_answers_cover_every_wvs_language_twice():
+    assert sorted(entry["language"] for entry in INDEPENDENT.values()) == sorted(WVS_LANGUAGES * 2)
+
+
+@pytest.mark.parametrize("entry", sorted(INDEPENDENT))
+def test_independently_written_answers_split_into_their_summaries(entry):
+    answer = INDEPENDENT[entry]
+    summaries = split_summaries(answer["text"], max_items=10)
+    assert len(summaries) == answer["summaries"], summaries
+    for summary in summaries:
+        assert not summary[:1].isdigit() and summary[:1] not in "（(*‏", summary
+
+
+@pytest.mark.parametrize("entry", sorted(INDEPENDENT))
+def test_independently_written_answers_pass_the_language_filter_only_in_their_language(entry, identifier):
+    language, text = INDEPENDENT[entry]["language"], INDEPENDENT[entry]["text"]
+    kept = parse_response(text, expected_language=language, identifier=identifier, min_summaries=3)
+    assert kept.kept and kept.response_language == language, (kept.reason, kept.response_language)
+    other = OTHER.get(language, "en" if language != "en" else "de")
+    dropped = parse_response(text, expected_language=other, identifier=identifier, min_summaries=3)
+    assert not dropped.kept and dropped.reason == "wrong_language"
