@@ -59,3 +59,36 @@ def test_without_the_embedded_extra_llama_cpp_error_is_one_line_naming_the_insta
         llamacpp_backend.load_model(llamacpp_backend.resolve_model_path(backend.spec), 512, 1)
     assert str(info.value).count("\n") == 0
     assert "python -m pip install 'culturalign[embedded]'" in str(info.value)
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """Top-level names imported at module level, outside `if TYPE_CHECKING:` (what importing runs)."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_a_plain_install_has_every_package_imported_at_module_level():
+    """Optional packages (llama_cpp, vllm, ray, ...) load inside functions; anything imported when a
+    module loads must come with `pip install culturalign` (click, say, is typer's to vendor, not ours)."""
+    from importlib.metadata import packages_distributions
+
+    core = {name.lower().replace("_", "-") for name in _names(PROJECT["dependencies"])}
+    # An extra of a core dependency that names a package installs it too: openai[aiohttp].
+    core |= {extra for r in PROJECT["dependencies"] if "[" in r for extra in r.split("[")[1].split("]")[0].split(",")}
+    provided = packages_distributions()
+    stdlib = sys.stdlib_module_names
+    offenders = {}
+    for path in (ROOT / "src" / "culturalign").rglob("*.py"):
+        for name in _module_level_imports(path) - stdlib - {"culturalign", "__future__"}:
+            dists = {d.lower().replace("_", "-") for d in provided.get(name, [])}
+            if not dists & core:
+                offenders[str(path.relative_to(ROOT))] = name
+    assert offenders == {}
