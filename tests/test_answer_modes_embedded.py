@@ -62,7 +62,7 @@ scores = "{(shared_data / "hofstede" / TABLE).as_posix()}"
         encoding="utf-8",
     )
     result = run_experiment(experiment, show_progress=False)
-    assert result.notes["generate"]["failed"] == 0
+    assert result.results["generate"].failed == 0
     answers = pl.read_csv(result.output_dir / "analysis" / "answers.csv")
     for model, mode in (("gemma-constrained", "constrained"), ("gemma-scored", "scored")):
         mine = answers.filter(pl.col("model") == model)

@@ -14,22 +14,37 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Lowest first; a module belongs to the longest prefix that names it.
 LAYERS: list[tuple[str, ...]] = [
-    # models/redact.py imports nothing of the package: errors.py masks every message with it, so it
-    # belongs to the bottom layer although it sits beside the backends whose keys it masks.
+    # redact.py imports nothing of the package: errors.py masks every message with it.
+    # plugins.py reads entry points: config.py finds a probe's settings through it.
     (
         "culturalign",
         "culturalign.errors",
         "culturalign.paths",
         "culturalign.tables",
         "culturalign.languages",
-        "culturalign.models.redact",
+        "culturalign.redact",
+        "culturalign.plugins",
     ),
     ("culturalign.models", "culturalign.store"),
     ("culturalign.engine", "culturalign.estimate"),
     ("culturalign.probes", "culturalign.probes.registry", "culturalign.config"),
-    ("culturalign.analysis", "culturalign.judge", "culturalign.prompts", "culturalign.sources", "culturalign.report"),
+    (
+        "culturalign.analysis",
+        "culturalign.judge",
+        "culturalign.prompts",
+        "culturalign.sources",
+        "culturalign.report",
+        "culturalign.translation",
+    ),
     ("culturalign.probes.wvs", "culturalign.probes.vsm", "culturalign.probes.statements"),
-    ("culturalign.run", "culturalign.reports", "culturalign.compare", "culturalign.batch_jobs", "culturalign.api"),
+    (
+        "culturalign.run",
+        "culturalign.reports",
+        "culturalign.compare",
+        "culturalign.batch_jobs",
+        "culturalign.api",
+        "culturalign.review",
+    ),
     ("culturalign.cli",),
 ]
 RUN_LAYER = next(i for i, layer in enumerate(LAYERS) if "culturalign.run" in layer)
@@ -42,9 +57,8 @@ BACKENDS = (
     "culturalign.models.vllm_backend",
 )
 ANALYSIS_PARTS = ("analysis", "report", "figures", "profiles", "metrics", "scores", "qc")
-# The statements translation stage and its labelling read each other; the one translation
-# stage for all probes (issue 15, item 3) replaces that module. Nothing else may join this list.
-KNOWN_CYCLES = [{"culturalign.probes.statements.labelling", "culturalign.probes.statements.translate"}]
+# No circle is known; nothing may join this list.
+KNOWN_CYCLES: list[set[str]] = []
 
 
 def _modules() -> dict[str, Path]:

@@ -11,13 +11,13 @@ from culturalign.config import parse_experiment
 from culturalign.probes.wvs.generate import build_requests, plan
 from culturalign.probes.wvs.sampling import sample_prompts
 from culturalign.probes.wvs.sources.codebook import load_codebook
+from culturalign.probes.wvs.translations import language_prompts
 from culturalign.prompts.templates import (
     SOURCE_LANGUAGE,
     shipped_languages,
     shipped_template_texts,
     source_templates,
 )
-from culturalign.prompts.translations import language_prompts
 
 # The wvs probe's languages: the paper's four and the vsm probe's twenty (en and pt in both).
 SHIPPED = ["ar", "bn", "da", "de", "en", "es", "fa", "fr", "hi", "id", "ja"]

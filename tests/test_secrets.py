@@ -14,8 +14,8 @@ import pytest
 from cli_helpers import run_cli
 from culturalign.errors import BackendError
 from culturalign.models.base import ModelSpec
-from culturalign.models.redact import MASK, redact, remember_env
 from culturalign.models.registry import get_backend
+from culturalign.redact import MASK, redact, remember_env
 from servers.echo_key import EchoKeyServer
 
 KEY_VARIABLE = "CULTURALIGN_TEST_API_KEY"

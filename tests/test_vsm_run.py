@@ -11,7 +11,6 @@ import polars as pl
 import pytest
 
 from cli_helpers import exit_code
-from culturalign.probes.vsm.instrument import read_instrument_file
 from culturalign.run import run_experiment
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -113,16 +112,34 @@ def test_failed_calls_are_counted_and_never_become_answers(tmp_path, vsm_data):
     assert answers["choice"].null_count() == failed
 
 
-def test_translations_are_cached_and_exportable(tmp_path, vsm_data):
+def test_translations_go_through_the_store_and_a_reviewed_one_wins(tmp_path, vsm_data):
     experiment = _experiment(
         tmp_path, vsm_data, languages='["de"]', countries='["germany"]', extra_model=False, rounds=0
     )
-    run_experiment(experiment, show_progress=False, report=False)
-    out = tmp_path / "review"
-    assert exit_code("vsm", "export-translations", "--out", str(out)) == 0
-    files = sorted(out.glob("vsm-de-*.csv"))
-    assert len(files) == 1
-    assert sorted(read_instrument_file(files[0])["de"]) == list(range(1, 25))
+    first = run_experiment(experiment, show_progress=False, report=False)
+    texts = 24 * 6  # each item's question and its five option labels
+    assert first.results["translate"].languages == ["de", "en"]
+    out = tmp_path / "review.csv"
+    assert exit_code("translations", "export", "--experiment", str(experiment), "-o", str(out)) == 0
+    review = pl.read_csv(out)
+    assert review.height == texts and set(review["origin"]) == {"machine"} and set(review["probe"]) == {"vsm"}
+    fixed = review.with_columns(
+        pl.when(pl.col("key") == "item01").then(pl.lit("Geprüfte Frage eins?")).otherwise(pl.col("text")).alias("text")
+    )
+    fixed.write_csv(tmp_path / "fixed.csv")
+    assert exit_code("translations", "import", str(tmp_path / "fixed.csv"), "--experiment", str(experiment)) == 0
+    again = run_experiment(experiment, show_progress=False, report=False)
+    from culturalign.store.db import RunStore
+
+    # Option labels repeat across items: one request per distinct text; the reviewed one is not asked.
+    assert first.results["translate"].total == first.results["translate"].asked == review["source"].n_unique()
+    assert again.results["translate"].total == review["source"].n_unique() - 1
+    assert again.results["translate"].asked == 0
+    with RunStore(tmp_path / "runs" / "vsm.sqlite") as store:
+        asked = store.requests_with_meta(again.run_id, "generate")
+    # The reopened run holds both passes' prompts; the second asked item 1 in the reviewed words.
+    item01 = [json.loads(m)[-1]["content"] for m in asked.filter(pl.col("item") == 1)["messages_json"]]
+    assert any("Geprüfte Frage eins?" in m for m in item01) and again.results["generate"].asked > 0
 
 
 def test_relative_instrument_path_is_read_beside_the_experiment(tmp_path, vsm_data):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from culturalign.errors import ConfigError
 from culturalign.languages import check_language
 from culturalign.models.base import ModelSpec
-from culturalign.probes.registry import get_probe
+from culturalign.plugins import PROBES, load_plugin
 
 
 class ExperimentConfig(BaseModel):
@@ -122,8 +122,11 @@ def parse_experiment(data: dict[str, Any], source: Path | None = None) -> Experi
     probe_name = data.get("probe")
     if not isinstance(probe_name, str):
         raise ConfigError(f'{where}: field probe is missing; set probe = "wvs", "vsm" or "statements"')
-    probe = get_probe(probe_name)
-    section = data.pop(probe.name, {})
+    # Through the plugin registry, not the probes package: the probes layer sits above this one.
+    probe = load_plugin(PROBES, probe_name, "probe")
+    if not isinstance(getattr(probe, "settings_model", None), type):
+        raise ConfigError(f"probe {probe_name!r}: its plugin entry point does not give a culturalign Probe")
+    section = data.pop(probe_name, {})
     try:
         config = ExperimentConfig(**data)
     except ValidationError as exc:
@@ -131,7 +134,7 @@ def parse_experiment(data: dict[str, Any], source: Path | None = None) -> Experi
     try:
         settings = probe.settings_model(**section)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, f"{where} [{probe.name}]")) from None
+        raise ConfigError(format_validation_error(exc, f"{where} [{probe_name}]")) from None
     return Experiment(config=config, settings=settings, source=source)
 
 

@@ -8,7 +8,7 @@ class UserError(Exception):
 
     def __init__(self, message: str) -> None:
         # Messages often quote a server or an SDK, which may quote the API key: mask it.
-        from culturalign.models.redact import redact
+        from culturalign.redact import redact
 
         super().__init__(redact(" ".join(message.split())))
 

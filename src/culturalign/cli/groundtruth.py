@@ -64,7 +64,7 @@ def build(
         f"{r['populations']} {r['population_kind']}" for r in counts.sort("population_kind").iter_rows(named=True)
     )
     console.print(f"wrote {result.vps.height} rows ({summary}) to {output}")
-    if consistency_output is not None:
+    if consistency_output is not None and result.self_consistency is not None:
         console.print(
             f"wrote human self-consistency for {result.self_consistency.height} countries to {consistency_output}"
         )

@@ -23,7 +23,9 @@ app = typer.Typer(
 )
 app.add_typer(groundtruth.app, name="groundtruth", help="Build, fetch and inspect survey ground truth.")
 app.add_typer(judge.app, name="judge", help="Validate stance judges against hand labels.")
-app.add_typer(run.translations_app, name="translations", help="Export and import prompt translations for review.")
+app.add_typer(
+    run.translations_app, name="translations", help="Export and import translations (every probe) for review."
+)
 app.add_typer(vsm.app, name="vsm", help="Hofstede VSM 2013 probe: instrument and country scores.")
 app.add_typer(batch.app, name="batch", help="Batch files: export a model's requests, import its answers.")
 app.add_typer(statements.app, name="statements", help="Debate-statement probe: labelling and quality control.")

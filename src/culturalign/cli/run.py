@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,9 +18,9 @@ translations_app = typer.Typer(no_args_is_help=True)
 class _RunsGroup(TyperGroup):
     """`culturalign runs STORE`, the form from before the subcommands, still lists a store's runs."""
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    # The context and command types are those of the click copy typer vendors (a private module);
+    # `click` itself is no dependency of culturalign, so it is not imported here.
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["list", *args]
         return super().resolve_command(ctx, args)
@@ -112,26 +112,26 @@ def export_command(
 
 @translations_app.command("export")
 def translations_export_command(
-    language: str = typer.Option(..., "--language", help="ISO 639-1 code, e.g. da."),
     output: Path = typer.Option(..., "-o", "--output", callback=output_table, help="Output file, .csv or .parquet."),
+    language: str | None = typer.Option(None, "--language", help="ISO 639-1 code, e.g. da; default every language."),
     experiment: Path | None = typer.Option(
-        None, "--experiment", help="Use this experiment's codebook and items, and its translator for gaps."
+        None, "--experiment", help="This experiment's texts (any probe), with the translations its runs made."
     ),
 ) -> None:
-    """Write a language's prompt texts for review; edit the `text` column and import the file."""
-    from culturalign.probes.wvs.review import export_for_review
+    """Write translations for review; edit the `text` column (or set `origin` to reviewed) and import the file."""
+    from culturalign.review import export_for_review
 
-    path, counts = export_for_review(language, output, experiment)
-    console.print(f"Wrote {path} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
+    path, counts = export_for_review(output, language=language, experiment_path=experiment)
+    console.print(f"Wrote {path} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'no texts'})")
 
 
 @translations_app.command("import")
 def translations_import_command(
     file: Path = typer.Argument(..., help="A reviewed file written by `translations export`."),
-    experiment: Path | None = typer.Option(None, "--experiment", help="Use this experiment's codebook and items."),
+    experiment: Path | None = typer.Option(None, "--experiment", help="The experiment the file was exported for."),
 ) -> None:
-    """Store reviewed translations; they override shipped and machine translations."""
-    from culturalign.probes.wvs.review import import_reviewed
+    """Store reviewed translations; they win over shipped and machine translations."""
+    from culturalign.review import import_reviewed
 
     counts = import_reviewed(file, experiment)
     console.print(f"Imported {', '.join(f'{n} {lang}' for lang, n in sorted(counts.items())) or 'nothing'} text(s)")

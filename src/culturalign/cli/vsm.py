@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from culturalign.cli.checks import output_folder, output_table
+from culturalign.cli.checks import output_table
 from culturalign.cli.present import frame_text
 
 app = typer.Typer(no_args_is_help=True)
@@ -92,19 +92,3 @@ def scores_command(
     console.print(frame_text(wide, every_row=True))
     if out is not None:
         tables.write_table(wide, out)
-
-
-@app.command("export-translations")
-def export_translations_command(
-    out: Path = typer.Option(
-        ..., "--out", callback=output_folder, help="Folder for the CSV files (one per language and translator)."
-    ),
-) -> None:
-    """Copy the cached machine translations of the wording out for review; pass a reviewed file back as an instrument file."""
-    from culturalign.probes.vsm.translate import export_translations
-
-    written = export_translations(out)
-    if not written:
-        console.print("No cached VSM translations yet; they are made by the first run with a translator.")
-    for path in written:
-        console.print(str(path))

@@ -15,6 +15,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    Task,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -24,12 +25,12 @@ from rich.text import Text
 console = Console(stderr=True)
 
 
-def _answered_here(task) -> float:  # type: ignore[no-untyped-def]
+def _answered_here(task: Task) -> float:
     """Answers that arrived since this bar started (stored answers it began with do not count)."""
     return task.completed - task.fields.get("start_done", 0)
 
 
-def session_rate(task) -> float | None:  # type: ignore[no-untyped-def]
+def session_rate(task: Task) -> float | None:
     """Answers per second: rich's recent estimate, else the average since the stage started."""
     if task.finished_speed or task.speed:
         return task.finished_speed or task.speed
@@ -46,7 +47,7 @@ def format_eta(seconds: float) -> str:
 class RateColumn(ProgressColumn):
     """Answers per second (per minute when slower), computed when the bar is drawn, not per answer."""
 
-    def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+    def render(self, task: Task) -> Text:
         rate = session_rate(task)
         if not rate:
             return Text("")
@@ -56,13 +57,13 @@ class RateColumn(ProgressColumn):
 class EtaColumn(ProgressColumn):
     """Time left at the stage's own average pace; before the first answer, says it is waiting."""
 
-    def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+    def render(self, task: Task) -> Text:
         if task.finished:
             return Text("ETA 0:00:00")
-        answered, elapsed = _answered_here(task), task.elapsed
-        if answered <= 0 or not elapsed:
+        answered, elapsed, remaining = _answered_here(task), task.elapsed, task.remaining
+        if answered <= 0 or not elapsed or remaining is None:
             return Text("ETA: waiting for the first answer")
-        return Text(f"ETA {format_eta(elapsed / answered * task.remaining)}")
+        return Text(f"ETA {format_eta(elapsed / answered * remaining)}")
 
 
 class StageProgress:
@@ -72,6 +73,7 @@ class StageProgress:
         self.done = done
         self.total = total
         self.enabled = enabled
+        self._stored = done
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -100,8 +102,9 @@ class StageProgress:
         """More requests became known (they stream in), `done` of them already answered."""
         self.total += total
         self.done += done
+        self._stored += done  # answers found in the store are not this session's pace
         if self.enabled:
-            self._progress.update(self._task, total=self.total, completed=self.done)
+            self._progress.update(self._task, total=self.total, completed=self.done, start_done=self._stored)
 
     def advance(self, failed: bool = False) -> None:
         self.failed += int(failed)

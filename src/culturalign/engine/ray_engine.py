@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 
 from culturalign.errors import BackendError, UserError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
-from culturalign.models.redact import redact
 from culturalign.models.retry import BACKEND
+from culturalign.redact import redact
 from culturalign.store.db import CallRecord, RunStore
 
 if TYPE_CHECKING:

@@ -21,9 +21,9 @@ from culturalign.engine.batching import current_export, export_pending
 from culturalign.engine.progress import StageProgress
 from culturalign.engine.ray_engine import CHUNK_REQUESTS, ask_on_ray, current_cluster
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelBackend, ModelOutput, ModelSpec
-from culturalign.models.redact import redact
 from culturalign.models.registry import get_backend
 from culturalign.models.retry import BACKEND
+from culturalign.redact import redact
 from culturalign.store.db import CallRecord, RunStore
 from culturalign.store.keys import request_key
 from culturalign.store.stats import begin_stage, end_stage, set_stage_totals

@@ -15,6 +15,7 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from statsmodels.stats.inter_rater import fleiss_kappa
@@ -45,7 +46,7 @@ def fleiss_kappa_from_labels(
 ) -> float | None:
     """Fleiss' kappa for rows of subjects x raters; None when undefined (under 2 raters or subjects,
     or every rating identical so that chance agreement is 1)."""
-    complete = [list(row) for row in ratings if row and all(x is not None for x in row)]
+    complete = [[x for x in row if x is not None] for row in ratings if row and all(x is not None for x in row)]
     if len(complete) < 2:
         return None
     n_raters = len(complete[0])
@@ -58,7 +59,7 @@ def fleiss_kappa_from_labels(
     unknown = {x for row in complete for x in row if x not in index}
     if unknown:
         raise ValueError(f"rating(s) outside the categories: {sorted(map(str, unknown))}")
-    table = np.zeros((len(complete), len(cats)), dtype=int)
+    table: np.ndarray[Any, np.dtype[np.int64]] = np.zeros((len(complete), len(cats)), dtype=np.int64)
     for s, row in enumerate(complete):
         for x in row:
             table[s, index[x]] += 1

@@ -50,9 +50,9 @@ class DirectClient:
     async def post_json(self, path: str, body: dict[str, Any], timeout_s: Any = _SESSION_TIMEOUT) -> Any:
         """`timeout_s`: seconds for this request (None: no limit); left out, the client's own."""
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        extra = {} if timeout_s is _SESSION_TIMEOUT else {"timeout": aiohttp.ClientTimeout(total=timeout_s)}
+        own = self._timeout if timeout_s is _SESSION_TIMEOUT else aiohttp.ClientTimeout(total=timeout_s)
         try:
-            async with self._open().post(self.base_url + path, data=payload, **extra) as response:
+            async with self._open().post(self.base_url + path, data=payload, timeout=own) as response:
                 raw = await response.read()
                 if response.status >= 400:
                     raise HttpStatusError(

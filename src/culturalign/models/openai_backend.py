@@ -48,7 +48,7 @@ from culturalign.models.direct_http import DirectClient, HttpStatusError
 from culturalign.models.endpoints import REST_BASE_S, Endpoint, EndpointPool
 from culturalign.models.openai_choices import choice_schema, chosen, option_logprobs, top_logprobs
 from culturalign.models.ratelimit import RateLimiter, estimate_request_tokens
-from culturalign.models.redact import remember_secret
+from culturalign.redact import remember_secret
 
 # Structured-output levels, strongest first; a server that rejects one gets the next.
 # "json_object_schema" is json_object carrying the schema, which llama-cpp-python's server
@@ -57,7 +57,7 @@ _JSON_LEVELS = ("json_schema", "json_object_schema", "json_object", "none")
 _CHECK_TIMEOUT_S = 5.0
 # (base_url, model) -> the strongest structured-output level the server accepted, kept for
 # the process: the runner builds a fresh backend per stage, the server stays the same.
-_accepted_json_level: dict[tuple[str | None, str], str] = {}
+_accepted_json_level: dict[tuple[tuple[str | None, ...], str], str] = {}
 # Levels for a choice among given strings, strongest first: vLLM >= 0.10 structured outputs,
 # older vLLM guided decoding, then the structured-output levels with an enum schema.
 _CHOICE_LEVELS = ("structured_outputs", "guided_choice", *_JSON_LEVELS)

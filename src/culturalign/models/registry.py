@@ -1,26 +1,23 @@
-"""Backends registered by name; each backend's module is imported only when it is used."""
+"""Backends by name: the built-ins and any installed plugin's, through the `culturalign.backends`
+entry points (culturalign.plugins). A backend's module is imported only when a model uses it, so
+`openai`, `llama_cpp` and `vllm` load only for the runs that need them."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from culturalign.errors import BackendError
 from culturalign.models.base import ModelBackend, ModelSpec
 from culturalign.models.options import BackendOptions, register_options
-from culturalign.models.redact import remember_env
+from culturalign.plugins import BACKENDS, plugin_entry_points
+from culturalign.redact import remember_env
 
 BackendFactory = Callable[[ModelSpec], ModelBackend]
 
-# name -> "module:attribute"; the import is deferred so that `openai`, `llama_cpp` and `vllm`
-# load only for the runs that use them.
-_LAZY: dict[str, str] = {
-    "mock": "culturalign.models.mock:MockBackend",
-    "openai": "culturalign.models.openai_backend:OpenAIBackend",
-    "llamacpp": "culturalign.models.llamacpp_backend:LlamaCppBackend",
-    "vllm": "culturalign.models.vllm_backend:VLLMBackend",
-}
+# Factories registered in code (tests, notebooks); they win over entry points of the same name.
 _FACTORIES: dict[str, BackendFactory] = {}
+# The extra that carries a backend's packages, where it differs from the backend's name.
+_EXTRA = {"llamacpp": "embedded"}
 # The answer modes each backend can serve (free text; `choices`; `score_choices`), known
 # without importing or building it, so that a run is refused before any call.
 ALL_MODES = frozenset({"free", "constrained", "scored"})
@@ -56,20 +53,20 @@ def answer_modes(backend: str) -> frozenset[str]:
 
 
 def known_backends() -> list[str]:
-    return sorted(set(_LAZY) | set(_FACTORIES))
+    return sorted(set(plugin_entry_points(BACKENDS)) | set(_FACTORIES))
 
 
 def get_backend(spec: ModelSpec) -> ModelBackend:
     remember_env(spec.api_key_env)  # from here on, the key is masked in every stored or printed text
     if spec.backend in _FACTORIES:
         return _FACTORIES[spec.backend](spec)
-    target = _LAZY.get(spec.backend)
+    entry = plugin_entry_points(BACKENDS).get(spec.backend)
     if spec.backend == OFFLINE_JUDGE_BACKEND:
         raise BackendError(
             f"model {spec.name!r}: backend {OFFLINE_JUDGE_BACKEND!r} is for [[judges]] only (an offline stance judge); "
             f"use one of {', '.join(known_backends())}"
         )
-    if target is None:
+    if entry is None:
         hint = ""
         if spec.backend == "embedded":
             hint = (
@@ -79,12 +76,17 @@ def get_backend(spec: ModelSpec) -> ModelBackend:
         raise BackendError(
             f"model {spec.name!r}: unknown backend {spec.backend!r}; use one of {', '.join(known_backends())}{hint}"
         )
-    module_name, attr = target.split(":")
     try:
-        module = importlib.import_module(module_name)
+        factory = entry.load()
     except ImportError as exc:
+        extra = _EXTRA.get(spec.backend, spec.backend)
         raise BackendError(
             f"model {spec.name!r}: backend {spec.backend!r} needs a package that is not installed ({exc.name}); "
-            f"install it, e.g. pip install 'culturalign[{spec.backend}]'"
+            f"install it with python -m pip install 'culturalign[{extra}]'"
         ) from None
-    return getattr(module, attr)(spec)
+    if not callable(factory):
+        raise BackendError(f"model {spec.name!r}: the plugin entry point {entry.value} is not a backend factory")
+    backend = factory(spec)
+    if not isinstance(backend, ModelBackend):
+        raise BackendError(f"model {spec.name!r}: {entry.value} made a {type(backend).__name__}, not a ModelBackend")
+    return backend

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from culturalign.errors import BackendError, ConfigError
 from culturalign.models.base import GenerateConfig, ModelSpec
@@ -30,17 +30,17 @@ AnswerMode = Literal["free", "constrained", "scored"]
 MODES: tuple[str, ...] = ("free", "constrained", "scored")
 
 
-def mode_of(settings, model: ModelSpec | str) -> str:  # type: ignore[no-untyped-def]
+def mode_of(settings: Any, model: ModelSpec | str) -> str:
     """The model's answer mode: its entry in `answer_modes`, else the probe's `answer_mode`."""
     name = model if isinstance(model, str) else model.name
     return settings.answer_modes.get(name, settings.answer_mode)
 
 
-def modes_by_model(settings, models: Iterable[ModelSpec]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def modes_by_model(settings: Any, models: Iterable[ModelSpec]) -> dict[str, str]:
     return {m.name: mode_of(settings, m) for m in models}
 
 
-def check_modes(settings, models: Sequence[ModelSpec], probe: str) -> None:  # type: ignore[no-untyped-def]
+def check_modes(settings: Any, models: Sequence[ModelSpec], probe: str) -> None:
     """One-line ConfigError, before any call, for a mode given to an unknown model or one its backend cannot serve."""
     names = {m.name for m in models}
     unknown = sorted(set(settings.answer_modes) - names)

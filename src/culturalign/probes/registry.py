@@ -15,7 +15,6 @@ run all see the same thing.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from culturalign.errors import ConfigError
+from culturalign.plugins import PROBES, in_code, load_plugin, plugin_names
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from culturalign.estimate import PlannedCalls
     from culturalign.report.sections import ReportSource, Section
     from culturalign.store.db import RunStore
+    from culturalign.translation.stage import TranslationJob
 
 
 class StageResult(BaseModel):
@@ -51,6 +52,16 @@ class CallCounts(StageResult):
     @classmethod
     def of(cls, counts: Mapping[str, int]) -> CallCounts:
         return cls(**{name: int(counts.get(name, 0)) for name in cls.model_fields})
+
+
+class TranslationCounts(CallCounts):
+    """The translation stage's calls (culturalign.translation), and the texts left in their own language."""
+
+    untranslated: int = 0
+
+    @classmethod
+    def of(cls, counts: Mapping[str, int], untranslated: int = 0) -> TranslationCounts:
+        return cls(**CallCounts.of(counts).model_dump(), untranslated=untranslated)
 
 
 class ParseCounts(StageResult):
@@ -139,31 +150,28 @@ class Probe:
     analyze: Callable[[RunContext], AnalysisSummary] | None = None
     report_sections: Callable[[ReportSource], list[Section]] | None = None
     report_covariates: bool = False  # its report draws alignment against a user's covariates table
+    # The texts an experiment needs translated and its translator, for review export/import.
+    translations: Callable[[Experiment], TranslationJob] | None = None
 
 
-_PROBES: dict[str, Probe] = {}
-# Built-in probes register themselves when their module is imported.
-_BUILTIN = {
-    "wvs": "culturalign.probes.wvs.probe",
-    "vsm": "culturalign.probes.vsm",
-    "statements": "culturalign.probes.statements",
-}
+_PROBES: dict[str, Probe] = in_code(PROBES)
 
 
 def register_probe(probe: Probe) -> Probe:
+    """Register a probe made in code (tests, notebooks); installed probes come by entry point."""
     _PROBES[probe.name] = probe
     return probe
 
 
 def known_probes() -> list[str]:
-    return sorted(set(_PROBES) | set(_BUILTIN))
+    return plugin_names(PROBES)
 
 
 def get_probe(name: str) -> Probe:
-    if name not in _PROBES and name in _BUILTIN:
-        # Registering from the module's PROBE (not only as its import's side effect) brings a
-        # built-in back after a test restored the registry, though its module stays imported.
-        register_probe(importlib.import_module(_BUILTIN[name]).PROBE)
-    if name not in _PROBES:
-        raise ConfigError(f"unknown probe {name!r}; use one of {', '.join(known_probes())}")
-    return _PROBES[name]
+    """The probe of that name: registered in code, else the `culturalign.probes` entry point's."""
+    probe = load_plugin(PROBES, name, "probe")
+    if not isinstance(probe, Probe):
+        raise ConfigError(f"probe {name!r}: its plugin entry point does not give a culturalign Probe")
+    if probe.name != name:
+        raise ConfigError(f"probe {name!r}: its plugin entry point gives a probe named {probe.name!r}")
+    return register_probe(probe)

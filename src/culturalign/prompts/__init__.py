@@ -1,1 +1,1 @@
-"""Prompt templates and their translations (shipped, machine, reviewed), and the translation request."""
+"""Prompt templates and deterministic sampling from the seed (translations: culturalign.translation)."""

@@ -45,16 +45,19 @@ def gather_figures(sections: list[Section], figures_dir: Path) -> list[Section]:
     for section in sections:
         moved = []
         for figure in section.figures:
-            files = {}
-            for attr in ("png", "svg"):
-                path: Path | None = getattr(figure, attr)
-                if path is not None and path.parent.resolve() != figures_dir.resolve():
-                    shutil.copy2(path, figures_dir / path.name)
-                    path = figures_dir / path.name
-                files[attr] = path
-            moved.append(Figure(title=figure.title, png=files["png"], svg=files["svg"], caption=figure.caption))
+            png = _into(figure.png, figures_dir)
+            svg = _into(figure.svg, figures_dir) if figure.svg is not None else None
+            moved.append(Figure(title=figure.title, png=png, svg=svg, caption=figure.caption))
         section.figures = moved
     return sections
+
+
+def _into(path: Path, folder: Path) -> Path:
+    """The file in `folder`, copied there when it lies elsewhere."""
+    if path.parent.resolve() == folder.resolve():
+        return path
+    shutil.copy2(path, folder / path.name)
+    return folder / path.name
 
 
 def definitions_section(manifest: dict[str, Any]) -> Section | None:

@@ -87,7 +87,8 @@ def judge_summary(validation: Any, error_rate: float | None = None) -> tuple[str
                 "treat every alignment number as unverified until `culturalign judge validate` has measured it."
             ],
         )
-    texts, warnings = [], []
+    texts: list[str] = []
+    warnings: list[str] = []
     for entry in entries:
         text, entry_warnings = _one_judge(entry)
         texts.append(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -20,6 +21,9 @@ matplotlib.use("Agg")  # figures are files; never open a window (servers, CI)
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
 from culturalign.tables import atomic_target  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 OKABE_ITO: dict[str, str] = {
     "blue": "#0072B2",
@@ -48,7 +52,7 @@ FULL_WIDTH_IN = 7.0
 COLUMN_WIDTH_IN = 3.4
 PNG_DPI = 200
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,

@@ -23,7 +23,7 @@ import polars as pl
 from culturalign import __version__
 from culturalign.errors import DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
-from culturalign.models.redact import redact_optional
+from culturalign.redact import redact_optional
 from culturalign.store.lease import Lease, acquire, is_held
 from culturalign.store.schema import is_store_failure, open_store, store_error
 

@@ -22,7 +22,7 @@ from culturalign.probes.statements.labelling import (
     relevance_stage,
 )
 from culturalign.probes.statements.settings import StatementsSettings
-from culturalign.probes.statements.translate import translate_stage
+from culturalign.probes.statements.translate import translate_stage, translation_job
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -65,6 +65,7 @@ PROBE = register_probe(
         count=count,
         analyze=analysis_stage,  # profiles, group view, language-effect test
         report_sections=report_sections,
+        translations=translation_job,
     )
 )
 

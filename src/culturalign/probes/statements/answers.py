@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 from culturalign.judge.aggregate import majority_vote, median_label
@@ -82,7 +82,7 @@ def _json_field(text: str, field: str) -> object | None:
     return data.get(field) if isinstance(data, dict) else None
 
 
-def read_relevance(text: str | None, keywords: dict[str, Sequence[str]]) -> tuple[bool | None, str | None]:
+def read_relevance(text: str | None, keywords: Mapping[str, Sequence[str]]) -> tuple[bool | None, str | None]:
     """yes/no from a JSON answer or from the first yes/no keyword of the text."""
     if text is None or not text.strip():
         return None, "empty answer"
@@ -122,7 +122,7 @@ def _without_headings(text: str) -> str:
     return _HEADING.sub(lambda m: " " * len(m.group(0)), text)
 
 
-def read_stance(text: str | None, keywords: dict[str, Sequence[str]]) -> tuple[str | None, str | None]:
+def read_stance(text: str | None, keywords: Mapping[str, Sequence[str]]) -> tuple[str | None, str | None]:
     """agree/disagree: a JSON answer, else the keyword after the last 'final answer' marker,
     else the last agree/disagree keyword outside heading lines.
 

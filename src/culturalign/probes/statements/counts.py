@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from culturalign.estimate import PlannedCalls, planned_from_requests
+from culturalign.translation.stage import pending_requests
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -28,7 +29,7 @@ def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> 
         labels_file,
         load_labels,
     )
-    from culturalign.probes.statements.translate import translation_requests
+    from culturalign.probes.statements.translate import translation_job
 
     limit = limit if limit is not None else experiment.config.limit
 
@@ -38,8 +39,7 @@ def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> 
     statements = experiment_statements(experiment)
     frames = experiment_frames(experiment)
     planned: list[PlannedCalls] = []
-    if experiment.settings.translator is not None:
-        planned += planned_from_requests("translate", translation_requests(experiment, statements), store)
+    planned += planned_from_requests("translate", pending_requests(translation_job(experiment, statements)), store)
     path = labels_file(experiment)
     if path is None:
         for task in ("relevance", "polarity"):

@@ -127,6 +127,7 @@ def read_stances(store: RunStore, run_id: str, frames: Frames) -> pl.DataFrame:
     """One row per stored evaluation request: model, language, statement_id, sample, stance, failure."""
     df = store.requests_with_meta(run_id, EVALUATE_STAGE)
     rows = []
+    failure: str | None
     for row in df.iter_rows(named=True) if not df.is_empty() else []:
         mode = row.get("answer_mode") or "free"
         p_agree = entropy = None

@@ -33,10 +33,13 @@ from culturalign.probes.statements.answers import (
 )
 from culturalign.probes.statements.statements import (
     Frames,
+    beside_experiment,
+    experiment_statements,
+    labelling_languages,
     load_frames,
-    load_statements,
     statement_text,
 )
+from culturalign.probes.statements.translate import with_translations
 from culturalign.tables import write_table_pair
 
 if TYPE_CHECKING:
@@ -53,39 +56,21 @@ VOTER_KEYS = ["statement_id", "dimension", "judge", "language"]
 
 
 # -- what the experiment asks for ------------------------------------------------------------
-def _resolve(experiment: Experiment, path: Path | None) -> Path | None:
-    if path is not None and not path.is_absolute() and experiment.source is not None:
-        return experiment.source.parent / path
-    return path
-
-
-def experiment_statements(experiment: Experiment) -> pl.DataFrame:
-    settings = experiment.settings
-    statements = load_statements(_resolve(experiment, settings.statements), settings.min_votes)
-    return statements.head(settings.max_statements) if settings.max_statements else statements
-
-
 def run_statements(ctx: RunContext) -> pl.DataFrame:
     """The experiment's statements with this run's translations filled in."""
-    from culturalign.probes.statements.translate import with_translations
-
-    return with_translations(experiment_statements(ctx.experiment), ctx.store, ctx.run_id)
+    return with_translations(ctx.experiment, experiment_statements(ctx.experiment), ctx.store, ctx.run_id)
 
 
 def experiment_frames(experiment: Experiment) -> Frames:
-    frames = load_frames(_resolve(experiment, experiment.settings.frames))
+    frames = load_frames(beside_experiment(experiment, experiment.settings.frames))
     frames.require(
         sorted(set(labelling_languages(experiment)) | set(experiment.config.languages)), experiment.settings.dimensions
     )
     return frames
 
 
-def labelling_languages(experiment: Experiment) -> list[str]:
-    return experiment.settings.labelling_languages or list(experiment.config.languages)
-
-
 def labels_file(experiment: Experiment) -> Path | None:
-    return _resolve(experiment, experiment.settings.labels)
+    return beside_experiment(experiment, experiment.settings.labels)
 
 
 def judges(experiment: Experiment) -> list[ModelSpec]:
@@ -169,6 +154,7 @@ def read_votes(store: RunStore, run_id: str, stage: str, frames: Frames) -> pl.D
         "failure": pl.Utf8,
     }
     rows = []
+    failure: str | None
     for row in df.iter_rows(named=True) if not df.is_empty() else []:
         if row.get("error") or row.get("response") is None:
             value, failure = None, f"call failed: {row.get('error') or 'not asked'}"
@@ -423,7 +409,7 @@ def export_labels(store_path: str | Path, run_id: str | None, output: str | Path
             statements = pl.DataFrame(schema={"statement_id": pl.Utf8, "text": pl.Utf8, "votes": pl.Int64})
         labels = labelled_set(store, run.run_id, statements)
         try:
-            frames = load_frames(_resolve(experiment, experiment.settings.frames))
+            frames = load_frames(beside_experiment(experiment, experiment.settings.frames))
         except ConfigError:  # frames given relative to an experiment file elsewhere: read with the shipped keywords
             frames = load_frames()
         votes = all_votes(store, run.run_id, frames)

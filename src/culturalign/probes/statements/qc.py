@@ -40,7 +40,7 @@ def load_human(path: str | Path) -> pl.DataFrame:
         pl.col("annotator").cast(pl.Utf8),
         pl.col("dimension").cast(pl.Utf8).str.to_lowercase().replace({"ind": "ivr"}),
     )
-    relevant = []
+    relevant: list[bool | None] = []
     for value in human["relevant"].cast(pl.Utf8).to_list() if "relevant" in human.columns else [None] * human.height:
         text = None if value is None else value.strip().lower()
         if text in (None, ""):

@@ -12,12 +12,16 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from culturalign import paths
 from culturalign.errors import ConfigError, DataError
 from culturalign.tables import read_table
+
+if TYPE_CHECKING:
+    from culturalign.config import Experiment
 
 STARTER_SET = ("statements", "starter.csv")
 DEFAULT_FRAMES = ("statements", "frames.toml")
@@ -71,6 +75,23 @@ def load_statements(path: str | Path | None = None, min_votes: int = 3) -> pl.Da
             f"no statement in {path.name} has at least {min_votes} votes; lower min_votes or add statements"
         )
     return kept.select("statement_id", "text", "votes", "source_language", *translations)
+
+
+def beside_experiment(experiment: Experiment, path: Path | None) -> Path | None:
+    """A relative path in the experiment means relative to the experiment file."""
+    if path is not None and not path.is_absolute() and experiment.source is not None:
+        return experiment.source.parent / path
+    return path
+
+
+def experiment_statements(experiment: Experiment) -> pl.DataFrame:
+    settings = experiment.settings
+    statements = load_statements(beside_experiment(experiment, settings.statements), settings.min_votes)
+    return statements.head(settings.max_statements) if settings.max_statements else statements
+
+
+def labelling_languages(experiment: Experiment) -> list[str]:
+    return experiment.settings.labelling_languages or list(experiment.config.languages)
 
 
 def statement_text(row: dict, language: str) -> str:

@@ -1,10 +1,12 @@
 """Translate stage: statements into every prompt and labelling language they are not written
-in, through the `translator` model and the run store (cached, resumable), unless the
-statement file already gives a `text_<code>` column. Without a translator the statements
-stay in their own language inside the translated frames, and the manifest says so.
+in, through the shared translation stage (culturalign.translation: the `translator` model,
+the run store, cached and resumable), unless the statement file already gives a
+`text_<code>` column. A reviewed translation (`culturalign translations export/import`)
+wins over the machine's. Without either, the statements stay in their own language inside
+the translated frames, and the manifest says so.
 
-Translations are written to analysis/statement_translations.csv for human review; a
-corrected copy can be fed back as `text_<code>` columns of the statement file.
+Translations are also written to analysis/statement_translations.csv for reading beside the
+results.
 """
 
 from __future__ import annotations
@@ -13,24 +15,24 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from culturalign.engine.runner import Request, run_requests
-from culturalign.models.base import GenerateConfig
-from culturalign.probes.registry import CallCounts
-from culturalign.prompts.translate import clean_translation, translation_messages
+from culturalign.probes.registry import TranslationCounts
+from culturalign.probes.statements.statements import experiment_statements, labelling_languages
 from culturalign.tables import write_table_pair
+from culturalign.translation.stage import TranslationJob, Translator, translate
+from culturalign.translation.texts import SourceText
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
     from culturalign.probes.registry import RunContext
     from culturalign.store.db import RunStore
 
+PROBE = "statements"
 TRANSLATE_STAGE = "translate"
 TRANSLATIONS_STEM = "statement_translations"
+MAX_TOKENS = 300
 
 
 def target_languages(experiment: Experiment) -> list[str]:
-    from culturalign.probes.statements.labelling import labelling_languages
-
     return sorted(set(experiment.config.languages) | set(labelling_languages(experiment)))
 
 
@@ -45,39 +47,29 @@ def untranslated(experiment: Experiment, statements: pl.DataFrame) -> list[tuple
     return wanted
 
 
-def translation_requests(experiment: Experiment, statements: pl.DataFrame) -> list[Request]:
-    translator = experiment.settings.translator
-    if translator is None:
-        return []
-    params = GenerateConfig(temperature=0.0, max_tokens=300).merged(translator.params)
-    return [
-        Request(
-            translator,
-            tuple(translation_messages(text, language)),
-            params,
-            0,
-            {"task": "translation", "statement_id": sid, "language": language},
-        )
-        for sid, language, text in untranslated(experiment, statements)
-    ]
+def translation_job(experiment: Experiment, statements: pl.DataFrame | None = None) -> TranslationJob:
+    """The statements to translate for an experiment, and its translator (None: none set)."""
+    if statements is None:
+        statements = experiment_statements(experiment)
+    spec = experiment.settings.translator
+    texts = [SourceText(PROBE, lang, sid, text) for sid, lang, text in untranslated(experiment, statements)]
+    return TranslationJob(Translator(spec, MAX_TOKENS) if spec is not None else None, texts)
 
 
-def stored_translations(store: RunStore, run_id: str) -> pl.DataFrame:
-    """statement_id, language, translation (answered calls only)."""
-    df = store.requests_with_meta(run_id, TRANSLATE_STAGE)
+def statement_translations(
+    experiment: Experiment, statements: pl.DataFrame, store: RunStore, run_id: str
+) -> pl.DataFrame:
+    """statement_id, language, translation: reviewed or stored machine translations (nothing is asked)."""
+    job = translation_job(experiment, statements)
+    outcome = translate(store, run_id, job.translator, job.texts, ask=False)
+    rows = [(r.text.key, r.text.language, r.translation) for r in outcome.resolved if r.origin != "missing"]
     schema = {"statement_id": pl.Utf8, "language": pl.Utf8, "translation": pl.Utf8}
-    if df.is_empty():
-        return pl.DataFrame(schema=schema)
-    answered = df.filter(pl.col("response").is_not_null())
-    rows = [
-        (r["statement_id"], r["language"], clean_translation(r["response"])) for r in answered.iter_rows(named=True)
-    ]
-    return pl.DataFrame([r for r in rows if r[2]], schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def with_translations(statements: pl.DataFrame, store: RunStore, run_id: str) -> pl.DataFrame:
+def with_translations(experiment: Experiment, statements: pl.DataFrame, store: RunStore, run_id: str) -> pl.DataFrame:
     """The statements with `text_<code>` filled from the run's translations where the file left them empty."""
-    translations = stored_translations(store, run_id)
+    translations = statement_translations(experiment, statements, store, run_id)
     for language in sorted(set(translations["language"].to_list())):
         column = f"text_{language}"
         part = translations.filter(pl.col("language") == language).select(
@@ -97,27 +89,15 @@ def with_translations(statements: pl.DataFrame, store: RunStore, run_id: str) ->
     return statements
 
 
-class TranslationCounts(CallCounts):
-    untranslated: int = 0
-
-
 def translate_stage(ctx: RunContext) -> TranslationCounts:
-    from culturalign.probes.statements.labelling import experiment_statements
-
     statements = experiment_statements(ctx.experiment)
-    missing = untranslated(ctx.experiment, statements)
-    if ctx.experiment.settings.translator is None:
-        return TranslationCounts(untranslated=len(missing))
-    counts = run_requests(
-        ctx.store,
-        ctx.run_id,
-        TRANSLATE_STAGE,
-        translation_requests(ctx.experiment, statements),
-        show_progress=ctx.show_progress,
-    )
-    translations = stored_translations(ctx.store, ctx.run_id)
+    job = translation_job(ctx.experiment, statements)
+    outcome = translate(ctx.store, ctx.run_id, job.translator, job.texts, show_progress=ctx.show_progress)
+    if job.translator is None and not any(r.origin == "reviewed" for r in outcome.resolved):
+        return TranslationCounts(untranslated=len(job.texts))
+    translations = statement_translations(ctx.experiment, statements, ctx.store, ctx.run_id)
     source = statements.select("statement_id", pl.col("text").alias("source_text"))
     write_table_pair(
         translations.join(source, on="statement_id", how="left"), ctx.output_dir / "analysis", TRANSLATIONS_STEM
     )
-    return TranslationCounts(**CallCounts.of(counts).model_dump(), untranslated=len(missing) - translations.height)
+    return TranslationCounts.of(outcome.counts, untranslated=len(job.texts) - translations.height)

@@ -28,7 +28,7 @@ PROBE = register_probe(
         description="VSM 2013 under country personas; dimension gaps, deviation ratio and rankings",
         settings_model=VsmSettings,
         stages=(
-            Stage("translate", stages.translate, "wording into every prompt language (files, cache or translator)"),
+            Stage("translate", stages.translate, "wording into every prompt language (files, reviewed or translator)"),
             Stage("generate", stages.generate, "one call per model x country x language x item x repeat"),
             Stage("parse", stages.parse, "read the chosen option 1-5 out of each answer"),
         ),
@@ -37,6 +37,7 @@ PROBE = register_probe(
         analyze=stages.analyze,  # dimension scores, gaps, deviation ratio, rankings, bootstrap
         report_sections=report_sections,
         report_covariates=True,
+        translations=stages.translations,
     )
 )
 

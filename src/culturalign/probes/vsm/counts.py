@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from culturalign.estimate import PlannedCalls, planned_from_requests
+from culturalign.translation.stage import pending_requests
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -21,21 +22,16 @@ EXACT_UP_TO = 20_000
 def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> list[PlannedCalls]:
     from culturalign.probes.vsm.instrument import load_wording
     from culturalign.probes.vsm.stages import _instrument_files, build_requests
-    from culturalign.probes.vsm.translate import cached_translation_path, source_wording, translation_requests
+    from culturalign.probes.vsm.translate import translation_job
 
     settings, config = experiment.settings, experiment.config
     limit = limit if limit is not None else config.limit
     files: list[str | Path] = list(_instrument_files(experiment))
     wording = load_wording(files)
     planned: list[PlannedCalls] = []
-    missing = [lang for lang in config.languages if lang not in wording]
-    if missing and settings.translator is not None:
-        source = source_wording(wording)
-        to_ask = [lang for lang in missing if not cached_translation_path(lang, settings.translator, source).is_file()]
-        if to_ask:
-            planned += planned_from_requests(
-                "translate", translation_requests(settings.translator, source, to_ask), store
-            )
+    if settings.translator is not None:
+        job = translation_job(wording, config.languages, settings.translator)
+        planned += planned_from_requests("translate", pending_requests(job), store)
     one_repeat = build_requests(
         experiment.model_copy(update={"settings": settings.model_copy(update={"repeats": 1})}), wording
     )

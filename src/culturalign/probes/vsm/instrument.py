@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -238,7 +239,7 @@ def fetch_instrument(url: str | None = None, *, force: bool = False) -> Path:
     )
 
 
-def load_wording(files: list[str | Path]) -> Wording:
+def load_wording(files: Sequence[str | Path]) -> Wording:
     """The wording a run uses: the given files, or else the fetched copy in the user cache."""
     if files:
         return merge_wordings([read_instrument_file(f) for f in files])

@@ -25,7 +25,7 @@ from culturalign.probes.answer_modes import (
     raise_on_unserved,
     with_answer_modes,
 )
-from culturalign.probes.registry import AnalysisSummary, CallCounts, ParseCounts, RunContext, StageResult
+from culturalign.probes.registry import AnalysisSummary, CallCounts, ParseCounts, RunContext, TranslationCounts
 from culturalign.probes.vsm import analysis as an
 from culturalign.probes.vsm.countries import resolve_countries
 from culturalign.probes.vsm.instrument import (
@@ -38,9 +38,10 @@ from culturalign.probes.vsm.metrics import bootstrap, evaluate_cube, neutral_dr
 from culturalign.probes.vsm.modes import OPTIONS, read_answer
 from culturalign.probes.vsm.prompts import frame_for, messages_for
 from culturalign.probes.vsm.scores import scaling_from_settings
-from culturalign.probes.vsm.translate import complete_wording
+from culturalign.probes.vsm.translate import complete_wording, translation_job
 from culturalign.sources import hofstede
 from culturalign.tables import write_json
+from culturalign.translation.stage import TranslationJob
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ def _instrument_files(experiment) -> list[str]:
     return [beside_experiment(experiment, f) for f in experiment.settings.instrument]
 
 
-def _wording(ctx: RunContext, *, ask: bool = True) -> Wording:
+def _wording(ctx: RunContext, *, ask: bool) -> tuple[Wording, dict[str, int]]:
+    """The wording in every prompt language, and the translation calls' counts (with `ask`)."""
     settings, languages = ctx.settings, ctx.config.languages
     for lang in languages:
         frame_for(lang)  # an unsupported prompt language fails before any call
@@ -131,17 +133,25 @@ def plan(experiment) -> list[Request]:
     return build_requests(experiment, wording)
 
 
-class WordingResult(StageResult):
+def translations(experiment) -> TranslationJob:
+    """The wording texts the experiment needs translated (for review export and import)."""
+    wording = load_wording(_instrument_files(experiment))
+    return translation_job(wording, experiment.config.languages, experiment.settings.translator)
+
+
+class WordingResult(TranslationCounts):
     languages: list[str]  # the prompt languages with a wording
 
 
 def translate(ctx: RunContext) -> WordingResult:
-    return WordingResult(languages=sorted(_wording(ctx)))
+    wording, counts = _wording(ctx, ask=True)
+    return WordingResult(**TranslationCounts.of(counts).model_dump(), languages=sorted(wording))
 
 
 def generate(ctx: RunContext) -> CallCounts:
-    # Translations are cached by the translate stage; asking here again only fills what it missed.
-    requests = build_requests(ctx.experiment, _wording(ctx))
+    # The translate stage has asked for every translation; here they are only read back.
+    wording, _ = _wording(ctx, ask=False)
+    requests = build_requests(ctx.experiment, wording)
     limit = ctx.limit or ctx.config.limit
     if limit:
         requests = requests[:limit]

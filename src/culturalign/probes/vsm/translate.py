@@ -1,58 +1,28 @@
 """Translating the instrument's wording into prompt languages that no instrument file covers.
 
-The prompt and the clean-up are the shared ones (culturalign.prompts.translate). The asking
-goes through the run engine: every distinct text (item texts and option labels) is asked
-once per language of the configured `translator` model, so answers are cached in the run
-store and a rerun asks only what failed. The finished translation is also kept in the user
-cache as a CSV in the documented instrument layout (`vsm-<lang>-<hash>.csv` under
-translations/), which `culturalign vsm export-translations` copies out for review; a
-reviewed file can be passed back as an instrument file, and is then used as is.
+The texts (each item's question and option labels) go through the shared translation stage
+(culturalign.translation): asked once per language of the configured `translator`, cached in
+the run store under a key that holds the translator, resumable; a reviewed translation
+(`culturalign translations export/import`) wins over the machine's. A language with its own
+instrument file is used as that file gives it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from culturalign import paths, tables
-from culturalign.engine.runner import Request, run_requests
 from culturalign.errors import ConfigError, DataError
-from culturalign.models.base import GenerateConfig, ModelSpec
-from culturalign.probes.vsm.instrument import ItemText, Wording, read_instrument_file, wording_rows
-from culturalign.prompts.translate import clean_translation, translation_messages
+from culturalign.models.base import ModelSpec
+from culturalign.probes.vsm.instrument import ItemText, Wording
+from culturalign.translation.stage import TranslationJob, Translator, translate
+from culturalign.translation.texts import Resolved, SourceText
 
-STAGE = "translate"
+if TYPE_CHECKING:
+    from culturalign.store.db import RunStore
+
+PROBE = "vsm"
 SOURCE_LANGUAGE = "en"
-
-
-def translation_dir() -> Path:
-    return paths.cache_subdir("translations") / "vsm"
-
-
-def _fingerprint(translator: ModelSpec, source: dict[int, ItemText]) -> str:
-    payload = json.dumps(
-        [translator.identity(), [[i.item, i.text, list(i.options)] for _, i in sorted(source.items())]],
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
-
-
-def cached_translation_path(language: str, translator: ModelSpec, source: dict[int, ItemText]) -> Path:
-    return translation_dir() / f"vsm-{language}-{_fingerprint(translator, source)}.csv"
-
-
-def translation_requests(translator: ModelSpec, source: dict[int, ItemText], languages: list[str]) -> list[Request]:
-    texts = sorted({t for item in source.values() for t in (item.text, *item.options)})
-    params = GenerateConfig(temperature=0.0, max_tokens=512).merged(translator.params)
-    return [
-        Request(translator, tuple(translation_messages(text, lang)), params, 0, {"language": lang, "source": text})
-        for lang in languages
-        for text in texts
-    ]
+MAX_TOKENS = 512
 
 
 def source_wording(wording: Wording) -> dict[int, ItemText]:
@@ -63,71 +33,67 @@ def source_wording(wording: Wording) -> dict[int, ItemText]:
     )
 
 
+def _key(item: int, option: int | None = None) -> str:
+    return f"item{item:02d}" if option is None else f"item{item:02d}/option{option}"
+
+
+def wording_texts(wording: Wording, languages: list[str]) -> list[SourceText]:
+    """The texts of every prompt language that no instrument file covers."""
+    missing = [lang for lang in languages if lang not in wording]
+    if not missing:
+        return []
+    source = source_wording(wording)
+    return [
+        SourceText(PROBE, lang, key, text)
+        for lang in missing
+        for n, item in sorted(source.items())
+        for key, text in [(_key(n), item.text), *((_key(n, k), o) for k, o in enumerate(item.options, start=1))]
+    ]
+
+
+def translation_job(wording: Wording, languages: list[str], translator: ModelSpec | None) -> TranslationJob:
+    return TranslationJob(Translator(translator, MAX_TOKENS) if translator else None, wording_texts(wording, languages))
+
+
 def complete_wording(
     wording: Wording,
     languages: list[str],
     translator: ModelSpec | None,
-    store=None,
-    run_id: str | None = None,
+    store: RunStore,
+    run_id: str,
     *,
     show_progress: bool = True,
     ask: bool = True,
-) -> Wording:
-    """The wording in every prompt language: given files first, then cached or fresh translations."""
-    missing = [lang for lang in languages if lang not in wording]
-    if not missing:
-        return wording
-    if translator is None:
+) -> tuple[Wording, dict[str, int]]:
+    """The wording in every prompt language (given files first, then reviewed or machine
+    translations), and the engine's counts of the translation calls."""
+    job = translation_job(wording, languages, translator)
+    if not job.texts:
+        return wording, {}
+    outcome = translate(store, run_id, job.translator, job.texts, ask=ask, show_progress=show_progress)
+    missing = sorted({r.text.language for r in outcome.resolved if r.origin == "missing"})
+    if missing and translator is None:
         raise ConfigError(
             f"no instrument wording in {', '.join(missing)}: set translator (a model) in the vsm section of the experiment "
             "or add an instrument file for each of these languages"
         )
-    source = source_wording(wording)
-    done = dict(wording)
-    to_ask = []
-    for lang in missing:
-        cached = cached_translation_path(lang, translator, source)
-        if cached.is_file():
-            done.update(read_instrument_file(cached))
-        else:
-            to_ask.append(lang)
-    if not to_ask or not ask:
-        return done
-    if store is None or run_id is None:
-        raise ConfigError(f"the wording in {', '.join(to_ask)} is not translated yet; start the run to translate it")
-    run_requests(store, run_id, STAGE, translation_requests(translator, source, to_ask), show_progress=show_progress)
-    answers = store.requests_with_meta(run_id, STAGE)
-    for lang in to_ask:
-        done[lang] = _assemble(answers, lang, source)
-        _save(done[lang], lang, cached_translation_path(lang, translator, source))
-    return done
-
-
-def _assemble(answers: pl.DataFrame, language: str, source: dict[int, ItemText]) -> dict[int, ItemText]:
-    rows = answers.filter(pl.col("language") == language)
-    failed = rows.filter(pl.col("response").is_null() | (pl.col("response").str.strip_chars() == ""))
-    if failed.height:
-        first = failed["error"].drop_nulls().head(1).to_list()
-        reason = f" (first error: {first[0]})" if first else ""
+    if outcome.failed:
         raise DataError(
-            f"{failed.height} of {rows.height} translations into {language} failed{reason}; run again to retry them"
+            f"{len(outcome.failed)} translation(s) of the wording failed (first: {outcome.failed[0]}); "
+            "run again to retry them"
         )
-    lookup = {src: clean_translation(text) for src, text in zip(rows["source"], rows["response"], strict=True)}
+    if missing:
+        raise DataError(f"the wording in {', '.join(missing)} is not translated yet; start the run to translate it")
+    done = dict(wording)
+    source = source_wording(wording)
+    for language in sorted({r.text.language for r in outcome.resolved}):
+        done[language] = _assemble([r for r in outcome.resolved if r.text.language == language], language, source)
+    return done, outcome.counts
+
+
+def _assemble(resolved: list[Resolved], language: str, source: dict[int, ItemText]) -> dict[int, ItemText]:
+    text = {r.text.key: r.translation for r in resolved}
     return {
-        n: ItemText(n, lookup[item.text], tuple(lookup[o] for o in item.options), language)
+        n: ItemText(n, text[_key(n)], tuple(text[_key(n, k)] for k in range(1, len(item.options) + 1)), language)
         for n, item in source.items()
     }
-
-
-def _save(items: dict[int, ItemText], language: str, path: Path) -> None:
-    tables.write_table(pl.DataFrame(wording_rows({language: items})), path)
-
-
-def export_translations(out_dir: str | Path) -> list[Path]:
-    """Copy every cached translation into `out_dir` for review (documented instrument layout)."""
-    out_dir = Path(out_dir)
-    written = []
-    for path in sorted(translation_dir().glob("vsm-*.csv")):
-        wording = read_instrument_file(path)
-        written.append(tables.write_table(pl.DataFrame(wording_rows(wording)), out_dir / path.name))
-    return written

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from culturalign.estimate import PlannedCalls, planned_from_requests
 from culturalign.models.ratelimit import DEFAULT_OUTPUT_TOKENS, approx_tokens
 from culturalign.models.registry import OFFLINE_JUDGE_BACKEND
+from culturalign.translation.stage import pending_requests
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -47,7 +48,7 @@ def count(experiment: Experiment, limit: int | None, store: RunStore | None) -> 
         )
         requests = build_requests(sample, translate=False)
         generation = _scaled(requests, _calls_per_model(planned, per_prompt, len(models)), models)
-    calls = translation_calls(experiment) + generation
+    calls = translation_calls(experiment, store) + generation
     return calls + judge_calls(experiment, requests, sum(p.requests for p in generation), store)
 
 
@@ -123,21 +124,9 @@ def _judged_in_store(
     return known
 
 
-def translation_calls(experiment: Experiment) -> list[PlannedCalls]:
-    """The translator's calls: one per template or topic text no shipped, reviewed or cached translation covers."""
-    from culturalign.probes.wvs.generate import experiment_items, load_experiment_codebook
-    from culturalign.prompts.translate import translation_messages
-    from culturalign.prompts.translations import missing_entries, translation_table
+def translation_calls(experiment: Experiment, store: RunStore | None) -> list[PlannedCalls]:
+    """The translator's calls: one per template or topic text no shipped or reviewed translation
+    covers, those already in the store counted as cached."""
+    from culturalign.probes.wvs.generate import translation_job
 
-    translator = experiment.settings.translator
-    if translator is None:
-        return []
-    codebook = load_experiment_codebook(experiment)
-    items = experiment_items(experiment, codebook)
-    row = PlannedCalls("translate", translator, 0, 0, 0, 0)
-    for language in experiment.config.languages:
-        for entry in missing_entries(translation_table(language, codebook, items)):
-            row.requests += 1
-            row.input_tokens += sum(approx_tokens(m.content) for m in translation_messages(entry.source, language))
-            row.output_tokens += translator.params.max_tokens or DEFAULT_OUTPUT_TOKENS
-    return [row] if row.requests else []
+    return planned_from_requests("translate", pending_requests(translation_job(experiment)), store)

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from culturalign.engine.runner import Request, run_requests
-from culturalign.errors import DataError
+from culturalign.errors import ConfigError, DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelSpec
-from culturalign.probes.registry import CallCounts
+from culturalign.probes.registry import CallCounts, TranslationCounts
 from culturalign.probes.wvs.sampling import PromptDraw, sample_prompts
 from culturalign.probes.wvs.sources.codebook import load_codebook
-from culturalign.prompts.translate import translate_missing
-from culturalign.prompts.translations import (
+from culturalign.probes.wvs.translations import (
     LanguagePrompts,
-    language_prompts,
-    missing_entries,
+    prompt_texts,
+    prompts_from_table,
     source_fallback_prompts,
-    translation_table,
 )
+from culturalign.prompts.templates import TemplateKind
+from culturalign.translation.stage import TranslationJob, Translator, translate
+from culturalign.translation.texts import Resolved, SourceText, resolve
 
 if TYPE_CHECKING:
     from culturalign.config import Experiment
@@ -52,39 +53,76 @@ def check_languages(experiment: Experiment, codebook: Any, items: list[str]) -> 
         require_cue_lists(list(experiment.config.languages))
 
 
-def prepare_languages(experiment: Experiment, *, translate: bool) -> dict[str, LanguagePrompts]:
-    """Each language's templates and topics; translates what is missing when `translate` is set.
+def experiment_texts(experiment: Experiment) -> list[SourceText]:
+    """Every prompt text of every language of the experiment."""
+    codebook = load_experiment_codebook(experiment)
+    items = experiment_items(experiment, codebook)
+    return [t for language in experiment.config.languages for t in prompt_texts(language, codebook, items)]
 
-    Without `translate` (plans, dry runs) English stands in for what the translator would
+
+def experiment_translator(experiment: Experiment) -> Translator | None:
+    spec = experiment.settings.translator
+    return Translator(spec) if spec is not None else None
+
+
+def translation_job(experiment: Experiment) -> TranslationJob:
+    return TranslationJob(experiment_translator(experiment), experiment_texts(experiment))
+
+
+def translate_prompts(ctx: RunContext) -> list[Resolved]:
+    """The experiment's prompt texts, translating what is missing through the run store."""
+    outcome = translate(
+        ctx.store, ctx.run_id, experiment_translator(ctx.experiment), experiment_texts(ctx.experiment),
+        show_progress=ctx.show_progress,
+    )  # fmt: skip
+    if outcome.counts:
+        ctx.record("translate", TranslationCounts.of(outcome.counts))
+    if outcome.failed:
+        language = outcome.failed[0].split(" ", 1)[0]
+        raise DataError(
+            f"{len(outcome.failed)} text(s) could not be translated (first: {outcome.failed[0]}); run again to retry, "
+            f"or fill them in with `culturalign translations export --language {language}` and "
+            "`culturalign translations import`"
+        )
+    return outcome.resolved
+
+
+def prepare_languages(
+    experiment: Experiment, *, translate: bool, resolved: list[Resolved] | None = None
+) -> dict[str, LanguagePrompts]:
+    """Each language's templates and topics.
+
+    `resolved` is what the run's translation gave; without it nothing is asked, and with
+    `translate` unset (plans, dry runs) English stands in for what the translator would
     translate, which is good enough for counting requests and tokens."""
     codebook = load_experiment_codebook(experiment)
     items = experiment_items(experiment, codebook)
     check_languages(experiment, codebook, items)
-    translator = experiment.settings.translator
+    if resolved is None:
+        resolved = resolve([t for lang in experiment.config.languages for t in prompt_texts(lang, codebook, items)])
+    tables: dict[str, dict[str, Resolved]] = {language: {} for language in experiment.config.languages}
+    for r in resolved:
+        tables[r.text.language][r.text.key] = r
+    has_translator = experiment.settings.translator is not None
     prepared: dict[str, LanguagePrompts] = {}
-    for language in experiment.config.languages:
-        if not translate:
-            if translator is None:
-                language_prompts(language, codebook, items)  # a gap nobody can fill stops the plan too
-            prepared[language] = source_fallback_prompts(language, codebook, items)
-            continue
-        if translator is not None and missing_entries(translation_table(language, codebook, items)):
-            report = translate_missing(language, translator, codebook, items)
-            if report.failed:
-                raise DataError(
-                    f"{len(report.failed)} text(s) could not be translated into {language} "
-                    f"(first: {report.failed[0]}); fill them in with `culturalign translations export "
-                    f"--language {language}` and `culturalign translations import`"
-                )
-        prepared[language] = language_prompts(language, codebook, items)
+    for language, table in tables.items():
+        gaps = any(r.origin == "missing" for r in table.values())
+        if gaps and has_translator and not translate:
+            prepared[language] = source_fallback_prompts(language, table, items)
+        elif gaps and has_translator:
+            raise ConfigError(f"the prompts in {language} are not translated yet; start the run to translate them")
+        else:
+            prepared[language] = prompts_from_table(language, table, items)  # gaps: says how to fill them
     return prepared
 
 
-def build_requests(experiment: Experiment, *, translate: bool = True) -> list[Request]:
+def build_requests(
+    experiment: Experiment, *, translate: bool = True, resolved: list[Resolved] | None = None
+) -> list[Request]:
     """Every generation request of the experiment, in an order that a --limit cuts fairly:
     prompt by prompt, each across languages and models."""
     settings = experiment.settings
-    prepared = prepare_languages(experiment, translate=translate)
+    prepared = prepare_languages(experiment, translate=translate, resolved=resolved)
     draws: dict[str, list[PromptDraw]] = {}
     for language, prompts in prepared.items():
         draws[language] = sample_prompts(
@@ -106,7 +144,7 @@ def build_requests(experiment: Experiment, *, translate: bool = True) -> list[Re
 
 
 def _request(draw: PromptDraw, prompts: LanguagePrompts, model: ModelSpec, n: int, defaults: GenerateConfig) -> Request:
-    kind = "completion" if model.prompt_style == "completion" else "chat"
+    kind: TemplateKind = "completion" if model.prompt_style == "completion" else "chat"
     choices = prompts.templates.of_kind(kind)
     template = choices[draw.template_index % len(choices)]
     topic = prompts.templates.adapt_topic(prompts.topics[draw.item][draw.paraphrase_id])
@@ -142,5 +180,5 @@ def plan(experiment: Experiment) -> list[Request]:
 
 def generate_stage(ctx: RunContext) -> CallCounts:
     limit = ctx.limit if ctx.limit is not None else ctx.config.limit
-    requests = limit_requests(build_requests(ctx.experiment, translate=True), limit)
+    requests = limit_requests(build_requests(ctx.experiment, resolved=translate_prompts(ctx)), limit)
     return CallCounts.of(run_requests(ctx.store, ctx.run_id, STAGE, requests, show_progress=ctx.show_progress))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from culturalign.probes.registry import AnalysisSummary, Probe, RunContext, Stage, StageResult, register_probe
 from culturalign.probes.wvs.counts import count
-from culturalign.probes.wvs.generate import generate_stage, plan
+from culturalign.probes.wvs.generate import generate_stage, plan, translation_job
 from culturalign.probes.wvs.parse import parse_stage
 from culturalign.probes.wvs.settings import WVSSettings
 
@@ -55,5 +55,6 @@ PROBE = register_probe(
         count=count,
         analyze=analyze_stage,  # alignment with the survey, consistency, regressions
         report_sections=report_sections,
+        translations=translation_job,
     )
 )

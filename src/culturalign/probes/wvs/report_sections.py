@@ -7,6 +7,7 @@ Every part is built only from the files the analysis wrote; a part whose files a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,7 +53,14 @@ class _Analysis:
         return self._cache[name]
 
     def has(self, *names: str) -> bool:
-        return all(self.table(n) is not None and not self.table(n).is_empty() for n in names)
+        return all((table := self.table(n)) is not None and not table.is_empty() for n in names)
+
+    def need(self, name: str) -> pl.DataFrame:
+        """A table the caller has checked with `has`."""
+        table = self.table(name)
+        if table is None:
+            raise DataError(f"the analysis folder {self.directory} has no {name} table")
+        return table
 
 
 _NUMERIC_COLUMNS = ("mean", "ci_low", "ci_high", "coef", "se", "p", "self_consistency", "score", "vps")
@@ -139,7 +147,7 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
                     )
                 )
     if data.has("paper_comparison"):
-        comparison = data.table("paper_comparison")
+        comparison = data.need("paper_comparison")
         if "class_agrees" in comparison.columns:
             agrees = comparison["class_agrees"].cast(pl.Boolean).sum()
             section.headline.append(
@@ -151,8 +159,8 @@ def summary_section(data: _Analysis, manifest: dict) -> Section:
             )
     section.headline.extend(valid_headlines(data))
     if data.has("consistency", "human_consistency"):
-        human_low = float(data.table("human_consistency")["self_consistency"].min())
-        cons = _without_baselines(data.table("consistency"))
+        human_low = float(data.need("human_consistency")["self_consistency"].min())
+        cons = _without_baselines(data.need("consistency"))
         below = cons.filter(pl.col("ci_high") < human_low).height
         section.headline.append(
             (
@@ -214,7 +222,7 @@ def us_bias_section(data: _Analysis, figures_dir: Path) -> Section:
         return section
     families: dict[str, str] = {}
     if data.has("alignment"):
-        pairs = data.table("alignment").select("model", "family").unique()
+        pairs = data.need("alignment").select("model", "family").unique()
         families = dict(zip(pairs["model"].to_list(), pairs["family"].to_list(), strict=True))
     section.paragraphs.append(
         "Paper's method (RQ2): OLS alignment ~ us × model:language with the uniform random baseline as reference, "
@@ -243,7 +251,7 @@ def _us_gap_part(data: _Analysis, figures_dir: Path, section: Section) -> None:
         "the countries where the prompt language is native, in every bootstrap round (responses resampled). "
         "An interval above 0 means more aligned with the US; p is the two-sided bootstrap p-value."
     )
-    if {"mean", "ci_low", "ci_high", "family"} <= set(data.table("us_gap").columns):
+    if {"mean", "ci_low", "ci_high", "family"} <= set(data.need("us_gap").columns):
         _draw(
             section,
             figures_dir,
@@ -290,7 +298,7 @@ def ground_truth_section(data: _Analysis, figures_dir: Path) -> Section:
     if not data.has("ground_truth"):
         missing_part(section, data.directory, "ground_truth")
         return section
-    truth = data.table("ground_truth")
+    truth = data.need("ground_truth")
     n_items = truth["item"].n_unique()
     section.paragraphs.append(
         f"Value polarity scores of {n_items} items: the weighted share of respondents on the item's 'pro' side."
@@ -311,7 +319,7 @@ def population_section(data: _Analysis, figures_dir: Path) -> Section:
     if not data.has("alignment"):
         missing_part(section, data.directory, "alignment")
         return section
-    alignment = data.table("alignment")
+    alignment = data.need("alignment")
     for language in sorted(alignment["language"].drop_nulls().unique().to_list()):
         _draw(
             section,
@@ -319,7 +327,7 @@ def population_section(data: _Analysis, figures_dir: Path) -> Section:
             f"alignment_{language}",
             f"Prompt language {language}",
             "Points: alignment; bars: 95% bootstrap intervals.",
-            lambda language=language: supplement.population_alignment_figure(alignment, language),
+            functools.partial(supplement.population_alignment_figure, alignment, language),
         )
     section.tables.append(Table(title="Alignment", data=alignment))
     return section

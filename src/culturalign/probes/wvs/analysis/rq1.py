@@ -56,7 +56,9 @@ def rq1_design(
     fam = rows["family"].to_numpy()
     cons = rows["consistency"].to_numpy().astype(float)
     multi = rows["multilingual"].to_numpy().astype(float)
-    columns, names, labels = [], [], []
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    labels: list[tuple[str | None, str | None]] = []
     if variant == "main":
         for language in languages:
             columns.append(cons * (lang == language))

@@ -95,10 +95,11 @@ def fit_rq2(rows: pl.DataFrame, reference_model: str = UNIFORM) -> OlsFit:
     ci = np.asarray(result.conf_int())
     all_terms = pl.DataFrame({"term": names, "coef": params, "se": se, "p": p, "ci_low": ci[:, 0], "ci_high": ci[:, 1]})
     picked = [i for i, b in enumerate(bias) if b is not None]
+    terms = [b for b in bias if b is not None]
     us_bias = pl.DataFrame(
         {
-            "model": [bias[i][0] for i in picked],
-            "language": [bias[i][1] for i in picked],
+            "model": [term[0] for term in terms],
+            "language": [term[1] for term in terms],
             "coef": params[picked],
             "se": se[picked],
             "p": p[picked],

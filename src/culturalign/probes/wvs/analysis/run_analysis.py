@@ -58,7 +58,7 @@ def analyze(
     counts: dict[str, int] = {}
     if responses is not None:
         table = load_response_table(responses)
-    else:
+    elif store is not None:
         store_path = Path(store)
         if not store_path.exists():
             raise DataError(f"run store not found: {store_path}")

@@ -48,7 +48,7 @@ def tidy_truth(df: pl.DataFrame) -> pl.DataFrame:
     return out.select([*TRUTH_COLUMNS, "n_respondents", "weight_sum"])
 
 
-def human_consistency(path_or_dir: str | Path) -> pl.DataFrame:
+def human_consistency(path_or_dir: str | Path | None) -> pl.DataFrame:
     """Human self-consistency per population (resampled survey respondents)."""
     df = load_human_consistency(path_or_dir)
     if "population" not in df.columns or "self_consistency" not in df.columns:

@@ -30,7 +30,7 @@ def interval_error(centre: float, low: float | None, high: float | None) -> list
     """Error-bar lengths for matplotlib; none when the interval is unknown (too few rows to bootstrap).
 
     A percentile interval need not contain the point estimate; the bar then stops at the point."""
-    if not (finite(low) and finite(high)):
+    if low is None or high is None or not (finite(low) and finite(high)):
         return None
     return [[max(centre - low, 0.0)], [max(high - centre, 0.0)]]
 

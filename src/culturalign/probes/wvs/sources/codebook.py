@@ -138,7 +138,7 @@ class Item(BaseModel):
         self, answer: float | int | None, coding: Coding = "explicit", scale_max: int | None = None
     ) -> bool | None:
         """True for a pro answer, False for a con answer, None for a missing one."""
-        if self.is_missing(answer):
+        if answer is None or self.is_missing(answer):
             return None
         if coding == "explicit" and not self.scale.min <= answer <= self.scale.max:
             return None

@@ -41,7 +41,8 @@ def merge_language_files(raw: dict[str, Any], codebook_path: Path) -> dict[str, 
                 f"codebook {where}: language {language} needs a [meta] table (produced_by, reviewed_by, review_notes)"
             )
         languages[language] = data["meta"]
-        texts = data.get("items") if isinstance(data.get("items"), dict) else {}
+        given = data.get("items")
+        texts: dict[str, Any] = given if isinstance(given, dict) else {}
         unknown = sorted(set(texts) - set(items))
         if unknown:
             raise ConfigError(f"codebook {where}: language {language} has texts for unknown item {unknown[0]}")

