@@ -59,9 +59,10 @@ def test_a_bad_option_is_one_line_naming_the_nearest_valid_one(fields, message):
 
 
 def test_every_built_in_backend_declares_its_options():
-    from culturalign.models.registry import _LAZY
+    from culturalign.plugins import BACKENDS, BUILTIN
 
-    assert set(_LAZY) <= set(OPTION_MODELS) and set(_LAZY) <= set(known_backends())
+    built_in = set(BUILTIN[BACKENDS])
+    assert built_in <= set(OPTION_MODELS) and built_in <= set(known_backends())
     for model in OPTION_MODELS.values():
         assert model.model_config.get("extra") == "forbid"
 
