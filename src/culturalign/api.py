@@ -13,6 +13,7 @@ subclass, with a one-line message, for input a user can fix.
 
 from __future__ import annotations
 
+from culturalign.batch_jobs import export_batch, import_batch
 from culturalign.compare.run import compare
 from culturalign.config import load_experiment
 from culturalign.engine.summary import export_run, list_runs
@@ -31,8 +32,10 @@ __all__ = [
     "build_ground_truth",
     "build_report",
     "compare",
+    "export_batch",
     "export_run",
     "fetch_published",
+    "import_batch",
     "list_runs",
     "load_codebook",
     "load_experiment",
