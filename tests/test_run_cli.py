@@ -211,7 +211,9 @@ def test_quickstart_is_the_embedded_base_model_in_four_languages():
     (model,) = data["models"]
     assert model["backend"] == "llamacpp" and model["prompt_style"] == "completion"
     assert "base model" in QUICKSTART.read_text(encoding="utf-8").lower()
-    assert data["wvs"]["prompts_per_language"] <= 10
+    # Small enough to finish in minutes, with enough items per language for a rank correlation.
+    assert data["wvs"]["prompts_per_language"] * len(data["languages"]) <= 60
+    assert len(data["wvs"]["items"]) >= 3
 
 
 @pytest.mark.slow
