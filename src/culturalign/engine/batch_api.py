@@ -107,15 +107,15 @@ class BatchClient:
         todo = [(key, request) for key, request in items if key not in answered]
         if not todo:
             return
-        lines = [batch_files.input_line(key, r.model, r.messages, r.params) for key, r in todo]
+        lines, records = batch_files.batch_contents(todo)
         submitted = []
         for part in split_under_limits(lines, self.settings.max_requests, self.settings.max_bytes):
-            submitted.append(await self.submit([todo[i] for i in part], [lines[i] for i in part]))
+            submitted.append(await self.submit([records[i] for i in part], [lines[i] for i in part]))
         await asyncio.gather(*(self.finish(record) for record in submitted))
 
-    async def submit(self, items: Sequence[tuple[str, Request]], lines: list[str]) -> stored.BatchRecord:
+    async def submit(self, records: list[tuple[str, str]], lines: list[str]) -> stored.BatchRecord:
+        """Record the batch (its requests), upload its input, create it; each step stored before the next."""
         batch_id = "api-" + batch_files.batch_id_for(lines)
-        records = ((key, batch_files.request_json(r.model, r.messages, r.params, r.sample_index)) for key, r in items)
         stored.record_batch(self.store, batch_id, "api", self.spec.name, records, endpoint=self.spec.base_urls[0])
         payload = ("\n".join(lines) + "\n").encode("utf-8")
         uploaded = await self.client.files.create(file=(f"{batch_id}.jsonl", payload), purpose="batch")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from culturalign.errors import DataError
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
@@ -23,6 +23,9 @@ from culturalign.models.retry import REJECTED
 from culturalign.store import batches as stored
 from culturalign.store.db import RunStore
 from culturalign.tables import atomic_target
+
+if TYPE_CHECKING:
+    from culturalign.engine.runner import Request
 
 CHAT_URL = "/v1/chat/completions"
 COMPLETION_URL = "/v1/completions"
@@ -32,40 +35,48 @@ def endpoint_url(spec: ModelSpec) -> str:
     return COMPLETION_URL if spec.prompt_style == "completion" else CHAT_URL
 
 
-def request_json(model: ModelSpec, messages: Iterable[ChatMessage], params: GenerateConfig, sample_index: int) -> str:
+class _Memo:
+    """A run has a handful of distinct models and parameter sets across thousands of requests:
+    each is dumped (by identity) or parsed (by its JSON text) once per batch, not once per line.
+    One memo lives for one export or import, so nothing outlives it."""
+
+    def __init__(self) -> None:
+        self._dumps: dict[int, tuple[object, dict[str, Any]]] = {}
+        self._parsed: dict[tuple[type, str], Any] = {}
+
+    def dumped(self, model: ModelSpec | GenerateConfig, **options: Any) -> dict[str, Any]:
+        cached = self._dumps.get(id(model))
+        if cached is None or cached[0] is not model:
+            cached = self._dumps[id(model)] = (model, model.model_dump(**options))
+        return cached[1]
+
+    def parsed(self, kind: type, data: dict[str, Any]) -> Any:
+        text = json.dumps(data, sort_keys=True)
+        value = self._parsed.get((kind, text))
+        if value is None:
+            value = self._parsed[(kind, text)] = kind(**data)
+        return value
+
+
+def request_json(request: Request, memo: _Memo) -> str:
     """Everything needed to store an answer to this request later, as JSON."""
     return json.dumps(
         {
-            "model": _dumped(model, mode="json", exclude_none=True),
-            "params": _dumped(params, exclude_none=True),
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "sample_index": sample_index,
+            "model": memo.dumped(request.model, mode="json", exclude_none=True),
+            "params": memo.dumped(request.params, exclude_none=True),
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "sample_index": request.sample_index,
         },
         ensure_ascii=False,
         sort_keys=True,
     )
 
 
-# A run has a handful of distinct models and parameter sets across thousands of requests:
-# dump and parse each once (by identity, or by its JSON text) rather than once per line.
-_DUMPS: dict[int, tuple[object, dict[str, Any]]] = {}
-_PARSED: dict[tuple[type, str], Any] = {}
-
-
-def _dumped(model: ModelSpec | GenerateConfig, **options: Any) -> dict[str, Any]:
-    cached = _DUMPS.get(id(model))
-    if cached is None or cached[0] is not model:
-        cached = (model, model.model_dump(**options))
-        _DUMPS[id(model)] = cached
-    return cached[1]
-
-
-def _parsed(kind: type, data: dict[str, Any]) -> Any:
-    text = json.dumps(data, sort_keys=True)
-    value = _PARSED.get((kind, text))
-    if value is None:
-        value = _PARSED[(kind, text)] = kind(**data)
-    return value
+def batch_contents(items: Sequence[tuple[str, Request]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The input lines of a batch, and the (key, request JSON) records the store keeps for it."""
+    memo = _Memo()
+    lines = [input_line(key, r.model, r.messages, r.params) for key, r in items]
+    return lines, [(key, request_json(r, memo)) for key, r in items]
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,12 @@ class StoredRequest:
     sample_index: int
 
     @classmethod
-    def from_json(cls, text: str) -> StoredRequest:
+    def from_json(cls, text: str, memo: _Memo) -> StoredRequest:
         data = json.loads(text)
         return cls(
-            model=_parsed(ModelSpec, data["model"]),
+            model=memo.parsed(ModelSpec, data["model"]),
             messages=tuple(ChatMessage(**m) for m in data["messages"]),
-            params=_parsed(GenerateConfig, data["params"]),
+            params=memo.parsed(GenerateConfig, data["params"]),
             sample_index=int(data["sample_index"]),
         )
 
@@ -221,23 +232,26 @@ def store_outputs(
             " (is the file for another experiment or store?); nothing was imported"
         )
     counts = ImportCounts(lines=len(ids))
+    memo = _Memo()
     batch: list[dict[str, Any]] = []
     for record in records():
         batch.append(record)
         if len(batch) == chunk:
-            _store_chunk(store, batch, known, counts)
+            _store_chunk(store, batch, known, counts, memo)
             batch = []
     if batch:
-        _store_chunk(store, batch, known, counts)
+        _store_chunk(store, batch, known, counts, memo)
     return counts
 
 
-def _store_chunk(store: RunStore, records: list[dict[str, Any]], known: dict[str, str], counts: ImportCounts) -> None:
+def _store_chunk(
+    store: RunStore, records: list[dict[str, Any]], known: dict[str, str], counts: ImportCounts, memo: _Memo
+) -> None:
     existing = store.get_calls([r["custom_id"] for r in records])
     rows = []
     for record in records:
         key = record["custom_id"]
-        request = StoredRequest.from_json(known[key])
+        request = StoredRequest.from_json(known[key], memo)
         output = output_from_record(record, request.model.prompt_style == "completion", request.params.score_choices)
         previous = existing.get(key)
         if previous is not None and (previous.ok or not output.ok):

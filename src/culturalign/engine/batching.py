@@ -77,9 +77,8 @@ def export_pending(
 
 
 def write_export(store: RunStore, stage: str, items: Sequence[tuple[str, Request]], target: ExportTarget) -> None:
-    lines = [batch_files.input_line(key, r.model, r.messages, r.params) for key, r in items]
+    lines, records = batch_files.batch_contents(items)
     batch_id = "file-" + batch_files.batch_id_for(lines)
-    records = ((key, batch_files.request_json(r.model, r.messages, r.params, r.sample_index)) for key, r in items)
     stored.record_batch(store, batch_id, "file", target.model_name, records, status=stored.UPLOADED)
     batch_files.write_lines(target.path, lines)
     target.written, target.stage, target.batch_id = len(lines), stage, batch_id
