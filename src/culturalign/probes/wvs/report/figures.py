@@ -20,6 +20,7 @@ from culturalign.errors import DataError
 from culturalign.probes.wvs.report.plot_helpers import (
     families_of,
     finite,
+    forest_panels,
     interval_error,
     languages_of,
     model_legend,
@@ -75,35 +76,25 @@ def rq1_coefficients_figure(rq1: pl.DataFrame) -> MplFigure:
     colours = family_colours(families)
     with figure_style():
         fig = new_figure(FULL_WIDTH_IN, 1.2 + 0.35 * len(families))
-        axes = panel_grid(fig, len(languages), sharey=True, sharex=True)
-        for ax, language in zip(axes, languages, strict=True):
-            rows = terms.filter(pl.col("language") == language)
-            for y, family in enumerate(families):
-                row = rows.filter(pl.col("family") == family)
-                if row.is_empty():
-                    continue
-                coef, low, high, p = (row[c][0] for c in ("coef", "ci_low", "ci_high", "p"))
-                if not finite(coef):
-                    continue
-                significant = p is not None and p < 0.05
-                ax.errorbar(
-                    coef,
-                    y,
-                    xerr=interval_error(coef, low, high),
-                    fmt="o",
-                    color=colours[family],
-                    markerfacecolor=colours[family] if significant else "white",
-                    capsize=2,
-                    markersize=5,
-                )
-                ax.annotate(
-                    significance_mark(p), (coef, y), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=8
-                )
-            ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
-            ax.set_title(language)
-            ax.set_yticks(range(len(families)), families)
-            ax.set_ylim(-0.6, len(families) - 0.4)
-            ax.set_xlabel("capability slope")
+        panels = forest_panels(
+            fig, terms, languages, families, "family", "coef", top_down=False, xlabel="capability slope"
+        )
+        for ax, y, family, row in panels:
+            coef, p = row["coef"], row["p"]
+            significant = p is not None and p < 0.05
+            ax.errorbar(
+                coef,
+                y,
+                xerr=interval_error(coef, row["ci_low"], row["ci_high"]),
+                fmt="o",
+                color=colours[family],
+                markerfacecolor=colours[family] if significant else "white",
+                capsize=2,
+                markersize=5,
+            )
+            ax.annotate(
+                significance_mark(p), (coef, y), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=8
+            )
         fig.suptitle(
             "Multilingual capability vs alignment (RQ1): slope with 95% CI; filled and * = p < .05", fontsize=9
         )
@@ -340,37 +331,24 @@ def us_bias_figure(us_bias: pl.DataFrame, model_families: Mapping[str, str] | No
     languages = languages_of(data)
     with figure_style():
         fig = new_figure(FULL_WIDTH_IN, 1.3 + 0.22 * len(models))
-        axes = panel_grid(fig, len(languages), sharey=True, sharex=True)
-        for ax, language in zip(axes, languages, strict=True):
-            rows = data.filter(pl.col("language") == language)
-            for y, model in enumerate(models):
-                row = rows.filter(pl.col("model") == model)
-                if row.is_empty():
-                    continue
-                coef, se, p = row["coef"][0], row["se"][0], row["p"][0]
-                if not finite(coef):
-                    continue
-                se = se if finite(se) else 0.0
-                colour, marker = styles[model]
-                significant = p is not None and p < 0.05
-                ax.errorbar(
-                    coef,
-                    y,
-                    xerr=se,
-                    fmt=marker,
-                    color=colour,
-                    capsize=2,
-                    markersize=4.5,
-                    markerfacecolor=colour if significant else "white",
-                )
-                ax.annotate(
-                    significance_mark(p), (coef + se, y), xytext=(2, -3), textcoords="offset points", fontsize=7
-                )
-            ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
-            ax.set_title(language)
-            ax.set_yticks(range(len(models)), models)
-            ax.set_ylim(len(models) - 0.5, -0.5)
-            ax.set_xlabel("US-bias coefficient")
+        for ax, y, model, row in forest_panels(
+            fig, data, languages, models, "model", "coef", xlabel="US-bias coefficient"
+        ):
+            coef, p = row["coef"], row["p"]
+            se = row["se"] if finite(row["se"]) else 0.0
+            colour, marker = styles[model]
+            significant = p is not None and p < 0.05
+            ax.errorbar(
+                coef,
+                y,
+                xerr=se,
+                fmt=marker,
+                color=colour,
+                capsize=2,
+                markersize=4.5,
+                markerfacecolor=colour if significant else "white",
+            )
+            ax.annotate(significance_mark(p), (coef + se, y), xytext=(2, -3), textcoords="offset points", fontsize=7)
         fig.suptitle(
             "US-centric bias (RQ2): > 0 = closer to the US than to local populations; "
             "bars = 1 SE; filled and * = p < .05",

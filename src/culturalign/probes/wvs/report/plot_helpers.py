@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 from matplotlib.axes import Axes
@@ -12,7 +13,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 
 from culturalign.errors import DataError
-from culturalign.report.style import MARKERS, family_colours
+from culturalign.report.style import MARKERS, NEUTRAL_GREY, family_colours
 
 ModelStyle = tuple[str, str]  # (colour, marker)
 
@@ -77,6 +78,36 @@ def panel_grid(fig: MplFigure, n: int, *, sharey: bool = True, sharex: bool = Fa
     for extra in axes[n:]:
         extra.set_visible(False)
     return axes[:n]
+
+
+def forest_panels(
+    fig: MplFigure,
+    data: pl.DataFrame,
+    languages: Sequence[str],
+    keys: Sequence[str],
+    key_column: str,
+    value_column: str,
+    *,
+    top_down: bool = True,
+    xlabel: str | None = None,
+) -> Iterator[tuple[Axes, int, str, dict[str, Any]]]:
+    """One panel per language, one row per key (a model or a family), a dashed line at 0.
+
+    Yields (panel, row position, key, that row's values) for every key with a finite value in
+    that language; the caller draws the point and its interval."""
+    axes = panel_grid(fig, len(languages), sharey=True, sharex=True)
+    for ax, language in zip(axes, languages, strict=True):
+        ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
+        ax.set_title(language)
+        ax.set_yticks(range(len(keys)), list(keys))
+        ax.set_ylim(*((len(keys) - 0.5, -0.5) if top_down else (-0.6, len(keys) - 0.4)))
+        if xlabel:
+            ax.set_xlabel(xlabel)
+        rows = data.filter(pl.col("language") == language)
+        for y, key in enumerate(keys):
+            row = rows.filter(pl.col(key_column) == key)
+            if not row.is_empty() and finite(row[value_column][0]):
+                yield ax, y, key, row.row(0, named=True)
 
 
 def model_legend(fig: MplFigure, models: Sequence[str], styles: Mapping[str, ModelStyle]) -> None:

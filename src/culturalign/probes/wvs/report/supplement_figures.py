@@ -14,13 +14,13 @@ from matplotlib.figure import Figure as MplFigure
 from culturalign.probes.wvs.report.plot_helpers import (
     families_of,
     finite,
+    forest_panels,
     interval_error,
     languages_of,
     model_legend,
     model_styles,
     nonempty,
     ordered_models,
-    panel_grid,
     population_label,
     with_values,
 )
@@ -101,28 +101,17 @@ def us_gap_figure(us_gap: pl.DataFrame) -> MplFigure:
     languages = languages_of(data)
     with figure_style():
         fig = new_figure(FULL_WIDTH_IN, 1.3 + 0.22 * len(models))
-        axes = panel_grid(fig, len(languages), sharey=True, sharex=True)
-        for ax, language in zip(axes, languages, strict=True):
-            rows = data.filter(pl.col("language") == language)
-            for y, model in enumerate(models):
-                row = rows.filter(pl.col("model") == model)
-                if row.is_empty() or not finite(row["mean"][0]):
-                    continue
-                mean = row["mean"][0]
-                colour, marker = styles[model]
-                ax.errorbar(
-                    mean,
-                    y,
-                    xerr=interval_error(mean, row["ci_low"][0], row["ci_high"][0]),
-                    fmt=marker,
-                    color=colour,
-                    capsize=2,
-                    markersize=4.5,
-                )
-            ax.axvline(0, color=NEUTRAL_GREY, linewidth=0.8, linestyle="--")
-            ax.set_title(language)
-            ax.set_yticks(range(len(models)), models)
-            ax.set_ylim(len(models) - 0.5, -0.5)
+        for ax, y, model, row in forest_panels(fig, data, languages, models, "model", "mean"):
+            colour, marker = styles[model]
+            ax.errorbar(
+                row["mean"],
+                y,
+                xerr=interval_error(row["mean"], row["ci_low"], row["ci_high"]),
+                fmt=marker,
+                color=colour,
+                capsize=2,
+                markersize=4.5,
+            )
         fig.supxlabel("alignment with the US minus with the local populations (Spearman)", fontsize=9)
         fig.suptitle("Alignment with the US minus with local populations (> 0: closer to the US), 95% CI", fontsize=9)
     return fig
