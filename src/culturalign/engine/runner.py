@@ -123,13 +123,10 @@ async def execute(
                     )
         except ExceptionGroup as group_error:
             raise group_error.exceptions[0] from None
+    asked_somewhere = lanes.keys() | collected.keys() | on_ray.keys()
     for name, tally in per_model.items():
-        if (
-            name not in lanes and name not in collected and name not in on_ray
-        ):  # all answers already stored: log the pass all the same
-            log_id = begin_stage(store, run_id, stage, name, tally["total"], tally["cached"], 0)
-            end_stage(store, log_id, 0, 0, 0.0)
-    for name, tally in per_model.items():
+        if name not in asked_somewhere:  # all answers already stored: log the pass all the same
+            end_stage(store, begin_stage(store, run_id, stage, name, 0, 0, 0), 0, 0, 0.0)
         set_stage_totals(store, run_id, stage, name, tally["total"], tally["cached"], tally["asked"])
     return counts
 

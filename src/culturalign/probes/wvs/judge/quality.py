@@ -81,10 +81,15 @@ def default_judge_name() -> str:
     return str(_validated()["default"])
 
 
+def kappa_threshold() -> float:
+    """Cohen's kappa below which reports warn that a judge's labels are not good enough to interpret."""
+    return float(_validated().get("kappa_threshold", 0.6))
+
+
 def judge_quality(name: str) -> JudgeQuality:
     """The shipped measurement of an offline candidate (or "unvalidated")."""
     data = _validated()
-    threshold = float(data.get("kappa_threshold", 0.6))
+    threshold = kappa_threshold()
     entry = data.get("judges", {}).get(name)
     if entry is None:
         return JudgeQuality(name=name, validated=False, threshold=threshold)
@@ -111,8 +116,7 @@ def quality_for(spec: ModelSpec, store: RunStore | None = None) -> JudgeQuality:
     quality = judge_quality(candidate) if candidate is not None else None
     if quality is not None and quality.validated:
         return quality
-    threshold = float(_validated().get("kappa_threshold", 0.6))
-    return JudgeQuality(name=spec.name, validated=False, threshold=threshold)
+    return JudgeQuality(name=spec.name, validated=False, threshold=kappa_threshold())
 
 
 def from_record(name: str, record: dict[str, Any], where: str) -> JudgeQuality:
@@ -126,7 +130,7 @@ def from_record(name: str, record: dict[str, Any], where: str) -> JudgeQuality:
         n_summaries=record.get("n_summaries"),
         n_responses=record.get("n_responses"),
         reference=record.get("labels_file"),
-        threshold=float(_validated().get("kappa_threshold", 0.6)),
+        threshold=kappa_threshold(),
         source=(
             f"`culturalign judge validate` of {str(record.get('validated_at', '?'))[:10]} against "
             f"{record.get('labels_file', 'hand labels')}, found in the {where}"
