@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -65,12 +67,23 @@ def timed_run(spec: ModelSpec, n: int, tag: str) -> tuple[float, float, dict[str
         return time.perf_counter() - started, time.process_time() - cpu, counts
 
 
+@contextmanager
+def running_stubs(count: int, latency: float) -> Iterator[list[tuple[subprocess.Popen, str]]]:
+    """`count` loopback stubs, each in its own process and warmed up; stopped on the way out."""
+    stubs = [start_stub(latency, 0.0) for _ in range(count)]
+    try:
+        for _, url in stubs:
+            warm_up(url)
+        yield stubs
+    finally:
+        for process, _ in stubs:
+            process.terminate()
+            process.wait()
+
+
 # -- 1. one endpoint or three ----------------------------------------------------------------------
 def bench_endpoints(n: int, latency: float, concurrency: int) -> None:
-    stubs = [start_stub(latency, 0.0) for _ in range(3)]
-    try:
-        for url in (u for _, u in stubs):
-            warm_up(url)
+    with running_stubs(3, latency) as stubs:
         for count in (1, 3):
             spec = stub_spec([u for _, u in stubs[:count]], concurrency)
             wall, cpu, counts = timed_run(spec, n, f"e{count}-")
@@ -85,17 +98,11 @@ def bench_endpoints(n: int, latency: float, concurrency: int) -> None:
                 ratio=round(wall / ideal, 2),
                 client_cpu_s=round(cpu, 2),
             )
-    finally:
-        for process, _ in stubs:
-            process.terminate()
-            process.wait()
 
 
 # -- 2. client CPU per request ------------------------------------------------------------------------
 def bench_cpu(n: int, latency: float, concurrency: int) -> None:
-    process, url = start_stub(latency, 0.0)
-    try:
-        warm_up(url)
+    with running_stubs(1, latency) as [(process, url)]:
         for transport in ("direct", "aiohttp", "httpx"):
             server_before = process_cpu_s(process.pid)
             wall, cpu, counts = timed_run(stub_spec([url], concurrency, transport), n, f"{transport}-")
@@ -111,9 +118,6 @@ def bench_cpu(n: int, latency: float, concurrency: int) -> None:
                 client_cpu_ms_per_request=round(cpu / n * 1000, 3),
                 stub_cpu_ms_per_request=round((process_cpu_s(process.pid) - server_before) / n * 1000, 3),
             )
-    finally:
-        process.terminate()
-        process.wait()
 
 
 # -- 3. memory at 100k and 1M requests (mock backend, fresh process each) ------------------------------
@@ -211,9 +215,7 @@ def bench_ray(n: int, latency: float, concurrency: int) -> None:
     Ray's start-up (ray.init) is reported apart; each Ray pass includes its actors' start."""
     from culturalign.engine.ray_engine import connect, using_cluster
 
-    process, url = start_stub(latency, 0.0)
-    try:
-        warm_up(url)
+    with running_stubs(1, latency) as [(_, url)]:
         spec = stub_spec([url], concurrency)
         ideal = n * latency / concurrency
         wall, cpu, counts = timed_run(spec, n, "native-")
@@ -247,9 +249,6 @@ def bench_ray(n: int, latency: float, concurrency: int) -> None:
             import ray
 
             ray.shutdown()
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def main() -> None:
