@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from culturalign.errors import DataError
+from culturalign.errors import DataError, one_line
 from culturalign.models.base import ChatMessage, GenerateConfig, ModelOutput, ModelSpec
 from culturalign.models.retry import REJECTED
 from culturalign.store import batches as stored
@@ -171,9 +171,11 @@ def output_from_record(record: dict[str, Any], completion: bool, score_choices: 
     if error:
         message = error.get("message") if isinstance(error, dict) else str(error)
         code = error.get("code") if isinstance(error, dict) else None
-        return ModelOutput(error=f"{REJECTED}: batch line failed ({code or 'error'}): {_one_line(str(message))}")
+        return ModelOutput(error=f"{REJECTED}: batch line failed ({code or 'error'}): {one_line(str(message), 300)}")
     if status != 200:
-        return ModelOutput(error=f"{REJECTED}: batch line answered http {status}: {_one_line(json.dumps(response))}")
+        return ModelOutput(
+            error=f"{REJECTED}: batch line answered http {status}: {one_line(json.dumps(response), 300)}"
+        )
     try:
         output = parse_answer(response.get("body"), completion)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
@@ -190,11 +192,6 @@ def _scored(body: Any, completion: bool, choices: list[str], output: ModelOutput
     if top is None:
         return ModelOutput(error=f"{NO_LOGPROBS}: the batch output line carries no logprobs for a scored request")
     return scored_output(option_logprobs(top, choices), input_tokens=output.input_tokens, finish_reason="scored")
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 @dataclass

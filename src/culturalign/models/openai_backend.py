@@ -33,7 +33,7 @@ from typing import Any
 
 import openai
 
-from culturalign.errors import BackendError
+from culturalign.errors import BackendError, one_line
 from culturalign.models import retry, timeouts
 from culturalign.models.base import (
     ChatMessage,
@@ -233,11 +233,11 @@ class OpenAIBackend(ModelBackend):
         except (openai.APITimeoutError, TimeoutError):
             raise _TimedOut(f"{retry.TIMEOUT}: no answer within {timeouts.describe(wait)}") from None
         except openai.APIConnectionError as exc:
-            raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc.__cause__ or exc))}") from None
+            raise _Retryable(f"{retry.CONNECTION}: {one_line(str(exc.__cause__ or exc), 300)}") from None
         except ConnectionError as exc:
-            raise _Retryable(f"{retry.CONNECTION}: {_one_line(str(exc))}") from None
+            raise _Retryable(f"{retry.CONNECTION}: {one_line(str(exc), 300)}") from None
         except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-            raise _Retryable(f"{retry.MALFORMED}: {_one_line(f'{type(exc).__name__}: {exc}')}") from None
+            raise _Retryable(f"{retry.MALFORMED}: {one_line(f'{type(exc).__name__}: {exc}', 300)}") from None
         if config.score_choices:
             return self._scored(data, completion, config.score_choices, output)
         if config.choices and level != "none" and chosen(output.text, config.choices, level) is None:
@@ -268,9 +268,10 @@ class OpenAIBackend(ModelBackend):
     def _unserved(self, what: str) -> _Fatal:
         """The one-line reason a server cannot serve scored answers, remembered so that no more are sent."""
         where = ", ".join(url or "api.openai.com" for url in self.spec.base_urls) or "api.openai.com"
-        reason = _one_line(
+        reason = one_line(
             f"{retry.NO_LOGPROBS}: the server at {where} {what} for model {self.spec.model_id!r}; "
-            'answer_mode = "scored" needs logprobs/top_logprobs, use "constrained" or "free" for this model'
+            'answer_mode = "scored" needs logprobs/top_logprobs, use "constrained" or "free" for this model',
+            300,
         )
         _no_logprobs[self._server_key] = reason
         return _Fatal(reason)
@@ -313,7 +314,7 @@ class OpenAIBackend(ModelBackend):
                 f"model {self.spec.name!r}: {where} refused the API key; check the variable named by api_key_env"
             ) from None
         except openai.APIConnectionError as exc:
-            return f"{where} ({_one_line(str(exc.__cause__ or exc))})"
+            return f"{where} ({one_line(str(exc.__cause__ or exc), 300)})"
         except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
             pass  # reachable; some servers simply do not list models
         return None
@@ -446,9 +447,4 @@ def _classify_status(status: int, headers: Any, reason: str) -> Exception:
 def _status_reason(status: int, detail: Any) -> str:
     if not isinstance(detail, str):
         detail = json.dumps(detail, ensure_ascii=False, default=str)
-    return f"http {status} {_one_line(detail)}"
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return f"http {status} {one_line(detail, 300)}"
